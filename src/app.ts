@@ -1,0 +1,53 @@
+import compress from '@fastify/compress';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { createAuthenticator } from './http/auth.js';
+import { installErrorHandling } from './http/error-handler.js';
+import { healthRoutes } from './http/health-routes.js';
+import { installRequestLog } from './http/request-log.js';
+import { syncRoutes } from './http/sync-routes.js';
+import type { Store } from './store/store.js';
+import { SyncService } from './sync/sync-service.js';
+
+export interface AppDeps {
+  store: Store;
+  /** The bearer token every request must carry. */
+  token: string;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** The one dataset today's single-token server serves; accounts will add more. */
+export const DEFAULT_DATASET = 'default';
+
+/** Builds the HTTP app without listening, so that tests and the server build it the same way. */
+export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // Fastify's two lines per request are replaced by one of ours (request-log.ts).
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: config.trustProxy,
+    bodyLimit: config.maxJsonBytes,
+    // Slow clients: headers must arrive within 20 s and a socket idle for 60 s is
+    // dropped (a stalled upload), yet a large upload on a slow phone may take minutes.
+    http: { headersTimeout: 20_000, requestTimeout: 10 * 60_000 },
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 30_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  installErrorHandling(app);
+  installRequestLog(app);
+  const authenticate = createAuthenticator(deps.token);
+  app.addHook('onRequest', async (request) => authenticate(request));
+
+  await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip', 'deflate'], brotliOptions: { params: { 1: 4 } } });
+
+  const service = new SyncService(deps.store, { historyKeep: config.historyKeep, now: deps.now });
+  const datasetId = deps.store.datasetId(DEFAULT_DATASET);
+  await app.register(healthRoutes);
+  await app.register(syncRoutes, { service, datasetId, maxJsonBytes: config.maxJsonBytes });
+  return app;
+}

@@ -1,0 +1,38 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, readConfiguredToken, type Config } from '../config.js';
+
+export const GENERATED_TOKEN_FILE = 'auth-token';
+
+/** A new random 256-bit token, as 64 hex characters. */
+export function newToken(): string {
+  return randomBytes(32).toString('hex');
+}
+
+/**
+ * The token to serve with: the configured one; else, with --generate-token, the
+ * one kept in DATA_DIR (made on first use, mode 0600, printed once); else a refusal,
+ * since the server never runs open.
+ */
+export function resolveToken(config: Config, generate: boolean, announce: (message: string) => void): string {
+  const configured = readConfiguredToken(config);
+  if (configured !== undefined) return configured;
+  if (!generate) {
+    throw new ConfigError(
+      'no token: set AUTH_TOKEN (make one with `ascently-sync token`) or AUTH_TOKEN_FILE, or start with --generate-token to have one made in DATA_DIR.',
+    );
+  }
+  const file = path.join(config.dataDir, GENERATED_TOKEN_FILE);
+  if (existsSync(file)) {
+    const kept = readFileSync(file, 'utf8').trim();
+    if (kept === '') throw new ConfigError(`--generate-token: ${file} is empty; delete it to make a new token.`);
+    announce(`Using the token kept in ${file}.`);
+    return kept;
+  }
+  mkdirSync(config.dataDir, { recursive: true });
+  const token = newToken();
+  writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  announce(`Generated a token and saved it in ${file} (shown only this once):\n\n    ${token}\n\nEnter it in the app's sync settings together with this server's address.`);
+  return token;
+}

@@ -1,0 +1,166 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * One schema for every setting: its env variable, CLI flag, default and doc.
+ * The README's configuration table is generated from (and tested against) it.
+ */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly authToken: string | undefined;
+  readonly authTokenFile: string | undefined;
+  readonly dataDir: string;
+  readonly dataFile: string;
+  readonly imagesDir: string;
+  readonly maxJsonBytes: number;
+  readonly maxImageBytes: number;
+  readonly logLevel: LogLevel;
+  readonly trustProxy: boolean;
+  readonly historyKeep: number;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+interface Setting<K extends keyof Config> {
+  key: K;
+  env: string;
+  flag: string;
+  /** Shown in the README; derived defaults are computed in resolveConfig. */
+  defaultText: string;
+  doc: string;
+  parse(raw: string, name: string): Config[K];
+}
+
+type AnySetting = { [K in keyof Config]: Setting<K> }[keyof Config];
+
+const MiB = 1024 * 1024;
+
+export const SETTINGS: readonly AnySetting[] = [
+  { key: 'port', env: 'PORT', flag: 'port', defaultText: '8080', doc: 'TCP port to listen on.', parse: parsePort },
+  { key: 'host', env: 'HOST', flag: 'host', defaultText: '0.0.0.0', doc: 'Address to listen on (`127.0.0.1` to accept local connections only).', parse: parseNonEmpty },
+  { key: 'authToken', env: 'AUTH_TOKEN', flag: 'auth-token', defaultText: '(none)', doc: 'The bearer token the apps send. Required unless `AUTH_TOKEN_FILE` or `--generate-token` is used.', parse: parseNonEmpty },
+  { key: 'authTokenFile', env: 'AUTH_TOKEN_FILE', flag: 'auth-token-file', defaultText: '(none)', doc: 'Read the token from this file instead (Docker secrets).', parse: parseNonEmpty },
+  { key: 'dataDir', env: 'DATA_DIR', flag: 'data-dir', defaultText: './data', doc: 'Folder for the SQLite database, history and generated token.', parse: parseNonEmpty },
+  { key: 'dataFile', env: 'DATA_FILE', flag: 'data-file', defaultText: '`DATA_DIR/ascently.json`', doc: "A reference server's `ascently.json`, imported once on first start when the database is empty.", parse: parseNonEmpty },
+  { key: 'imagesDir', env: 'IMAGES_DIR', flag: 'images-dir', defaultText: '`DATA_DIR/images`', doc: 'Folder for uploaded images.', parse: parseNonEmpty },
+  { key: 'maxJsonBytes', env: 'MAX_JSON_BYTES', flag: 'max-json-bytes', defaultText: '200MiB', doc: 'Largest JSON request body; larger ones get 413. Accepts bytes or a unit (`50MB`, `200MiB`).', parse: parseBytes },
+  { key: 'maxImageBytes', env: 'MAX_IMAGE_BYTES', flag: 'max-image-bytes', defaultText: '25MiB', doc: 'Largest image upload; larger ones get 413.', parse: parseBytes },
+  { key: 'logLevel', env: 'LOG_LEVEL', flag: 'log-level', defaultText: 'info', doc: `Log level: ${LOG_LEVELS.join(', ')}.`, parse: parseLogLevel },
+  { key: 'trustProxy', env: 'TRUST_PROXY', flag: 'trust-proxy', defaultText: 'false', doc: 'Take the client address from `X-Forwarded-For` (set when behind a reverse proxy).', parse: parseBoolean },
+  { key: 'historyKeep', env: 'HISTORY_KEEP', flag: 'history-keep', defaultText: '20', doc: 'How many snapshots of replaced data to keep (one per full upload).', parse: parseCount },
+];
+
+const DEFAULTS = {
+  port: 8080,
+  host: '0.0.0.0',
+  dataDir: './data',
+  maxJsonBytes: 200 * MiB,
+  maxImageBytes: 25 * MiB,
+  logLevel: 'info',
+  trustProxy: false,
+  historyKeep: 20,
+} as const;
+
+/** Raw values by setting key, from env or flags; flags win. */
+export type RawSettings = Partial<Record<keyof Config, string>>;
+
+export function rawFromEnv(env: NodeJS.ProcessEnv): RawSettings {
+  const raw: RawSettings = {};
+  for (const s of SETTINGS) {
+    const value = env[s.env];
+    if (value !== undefined && value !== '') raw[s.key] = value;
+  }
+  return raw;
+}
+
+export function resolveConfig(raw: RawSettings): Config {
+  const parsed: Partial<Record<keyof Config, unknown>> = {};
+  for (const s of SETTINGS) {
+    const value = raw[s.key];
+    if (value !== undefined) parsed[s.key] = s.parse(value, `${s.env} (--${s.flag})`);
+  }
+  const dataDir = path.resolve((parsed.dataDir as string | undefined) ?? DEFAULTS.dataDir);
+  if (parsed.authToken !== undefined && parsed.authTokenFile !== undefined) {
+    throw new ConfigError('AUTH_TOKEN and AUTH_TOKEN_FILE are both set: set only one.');
+  }
+  const config: Config = {
+    port: (parsed.port as number | undefined) ?? DEFAULTS.port,
+    host: (parsed.host as string | undefined) ?? DEFAULTS.host,
+    authToken: parsed.authToken as string | undefined,
+    authTokenFile: parsed.authTokenFile === undefined ? undefined : path.resolve(parsed.authTokenFile as string),
+    dataDir,
+    dataFile: path.resolve((parsed.dataFile as string | undefined) ?? path.join(dataDir, 'ascently.json')),
+    imagesDir: path.resolve((parsed.imagesDir as string | undefined) ?? path.join(dataDir, 'images')),
+    maxJsonBytes: (parsed.maxJsonBytes as number | undefined) ?? DEFAULTS.maxJsonBytes,
+    maxImageBytes: (parsed.maxImageBytes as number | undefined) ?? DEFAULTS.maxImageBytes,
+    logLevel: (parsed.logLevel as LogLevel | undefined) ?? DEFAULTS.logLevel,
+    trustProxy: (parsed.trustProxy as boolean | undefined) ?? DEFAULTS.trustProxy,
+    historyKeep: (parsed.historyKeep as number | undefined) ?? DEFAULTS.historyKeep,
+  };
+  return Object.freeze(config);
+}
+
+/** The token the server checks, from AUTH_TOKEN or AUTH_TOKEN_FILE; undefined when neither is set. */
+export function readConfiguredToken(config: Config): string | undefined {
+  if (config.authToken !== undefined) return config.authToken;
+  if (config.authTokenFile === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(config.authTokenFile, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(`AUTH_TOKEN_FILE: cannot read ${config.authTokenFile} (${reason}).`);
+  }
+  const token = text.trim();
+  if (token === '') throw new ConfigError(`AUTH_TOKEN_FILE: ${config.authTokenFile} is empty.`);
+  return token;
+}
+
+function parsePort(raw: string, name: string): number {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new ConfigError(`${name}: "${raw}" is not a port; use a whole number from 0 to 65535.`);
+  }
+  return n;
+}
+
+function parseNonEmpty(raw: string, name: string): string {
+  if (raw.trim() === '') throw new ConfigError(`${name}: must not be empty.`);
+  return raw.trim();
+}
+
+function parseCount(raw: string, name: string): number {
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name}: "${raw}" is not a whole number >= 0.`);
+  return Number(raw);
+}
+
+function parseBoolean(raw: string, name: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new ConfigError(`${name}: "${raw}" is not a boolean; use true or false.`);
+}
+
+function parseLogLevel(raw: string, name: string): LogLevel {
+  const v = raw.trim().toLowerCase() as LogLevel;
+  if (!LOG_LEVELS.includes(v)) throw new ConfigError(`${name}: "${raw}" is not a log level; use one of ${LOG_LEVELS.join(', ')}.`);
+  return v;
+}
+
+const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: MiB, gib: 1024 * MiB };
+
+function parseBytes(raw: string, name: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(raw.trim());
+  const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
+  const bytes = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 1) {
+    throw new ConfigError(`${name}: "${raw}" is not a size; use bytes or a number with KB, MB, GB, KiB, MiB or GiB.`);
+  }
+  return bytes;
+}

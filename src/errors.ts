@@ -1,0 +1,44 @@
+/**
+ * The one error type the server throws on purpose. The error handler turns it into
+ * `{"error": message, "code": code}` with its status; anything else becomes a 500
+ * whose details stay in the log.
+ */
+export type ErrorCode =
+  | 'bad_request'
+  | 'unauthorized'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'too_many_requests'
+  | 'insufficient_storage'
+  | 'internal';
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    /** Extra response headers, such as Retry-After. */
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+  }
+
+  static badRequest(message: string): ApiError {
+    return new ApiError(400, 'bad_request', message);
+  }
+
+  static notFound(message: string): ApiError {
+    return new ApiError(404, 'not_found', message);
+  }
+
+  static payloadTooLarge(message: string): ApiError {
+    return new ApiError(413, 'payload_too_large', message);
+  }
+
+  static insufficientStorage(message: string): ApiError {
+    return new ApiError(507, 'insufficient_storage', message);
+  }
+}

@@ -1,0 +1,32 @@
+import type { FastifyInstance } from 'fastify';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    socketBytesAtStart?: number;
+  }
+}
+
+/**
+ * One log line per request: method, route, status, duration and bytes sent.
+ * Headers, query strings and bodies are never logged: they carry the token and
+ * the climbers' data.
+ */
+export function installRequestLog(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request) => {
+    request.socketBytesAtStart = request.raw.socket?.bytesWritten ?? 0;
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const socket = request.raw.socket;
+    const bytes = socket ? socket.bytesWritten - (request.socketBytesAtStart ?? 0) : undefined;
+    request.log.info(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unknown',
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        bytes,
+      },
+      'request',
+    );
+  });
+}

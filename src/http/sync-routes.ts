@@ -1,0 +1,47 @@
+import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { ApiError } from '../errors.js';
+import type { SyncService } from '../sync/sync-service.js';
+
+export interface SyncRouteOptions {
+  service: SyncService;
+  datasetId: number;
+  maxJsonBytes: number;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+export async function syncRoutes(app: FastifyInstance, options: SyncRouteOptions): Promise<void> {
+  const { service, datasetId } = options;
+
+  // Bodies are read as bytes whatever Content-Type the client sends, and parsed
+  // with plain JSON.parse: it keeps a "__proto__" key as an ordinary field, which
+  // the item must round-trip unchanged.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.maxJsonBytes }, (_request, body, done) => done(null, body));
+
+  app.get('/sync', async (_request, reply) => {
+    const chunks = service.exportChunks(datasetId);
+    if (!chunks) throw ApiError.notFound('no data on the server yet: upload with POST /sync or POST /sync/delta first');
+    return reply.type(JSON_TYPE).send(Readable.from(chunks));
+  });
+
+  app.post('/sync', async (request, reply) => {
+    await service.fullUpload(datasetId, parseJson(request.body));
+    return reply.type(JSON_TYPE).send('{}');
+  });
+
+  app.post('/sync/delta', async (request, reply) => {
+    const answer = await service.delta(datasetId, parseJson(request.body));
+    return reply.type(JSON_TYPE).send(answer);
+  });
+}
+
+function parseJson(body: unknown): unknown {
+  if (!Buffer.isBuffer(body) || body.length === 0) throw ApiError.badRequest('request body is empty: send a JSON object');
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw ApiError.badRequest(`request body is not valid JSON: ${(err as Error).message}`);
+  }
+}

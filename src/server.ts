@@ -1,0 +1,58 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp, DEFAULT_DATASET } from './app.js';
+import type { Config } from './config.js';
+import { importLegacyFileOnFirstStart } from './sync/legacy-import.js';
+import { SqliteStore } from './store/sqlite-store.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  store: SqliteStore;
+  /** Stops accepting, finishes in-flight requests, closes storage. */
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config, token: string, logger: Logger): Promise<RunningServer> {
+  const store = new SqliteStore(config.dataDir);
+  try {
+    await importLegacyFileOnFirstStart(store, store.datasetId(DEFAULT_DATASET), config, logger);
+    const app = await buildApp(config, { store, token, logger });
+    await app.listen({ port: config.port, host: config.host });
+    let closing: Promise<void> | undefined;
+    const close = (): Promise<void> => {
+      closing ??= app.close().finally(() => store.close());
+      return closing;
+    };
+    return { app, store, close };
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}
+
+/** SIGTERM/SIGINT: a graceful stop, then exit 0; a second signal or 10 s later, exit at once. */
+export function closeOnSignals(server: RunningServer, logger: Logger): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing requests in flight');
+    const force = setTimeout(() => {
+      logger.warn('requests still in flight after 10 s: exiting anyway');
+      process.exit(1);
+    }, 10_000);
+    force.unref();
+    server.close().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'error while shutting down');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

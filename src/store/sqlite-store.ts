@@ -1,0 +1,236 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { planDelta, type StoredItem, type StoredState, type StoredTombstone } from '../sync/merge.js';
+import { COLLECTIONS, tombstoneTypeOf, type Collection } from '../sync/model.js';
+import { nextStamp } from '../sync/stamps.js';
+import type { DeltaRequest } from '../sync/validate.js';
+import { migrate } from './migrations.js';
+import type { DatasetStats, DeltaOutcome, ExportSnapshot, FullUploadWrite, HistoryEntry, Store } from './store.js';
+
+export const DATABASE_FILE = 'ascently.db';
+
+interface DatasetRow {
+  last_stamp: number;
+  written: number;
+  extra_json: string;
+}
+
+/**
+ * The SQLite store: one database file, WAL with synchronous=FULL so that a
+ * committed transaction is on disk before the server answers. better-sqlite3 is
+ * synchronous, so each write below runs start to finish without another request
+ * in between; the service adds a per-dataset lock for writes that need async work.
+ */
+export class SqliteStore implements Store {
+  readonly file: string;
+  private readonly db: Database.Database;
+  private readonly statements;
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    this.file = path.join(dataDir, DATABASE_FILE);
+    this.db = openDatabase(this.file);
+    migrate(this.db);
+    // A per-connection scratch table: the keys of the upload being applied.
+    this.db.exec('CREATE TEMP TABLE upload_keys (collection TEXT NOT NULL, id TEXT NOT NULL, type_key TEXT NOT NULL, PRIMARY KEY (collection, id))');
+    this.statements = prepareStatements(this.db);
+  }
+
+  /** The connection, for sibling SQLite modules (image index) sharing the file. */
+  get database(): Database.Database {
+    return this.db;
+  }
+
+  datasetId(name: string): number {
+    const s = this.statements;
+    const existing = s.datasetByName.get(name) as { id: number } | undefined;
+    if (existing) return existing.id;
+    return Number(s.insertDataset.run(name, Date.now()).lastInsertRowid);
+  }
+
+  applyDelta(datasetId: number, request: DeltaRequest, now: number): DeltaOutcome {
+    const s = this.statements;
+    return this.db
+      .transaction((): DeltaOutcome => {
+        const dataset = this.dataset(datasetId);
+        const stamp = nextStamp(dataset.last_stamp, now);
+        const plan = planDelta(this.storedState(datasetId), request.changes);
+
+        for (const { collection, id } of plan.remove) s.deleteItem.run(datasetId, collection, id);
+        for (const t of plan.addTombstones) s.insertTombstone.run(datasetId, t.typeKey, t.id, stamp, t.json);
+        for (const item of plan.put) s.upsertItem.run(datasetId, item.collection, item.id, item.time, stamp, item.json);
+        s.updateDataset.run(stamp, dataset.extra_json, datasetId);
+
+        // A lastSyncTime the server never issued (a device clock, a restored
+        // backup) cannot be trusted to mean "seen everything up to here".
+        const since = request.lastSyncMs === null || request.lastSyncMs > dataset.last_stamp ? -1 : request.lastSyncMs;
+        const items = emptyCollections();
+        for (const row of s.itemsBetween.iterate(datasetId, since, stamp) as Iterable<{ collection: Collection; json: string }>) {
+          items[row.collection].push(row.json);
+        }
+        for (const echo of plan.echoItems) if (echo.stamp <= since) items[echo.collection].push(echo.json);
+        const tombstones = s.tombstonesBetween.all(datasetId, since, stamp) as string[];
+        for (const echo of plan.echoTombstones) if (echo.stamp <= since) tombstones.push(echo.json);
+        return { stamp, items, tombstones };
+      })
+      .immediate();
+  }
+
+  applyFullUpload(datasetId: number, upload: FullUploadWrite, now: number): { stamp: number } {
+    const s = this.statements;
+    return this.db
+      .transaction(() => {
+        const dataset = this.dataset(datasetId);
+        const stamp = nextStamp(dataset.last_stamp, now);
+        if (upload.snapshot) {
+          const { reason, items, tombstones, rawBytes, gzip } = upload.snapshot;
+          s.insertHistory.run(datasetId, now, reason, items, tombstones, rawBytes, gzip);
+          s.pruneHistory.run(datasetId, datasetId, upload.historyKeep);
+        }
+        s.clearUploadKeys.run();
+        for (const item of upload.plan.items) {
+          // Unchanged items keep their stamp (and are not rewritten): devices are sent only what changed.
+          s.upsertItemIfChanged.run(datasetId, item.collection, item.id, item.time, stamp, item.json);
+          s.insertUploadKey.run(item.collection, item.id, tombstoneTypeOf(item.collection));
+        }
+        s.deleteItemsNotUploaded.run(datasetId);
+        s.deleteTombstonesOfUploaded.run(datasetId);
+        for (const t of upload.plan.tombstones) s.insertTombstone.run(datasetId, t.typeKey, t.id, stamp, t.json);
+        s.clearUploadKeys.run();
+        s.updateDataset.run(stamp, upload.extraFieldsJson, datasetId);
+        return { stamp };
+      })
+      .immediate();
+  }
+
+  openExport(datasetId: number): ExportSnapshot | undefined {
+    // A connection of its own, so the export can be streamed over many event-loop
+    // turns from one consistent read while writes go on through the main one.
+    const reader = new Database(this.file, { readonly: true, fileMustExist: true });
+    reader.pragma('busy_timeout = 5000');
+    let open = true;
+    const close = (): void => {
+      if (!open) return;
+      open = false;
+      if (reader.inTransaction) reader.exec('COMMIT');
+      reader.close();
+    };
+    try {
+      reader.exec('BEGIN');
+      const dataset = reader.prepare('SELECT written, extra_json FROM datasets WHERE id = ?').get(datasetId) as DatasetRow | undefined;
+      if (!dataset || !dataset.written) {
+        close();
+        return undefined;
+      }
+      const itemsOf = reader.prepare('SELECT json FROM items WHERE dataset_id = ? AND collection = ? ORDER BY id').pluck();
+      const tombstonesOf = reader.prepare('SELECT json FROM tombstones WHERE dataset_id = ? ORDER BY stamp, type_key, id').pluck();
+      return {
+        extraFieldsJson: dataset.extra_json,
+        // Lazy: each query starts only when the export reaches its array.
+        items: (collection) => ({ [Symbol.iterator]: () => itemsOf.iterate(datasetId, collection) as Iterator<string> }),
+        tombstones: () => ({ [Symbol.iterator]: () => tombstonesOf.iterate(datasetId) as Iterator<string> }),
+        close,
+      };
+    } catch (err) {
+      close();
+      throw err;
+    }
+  }
+
+  listHistory(datasetId: number): HistoryEntry[] {
+    return this.statements.listHistory.all(datasetId) as HistoryEntry[];
+  }
+
+  readHistory(datasetId: number, historyId: number): Buffer | undefined {
+    return this.statements.readHistory.get(datasetId, historyId) as Buffer | undefined;
+  }
+
+  stats(datasetId: number): DatasetStats {
+    const dataset = this.dataset(datasetId);
+    const items = Object.fromEntries(COLLECTIONS.map((c) => [c, 0])) as Record<Collection, number>;
+    for (const row of this.statements.countItems.all(datasetId) as { collection: Collection; n: number }[]) items[row.collection] = row.n;
+    const tombstones = this.statements.countTombstones.get(datasetId) as number;
+    return { written: dataset.written === 1, lastStamp: dataset.last_stamp, items, tombstones };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private dataset(datasetId: number): DatasetRow {
+    const row = this.statements.datasetById.get(datasetId) as DatasetRow | undefined;
+    if (!row) throw new Error(`no dataset ${datasetId}`);
+    return row;
+  }
+
+  private storedState(datasetId: number): StoredState {
+    const s = this.statements;
+    return {
+      item: (collection, id) => {
+        const row = s.itemById.get(datasetId, collection, id) as { time: number; json: string; stamp: number } | undefined;
+        return row ? ({ collection, id, ...row } satisfies StoredItem) : undefined;
+      },
+      tombstone: (typeKey, id) => {
+        const row = s.tombstoneById.get(datasetId, typeKey, id) as { json: string; stamp: number } | undefined;
+        return row ? ({ typeKey, id, ...row } satisfies StoredTombstone) : undefined;
+      },
+    };
+  }
+}
+
+function openDatabase(file: string): Database.Database {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  // FULL: a commit is fsynced before it returns, so a 2xx answer survives kill -9 and power loss.
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  db.pragma('temp_store = MEMORY');
+  return db;
+}
+
+function emptyCollections(): Record<Collection, string[]> {
+  return { gyms: [], problems: [], sessions: [], attempts: [] };
+}
+
+function prepareStatements(db: Database.Database) {
+  return {
+    datasetByName: db.prepare('SELECT id FROM datasets WHERE name = ?'),
+    insertDataset: db.prepare('INSERT INTO datasets (name, created_at) VALUES (?, ?)'),
+    datasetById: db.prepare('SELECT last_stamp, written, extra_json FROM datasets WHERE id = ?'),
+    updateDataset: db.prepare('UPDATE datasets SET last_stamp = ?, written = 1, extra_json = ? WHERE id = ?'),
+    itemById: db.prepare('SELECT updated_ms AS time, json, stamp FROM items WHERE dataset_id = ? AND collection = ? AND id = ?'),
+    tombstoneById: db.prepare('SELECT json, stamp FROM tombstones WHERE dataset_id = ? AND type_key = ? AND id = ?'),
+    deleteItem: db.prepare('DELETE FROM items WHERE dataset_id = ? AND collection = ? AND id = ?'),
+    upsertItem: db.prepare(
+      `INSERT INTO items (dataset_id, collection, id, updated_ms, stamp, json) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (dataset_id, collection, id) DO UPDATE SET updated_ms = excluded.updated_ms, stamp = excluded.stamp, json = excluded.json`,
+    ),
+    upsertItemIfChanged: db.prepare(
+      `INSERT INTO items (dataset_id, collection, id, updated_ms, stamp, json) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (dataset_id, collection, id) DO UPDATE SET updated_ms = excluded.updated_ms, stamp = excluded.stamp, json = excluded.json
+       WHERE items.json IS NOT excluded.json`,
+    ),
+    insertTombstone: db.prepare('INSERT OR IGNORE INTO tombstones (dataset_id, type_key, id, stamp, json) VALUES (?, ?, ?, ?, ?)'),
+    itemsBetween: db.prepare('SELECT collection, json FROM items WHERE dataset_id = ? AND stamp > ? AND stamp < ? ORDER BY stamp'),
+    tombstonesBetween: db.prepare('SELECT json FROM tombstones WHERE dataset_id = ? AND stamp > ? AND stamp < ? ORDER BY stamp').pluck(),
+    clearUploadKeys: db.prepare('DELETE FROM temp.upload_keys'),
+    insertUploadKey: db.prepare('INSERT OR IGNORE INTO temp.upload_keys (collection, id, type_key) VALUES (?, ?, ?)'),
+    deleteItemsNotUploaded: db.prepare(
+      'DELETE FROM items WHERE dataset_id = ? AND NOT EXISTS (SELECT 1 FROM temp.upload_keys k WHERE k.collection = items.collection AND k.id = items.id)',
+    ),
+    deleteTombstonesOfUploaded: db.prepare(
+      'DELETE FROM tombstones WHERE dataset_id = ? AND EXISTS (SELECT 1 FROM temp.upload_keys k WHERE k.type_key = tombstones.type_key AND k.id = tombstones.id)',
+    ),
+    insertHistory: db.prepare('INSERT INTO history (dataset_id, created_at, reason, items, tombstones, raw_bytes, gzip) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    pruneHistory: db.prepare('DELETE FROM history WHERE dataset_id = ? AND id NOT IN (SELECT id FROM history WHERE dataset_id = ? ORDER BY id DESC LIMIT ?)'),
+    listHistory: db.prepare(
+      `SELECT id, created_at AS createdAt, reason, items, tombstones, raw_bytes AS rawBytes, length(gzip) AS storedBytes
+       FROM history WHERE dataset_id = ? ORDER BY id DESC`,
+    ),
+    readHistory: db.prepare('SELECT gzip FROM history WHERE dataset_id = ? AND id = ?').pluck(),
+    countItems: db.prepare('SELECT collection, count(*) AS n FROM items WHERE dataset_id = ? GROUP BY collection'),
+    countTombstones: db.prepare('SELECT count(*) FROM tombstones WHERE dataset_id = ?').pluck(),
+  };
+}

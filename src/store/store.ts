@@ -1,0 +1,71 @@
+import type { Collection } from '../sync/model.js';
+import type { DeltaRequest } from '../sync/validate.js';
+import type { FullUploadPlan } from '../sync/merge.js';
+
+/**
+ * The storage seam. Everything the server keeps goes through this narrow
+ * interface, so that a second backend (PostgreSQL) can implement it and run the
+ * same tests. Each write method is one transaction: applied whole or not at all,
+ * and on disk before it returns.
+ */
+export interface Store {
+  /** The id of the named dataset (an account), created on first use. */
+  datasetId(name: string): number;
+  applyDelta(datasetId: number, request: DeltaRequest, now: number): DeltaOutcome;
+  applyFullUpload(datasetId: number, upload: FullUploadWrite, now: number): { stamp: number };
+  /** A consistent read of the whole dataset, or undefined if it was never written. */
+  openExport(datasetId: number): ExportSnapshot | undefined;
+  listHistory(datasetId: number): HistoryEntry[];
+  readHistory(datasetId: number, historyId: number): Buffer | undefined;
+  stats(datasetId: number): DatasetStats;
+  close(): void;
+}
+
+export interface FullUploadWrite {
+  readonly plan: FullUploadPlan;
+  readonly extraFieldsJson: string;
+  /** What the upload replaces, kept as history; absent when there was nothing to keep. */
+  readonly snapshot?: HistorySnapshot;
+  readonly historyKeep: number;
+}
+
+export interface HistorySnapshot {
+  readonly reason: string;
+  readonly items: number;
+  readonly tombstones: number;
+  readonly rawBytes: number;
+  /** The gzip-compressed GET /sync document of the replaced state. */
+  readonly gzip: Buffer;
+}
+
+export interface HistoryEntry {
+  readonly id: number;
+  readonly createdAt: number;
+  readonly reason: string;
+  readonly items: number;
+  readonly tombstones: number;
+  readonly rawBytes: number;
+  readonly storedBytes: number;
+}
+
+export interface DeltaOutcome {
+  /** The transaction's change stamp, answered as serverTime. */
+  readonly stamp: number;
+  /** JSON text of each item the device must be sent, by collection. */
+  readonly items: Readonly<Record<Collection, string[]>>;
+  readonly tombstones: string[];
+}
+
+export interface ExportSnapshot {
+  readonly extraFieldsJson: string;
+  items(collection: Collection): Iterable<string>;
+  tombstones(): Iterable<string>;
+  close(): void;
+}
+
+export interface DatasetStats {
+  readonly written: boolean;
+  readonly lastStamp: number;
+  readonly items: Readonly<Record<Collection, number>>;
+  readonly tombstones: number;
+}

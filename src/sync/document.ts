@@ -1,0 +1,55 @@
+/**
+ * Builds the JSON documents the server answers (GET /sync, POST /sync/delta) from
+ * the stored JSON text of each item, so that no item is parsed and serialised
+ * again on the way out. Yields the text in chunks of about CHUNK_CHARS so a large
+ * document can be streamed with bounded memory.
+ */
+const CHUNK_CHARS = 64 * 1024;
+
+export interface DocumentParts {
+  /** Leading scalar fields, each value already JSON text. */
+  readonly head: readonly (readonly [string, string])[];
+  /** Array fields, each element already JSON text. */
+  readonly arrays: readonly (readonly [string, Iterable<string>])[];
+  /** The JSON text of an object whose fields are appended last (`{}` for none). */
+  readonly tailObjectJson?: string;
+}
+
+export function* documentChunks(parts: DocumentParts): Generator<string> {
+  let buffer = '{';
+  let first = true;
+  const separator = (): string => {
+    if (first) {
+      first = false;
+      return '';
+    }
+    return ',';
+  };
+  for (const [name, valueJson] of parts.head) buffer += `${separator()}${JSON.stringify(name)}:${valueJson}`;
+  for (const [name, elements] of parts.arrays) {
+    buffer += `${separator()}${JSON.stringify(name)}:[`;
+    let firstElement = true;
+    for (const element of elements) {
+      buffer += firstElement ? element : `,${element}`;
+      firstElement = false;
+      if (buffer.length >= CHUNK_CHARS) {
+        yield buffer;
+        buffer = '';
+      }
+    }
+    buffer += ']';
+  }
+  const tail = parts.tailObjectJson?.trim();
+  if (tail && tail !== '{}') buffer += `${separator()}${tail.slice(1, -1)}`;
+  yield `${buffer}}`;
+}
+
+export function documentText(parts: DocumentParts): string {
+  return joinChunks(documentChunks(parts));
+}
+
+export function joinChunks(chunks: Iterable<string>): string {
+  let text = '';
+  for (const chunk of chunks) text += chunk;
+  return text;
+}

@@ -1,0 +1,130 @@
+import { isActiveSession, tombstoneTypeOf, type ChangeSet, type Collection, type IncomingItem, type IncomingTombstone } from './model.js';
+import { jsonEqual } from './json-equal.js';
+
+/** What the store holds for one item id, as the merge needs it. */
+export interface StoredItem {
+  readonly collection: Collection;
+  readonly id: string;
+  readonly time: number;
+  readonly json: string;
+  readonly stamp: number;
+}
+
+export interface StoredTombstone {
+  readonly typeKey: string;
+  readonly id: string;
+  readonly json: string;
+  readonly stamp: number;
+}
+
+/** The stored state of the ids a change set touches. */
+export interface StoredState {
+  item(collection: Collection, id: string): StoredItem | undefined;
+  tombstone(typeKey: string, id: string): StoredTombstone | undefined;
+}
+
+/** The decisions of a delta merge, for the store to apply in one transaction. */
+export interface DeltaPlan {
+  /** Items to insert or replace, each id at most once. */
+  readonly put: IncomingItem[];
+  /** Items to remove because a tombstone arrived for them. */
+  readonly remove: { collection: Collection; id: string }[];
+  /** New tombstones to keep, each (type, id) at most once. */
+  readonly addTombstones: IncomingTombstone[];
+  /** Stored items the device must be told about even if it saw them before (rule 5). */
+  readonly echoItems: StoredItem[];
+  /** Stored tombstones the device must be told about (rule 1). */
+  readonly echoTombstones: StoredTombstone[];
+}
+
+export const itemKey = (collection: string, id: string): string => `${collection}\u0000${id}`;
+
+/**
+ * The merge rules of sync-semantics.md sections 3 and 4, as a plain function.
+ * Tombstones are applied first, so that an item and its deletion in one request
+ * end deleted. Several items with one id in a request are merged in order by the
+ * same rules, each against the winner so far.
+ */
+export function planDelta(stored: StoredState, changes: ChangeSet): DeltaPlan {
+  const plan: DeltaPlan = { put: [], remove: [], addTombstones: [], echoItems: [], echoTombstones: [] };
+  const newTombstones = new Map<string, IncomingTombstone>();
+
+  for (const tombstone of changes.tombstones) {
+    const key = itemKey(tombstone.typeKey, tombstone.id);
+    if (newTombstones.has(key) || stored.tombstone(tombstone.typeKey, tombstone.id)) continue; // deletion is final: the first one stays
+    newTombstones.set(key, tombstone);
+    plan.addTombstones.push(tombstone);
+    if (tombstone.collection && stored.item(tombstone.collection, tombstone.id)) {
+      plan.remove.push({ collection: tombstone.collection, id: tombstone.id });
+    }
+  }
+
+  // The winner so far for each id this request touches: a stored item or an incoming one.
+  const winners = new Map<string, { incoming?: IncomingItem; stored?: StoredItem; echoed?: boolean }>();
+  const echoedTombstones = new Set<string>();
+
+  for (const item of changes.items) {
+    const type = tombstoneTypeOf(item.collection);
+    const tombstoneKey = itemKey(type, item.id);
+    if (newTombstones.has(tombstoneKey)) continue; // the device sent the deletion itself
+    const keptTombstone = stored.tombstone(type, item.id);
+    if (keptTombstone) {
+      if (!echoedTombstones.has(tombstoneKey)) plan.echoTombstones.push(keptTombstone);
+      echoedTombstones.add(tombstoneKey);
+      continue;
+    }
+    if (isActiveSession(item)) continue;
+
+    const key = itemKey(item.collection, item.id);
+    let winner = winners.get(key);
+    if (!winner) {
+      const storedItem = stored.item(item.collection, item.id);
+      winner = storedItem ? { stored: storedItem } : {};
+      winners.set(key, winner);
+    }
+    const current = winner.incoming ?? winner.stored;
+    if (current === undefined || item.time > current.time) {
+      winner.incoming = item;
+      continue;
+    }
+    const sameContent = item.time === current.time && jsonEqual(item.value, winner.incoming ? winner.incoming.value : JSON.parse(current.json));
+    if (!sameContent && !winner.incoming && winner.stored && !winner.echoed) {
+      winner.echoed = true; // rule 5: the stored version stays and the device is told
+    }
+  }
+
+  for (const winner of winners.values()) {
+    if (winner.incoming) plan.put.push(winner.incoming);
+    else if (winner.stored && winner.echoed) plan.echoItems.push(winner.stored);
+  }
+  return plan;
+}
+
+/** A full upload reduced to what the store must hold afterwards. */
+export interface FullUploadPlan {
+  /** The live items, each id once (the newest of duplicates), active sessions left out. */
+  readonly items: IncomingItem[];
+  /** Uploaded tombstones to add, each (type, id) once, none for an id uploaded as live. */
+  readonly tombstones: IncomingTombstone[];
+}
+
+/**
+ * Section 5: the upload becomes the live data. A tombstone whose id is uploaded
+ * as a live item is dropped, since the upload asserts that the item exists.
+ */
+export function planFullUpload(changes: ChangeSet): FullUploadPlan {
+  const items = new Map<string, IncomingItem>();
+  for (const item of changes.items) {
+    if (isActiveSession(item)) continue;
+    const key = itemKey(item.collection, item.id);
+    const current = items.get(key);
+    if (current === undefined || item.time > current.time) items.set(key, item);
+  }
+  const tombstones = new Map<string, IncomingTombstone>();
+  for (const tombstone of changes.tombstones) {
+    const key = itemKey(tombstone.typeKey, tombstone.id);
+    const live = tombstone.collection !== undefined && items.has(itemKey(tombstone.collection, tombstone.id));
+    if (!live && !tombstones.has(key)) tombstones.set(key, tombstone);
+  }
+  return { items: [...items.values()], tombstones: [...tombstones.values()] };
+}

@@ -1,0 +1,55 @@
+/**
+ * ISO 8601 instants as the apps write them, read strictly: `Date.parse` accepts
+ * far more than ISO and reads a time without an offset in the machine's local
+ * zone, which would make merges depend on where the server runs. A time without
+ * an offset is read as UTC. Fractions beyond milliseconds are kept as a fraction
+ * of a millisecond so that microsecond-precise times still order correctly.
+ */
+const ISO_8601 =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?$/;
+
+/** Milliseconds since the epoch (possibly fractional), or undefined when unreadable. */
+export function parseInstant(text: string): number | undefined {
+  const m = ISO_8601.exec(text.trim());
+  if (!m) return undefined;
+  const [, y, mo, d, h = '0', mi = '0', s = '0', fraction = '', , sign, oh = '0', om = '0'] = m;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(s);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  if (hour > 24 || minute > 59 || second > 60 || Number(oh) > 23 || Number(om) > 59) return undefined;
+  if (hour === 24 && (minute !== 0 || second !== 0 || /[1-9]/.test(fraction))) return undefined;
+  const wholeMs = Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59));
+  const fractionMs = fraction === '' ? 0 : Number(`0.${fraction}`) * 1000;
+  const offsetMs = sign === undefined ? 0 : (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om)) * 60_000;
+  const ms = wholeMs + fractionMs - offsetMs;
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** The server's own timestamps: UTC, exactly three fraction digits and `Z`. */
+export function formatInstant(ms: number): string {
+  return new Date(Math.floor(ms)).toISOString();
+}
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/**
+ * The time that decides last-write-wins for an item: `updatedAt`, else
+ * `createdAt`, else `timestamp` (older app versions omit updatedAt on attempts),
+ * else the epoch.
+ */
+export function itemTime(item: Readonly<Record<string, unknown>>): number {
+  for (const field of ['updatedAt', 'createdAt', 'timestamp']) {
+    const value = item[field];
+    if (typeof value === 'string') {
+      const ms = parseInstant(value);
+      if (ms !== undefined) return ms;
+    }
+  }
+  return 0;
+}
