@@ -22,7 +22,7 @@ export async function importDocumentFile(store: Store, datasetId: number, file: 
   try {
     document = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${file} is not valid JSON: ${(err as Error).message}`);
+    throw new Error(`${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
   await new SyncService(store, { historyKeep }).fullUpload(datasetId, document, `import of ${file}`);
   const stats = store.stats(datasetId);

@@ -66,7 +66,8 @@ export async function startTestServer(t: TestContext, settings: RawSettings = {}
   };
 }
 
-/** POST a JSON body and return status and parsed answer. */
+/** POST a JSON body and return status and parsed answer (typed loosely: tests index into it freely). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function postJson(server: TestServer, pathAndQuery: string, body: unknown): Promise<{ status: number; body: any }> {
   const response = await server.fetch(pathAndQuery, {
     method: 'POST',
