@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { test } from 'node:test';
+import { ConfigError, rawFromEnv, resolveConfig, SETTINGS } from '../src/config.js';
+
+test('defaults: port 8080 on all interfaces, data in ./data, 200 MiB JSON, 25 MiB images', () => {
+  const config = resolveConfig({});
+  assert.equal(config.port, 8080);
+  assert.equal(config.host, '0.0.0.0');
+  assert.equal(config.dataDir, path.resolve('data'));
+  assert.equal(config.dataFile, path.resolve('data', 'ascently.json'));
+  assert.equal(config.imagesDir, path.resolve('data', 'images'));
+  assert.equal(config.maxJsonBytes, 200 * 1024 * 1024);
+  assert.equal(config.maxImageBytes, 25 * 1024 * 1024);
+  assert.equal(config.logLevel, 'info');
+  assert.equal(config.trustProxy, false);
+  assert.equal(config.historyKeep, 20);
+  assert.ok(Object.isFrozen(config));
+});
+
+test('environment variables are read by their documented names', () => {
+  const config = resolveConfig(
+    rawFromEnv({ PORT: '9000', HOST: '127.0.0.1', DATA_DIR: '/srv/a', MAX_JSON_BYTES: '10MB', MAX_IMAGE_BYTES: '1KiB', TRUST_PROXY: 'on', LOG_LEVEL: 'WARN', HISTORY_KEEP: '3' }),
+  );
+  assert.equal(config.port, 9000);
+  assert.equal(config.host, '127.0.0.1');
+  assert.equal(config.dataDir, '/srv/a');
+  assert.equal(config.dataFile, '/srv/a/ascently.json', 'DATA_FILE follows DATA_DIR');
+  assert.equal(config.imagesDir, '/srv/a/images', 'IMAGES_DIR follows DATA_DIR');
+  assert.equal(config.maxJsonBytes, 10_000_000);
+  assert.equal(config.maxImageBytes, 1024);
+  assert.equal(config.trustProxy, true);
+  assert.equal(config.logLevel, 'warn');
+  assert.equal(config.historyKeep, 3);
+});
+
+test('empty environment variables count as unset', () => {
+  assert.equal(resolveConfig(rawFromEnv({ PORT: '' })).port, 8080);
+});
+
+const badValues: [string, Record<string, string>, RegExp][] = [
+  ['port not a number', { PORT: 'eighty' }, /^PORT \(--port\): "eighty" is not a port/],
+  ['port out of range', { PORT: '70000' }, /^PORT/],
+  ['size without a number', { MAX_JSON_BYTES: 'lots' }, /^MAX_JSON_BYTES .*not a size/],
+  ['zero size', { MAX_IMAGE_BYTES: '0' }, /^MAX_IMAGE_BYTES/],
+  ['unknown log level', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL .*use one of fatal, error/],
+  ['boolean', { TRUST_PROXY: 'maybe' }, /^TRUST_PROXY .*use true or false/],
+  ['both token settings', { AUTH_TOKEN: 'a', AUTH_TOKEN_FILE: '/x' }, /AUTH_TOKEN and AUTH_TOKEN_FILE are both set/],
+];
+for (const [name, env, message] of badValues) {
+  test(`a bad value stops with a message naming the variable: ${name}`, () => {
+    assert.throws(() => resolveConfig(rawFromEnv(env)), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+  });
+}
+
+test('every setting has an env name, a flag and a doc, each unique', () => {
+  const envs = new Set(SETTINGS.map((s) => s.env));
+  const flags = new Set(SETTINGS.map((s) => s.flag));
+  assert.equal(envs.size, SETTINGS.length);
+  assert.equal(flags.size, SETTINGS.length);
+  for (const s of SETTINGS) assert.ok(s.doc.length > 10, `${s.env} has a doc`);
+});

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startTestServer } from '../helpers/server.js';
+
+test('GET /health answers exactly {"status":"ok","version":"2.0.0"}', async (t) => {
+  const server = await startTestServer(t);
+  const response = await server.fetch('/health');
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
+  assert.equal(await response.text(), '{"status":"ok","version":"2.0.0"}');
+});
+
+test('one log line per request with method, route, status, duration and bytes', async (t) => {
+  const server = await startTestServer(t);
+  await server.fetch('/health');
+  const lines = server.logs.map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'request');
+  assert.equal(lines.length, 1);
+  const [line] = lines;
+  assert.equal(line.method, 'GET');
+  assert.equal(line.route, '/health');
+  assert.equal(line.status, 200);
+  assert.equal(typeof line.ms, 'number');
+  assert.ok(line.bytes > 33, 'bytes counts the response');
+  assert.equal(typeof line.reqId, 'string');
+});
+
+test('unknown routes answer a JSON 404 and wrong methods a JSON 405 with Allow', async (t) => {
+  const server = await startTestServer(t);
+  const missing = await server.fetch('/nothing-here');
+  assert.equal(missing.status, 404);
+  assert.equal(((await missing.json()) as { code: string }).code, 'not_found');
+
+  const wrongMethod = await server.fetch('/sync', { method: 'DELETE' });
+  assert.equal(wrongMethod.status, 405);
+  assert.match(wrongMethod.headers.get('allow') ?? '', /GET/);
+  assert.match(wrongMethod.headers.get('allow') ?? '', /POST/);
+  assert.equal(typeof ((await wrongMethod.json()) as { error: string }).error, 'string');
+
+  const deltaGet = await server.fetch('/sync/delta');
+  assert.equal(deltaGet.status, 405);
+});
