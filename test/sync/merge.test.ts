@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { itemKey, planDelta, planFullUpload, type StoredItem, type StoredState, type StoredTombstone } from '../../src/sync/merge.js';
+import type { ChangeSet, Collection, JsonObject } from '../../src/sync/model.js';
+import { validateDelta } from '../../src/sync/validate.js';
+
+/** Stored state from plain items and tombstones, all with the given stamp. */
+function storedState(items: [Collection, JsonObject][], tombstones: JsonObject[] = [], stamp = 100): StoredState {
+  const changes = validateDelta({ ...groupByCollection(items), deletedItems: tombstones }).changes;
+  const itemMap = new Map<string, StoredItem>(changes.items.map((i) => [itemKey(i.collection, i.id), { collection: i.collection, id: i.id, time: i.time, json: i.json, stamp }]));
+  const tombstoneMap = new Map<string, StoredTombstone>(changes.tombstones.map((t) => [itemKey(t.typeKey, t.id), { typeKey: t.typeKey, id: t.id, json: t.json, stamp }]));
+  return { item: (c, id) => itemMap.get(itemKey(c, id)), tombstone: (type, id) => tombstoneMap.get(itemKey(type, id)) };
+}
+
+function groupByCollection(items: [Collection, JsonObject][]): Record<string, JsonObject[]> {
+  const grouped: Record<string, JsonObject[]> = {};
+  for (const [collection, item] of items) (grouped[collection] ??= []).push(item);
+  return grouped;
+}
+
+function incoming(body: JsonObject): ChangeSet {
+  return validateDelta(body).changes;
+}
+
+const T10 = '2024-01-15T10:00:00.000Z';
+const T11 = '2024-01-15T11:00:00.000Z';
+const gym = (updatedAt: string | undefined, name = 'Gym', extra: JsonObject = {}): JsonObject => ({ id: 'g1', name, ...(updatedAt ? { updatedAt } : {}), ...extra });
+
+interface Row {
+  rule: string;
+  stored: [Collection, JsonObject][];
+  storedTombstones?: JsonObject[];
+  request: JsonObject;
+  /** Names of the gyms stored afterwards by id, or the ids removed. */
+  put: string[];
+  remove?: string[];
+  addTombstones?: string[];
+  echoItems?: string[];
+  echoTombstones?: string[];
+}
+
+const rows: Row[] = [
+  { rule: '3: no stored item: stored', stored: [], request: { gyms: [gym(T10, 'new')] }, put: ['new'] },
+  { rule: '4: newer replaces', stored: [['gyms', gym(T10, 'old')]], request: { gyms: [gym(T11, 'newer')] }, put: ['newer'] },
+  { rule: '5: older loses and the stored one is answered', stored: [['gyms', gym(T11, 'stored')]], request: { gyms: [gym(T10, 'older')] }, put: [], echoItems: ['stored'] },
+  { rule: '5: equal times, different content: stored stays and is answered', stored: [['gyms', gym(T10, 'stored')]], request: { gyms: [gym(T10, 'other')] }, put: [], echoItems: ['stored'] },
+  { rule: '6: equal times, equal content (keys in another order): nothing', stored: [['gyms', gym(T10, 'same', { a: 1, b: 2 })]], request: { gyms: [{ b: 2, a: 1, updatedAt: T10, name: 'same', id: 'g1' }] }, put: [] },
+  { rule: '1: a kept tombstone beats an item and is answered', stored: [], storedTombstones: [{ id: 'g1', type: 'gym', deletedAt: T10 }], request: { gyms: [gym(T11, 'revived')] }, put: [], echoTombstones: ['g1'] },
+  { rule: '4.1: an incoming tombstone deletes whatever its updatedAt', stored: [['gyms', gym('2030-01-01T00:00:00Z', 'future')]], request: { deletedItems: [{ id: 'g1', type: 'gym', deletedAt: T10 }] }, put: [], remove: ['g1'], addTombstones: ['g1'] },
+  { rule: '4.1: a tombstone and the item in one request: deleted', stored: [], request: { gyms: [gym(T11, 'x')], deletedItems: [{ id: 'g1', type: 'Gyms', deletedAt: T10 }] }, put: [], addTombstones: ['g1'] },
+  { rule: '4.1: a tombstone of unknown type is kept and deletes nothing', stored: [['gyms', gym(T10, 'stays')]], request: { deletedItems: [{ id: 'g1', type: 'widget', deletedAt: T10 }] }, put: [], addTombstones: ['g1'] },
+  { rule: '4.1: a second tombstone for a kept one changes nothing', stored: [], storedTombstones: [{ id: 'g1', type: 'gym', deletedAt: T10 }], request: { deletedItems: [{ id: 'g1', type: 'GYM', deletedAt: T11 }] }, put: [] },
+  { rule: '2: an active session is not stored', stored: [], request: { sessions: [{ id: 's1', status: 'Active', updatedAt: T10 }] }, put: [] },
+  { rule: '3: duplicate ids in one request: the newest wins', stored: [], request: { gyms: [gym(T10, 'first'), gym(T11, 'second'), gym(T10, 'third')] }, put: ['second'] },
+  { rule: '3: duplicates with equal times: the first stays', stored: [], request: { gyms: [gym(T10, 'first'), gym(T10, 'second')] }, put: ['first'] },
+  { rule: 'time: offsets and missing fractions are instants', stored: [['gyms', gym('2024-01-15T12:30:00+02:00', 'stored')]], request: { gyms: [gym('2024-01-15T10:30:00.001Z', 'later by 1 ms')] }, put: ['later by 1 ms'] },
+  { rule: 'time: microseconds order correctly', stored: [['gyms', gym('2024-01-15T10:00:00.000100Z', 'stored')]], request: { gyms: [gym('2024-01-15T10:00:00.000200Z', 'newer')] }, put: ['newer'] },
+  { rule: 'time: an attempt without updatedAt falls back to createdAt', stored: [['attempts', { id: 'a1', createdAt: T10, name: 'stored' }]], request: { attempts: [{ id: 'a1', createdAt: T11, name: 'newer' }] }, put: ['newer'] },
+  { rule: 'time: then to timestamp', stored: [['attempts', { id: 'a1', timestamp: T11, name: 'stored' }]], request: { attempts: [{ id: 'a1', timestamp: T10, name: 'older' }] }, put: [], echoItems: ['stored'] },
+  { rule: 'time: unreadable times count as the epoch', stored: [['gyms', gym('yesterday', 'stored')]], request: { gyms: [gym('1970-01-01T00:00:00.001Z', 'epoch+1')] }, put: ['epoch+1'] },
+];
+
+for (const row of rows) {
+  test(`merge rule ${row.rule}`, () => {
+    const plan = planDelta(storedState(row.stored, row.storedTombstones), incoming(row.request));
+    assert.deepEqual(plan.put.map((i) => i.value['name']), row.put);
+    assert.deepEqual(plan.remove.map((r) => r.id), row.remove ?? []);
+    assert.deepEqual(plan.addTombstones.map((t) => t.id), row.addTombstones ?? []);
+    assert.deepEqual(plan.echoItems.map((i) => JSON.parse(i.json).name), row.echoItems ?? []);
+    assert.deepEqual(plan.echoTombstones.map((t) => t.id), row.echoTombstones ?? []);
+  });
+}
+
+test('full upload: duplicates keep the newest, active sessions are dropped, tombstones of live ids are dropped', () => {
+  const plan = planFullUpload(
+    incoming({
+      gyms: [gym(T10, 'old'), gym(T11, 'new')],
+      sessions: [{ id: 's1', status: 'ACTIVE' }, { id: 's2', status: 'COMPLETED' }],
+      deletedItems: [
+        { id: 'g1', type: 'gym', deletedAt: T10 },
+        { id: 'p9', type: 'problem', deletedAt: T10 },
+        { id: 'p9', type: 'problems', deletedAt: T11 },
+      ],
+    }),
+  );
+  assert.deepEqual(plan.items.map((i) => `${i.collection}/${i.id}/${i.value['name'] ?? ''}`), ['gyms/g1/new', 'sessions/s2/']);
+  assert.deepEqual(plan.tombstones.map((t) => `${t.typeKey}/${t.id}`), ['problem/p9']);
+});

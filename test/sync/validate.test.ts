@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ApiError } from '../../src/errors.js';
+import { parseInstant } from '../../src/sync/timestamps.js';
+import { validateDelta, validateFullUpload } from '../../src/sync/validate.js';
+
+const refusals: [string, unknown, RegExp][] = [
+  ['an array body', [], /request body must be a JSON object/],
+  ['null', null, /JSON object/],
+  ['a collection that is not an array', { gyms: {} }, /^gyms must be an array$/],
+  ['an item that is not an object', { problems: [{ id: 'a' }, 'x'] }, /^problems\[1\] must be an object$/],
+  ['an item without id', { sessions: [{ name: 'x' }] }, /^sessions\[0\]\.id must be a non-empty string$/],
+  ['an empty id', { attempts: [{ id: '' }] }, /^attempts\[0\]\.id/],
+  ['a numeric id', { gyms: [{ id: 7 }] }, /^gyms\[0\]\.id/],
+  ['a tombstone without type', { deletedItems: [{ id: 'x' }] }, /^deletedItems\[0\]\.type/],
+  ['an unreadable lastSyncTime', { lastSyncTime: 'last tuesday' }, /lastSyncTime is not a readable ISO 8601 time/],
+  ['a numeric lastSyncTime', { lastSyncTime: 12 }, /lastSyncTime must be an ISO 8601 string/],
+];
+for (const [name, body, message] of refusals) {
+  test(`a delta with ${name} is refused naming what is wrong`, () => {
+    assert.throws(() => validateDelta(body), (err: unknown) => err instanceof ApiError && err.status === 400 && message.test(err.message));
+  });
+}
+
+test('the first bad value is named by its path among many good ones', () => {
+  const problems = Array.from({ length: 50 }, (_, i) => ({ id: `p${i}` }));
+  problems[12] = { id: '' };
+  assert.throws(() => validateFullUpload({ problems }), /problems\[12\]\.id/);
+});
+
+test('missing and null collections mean none; missing, null and "" lastSyncTime mean from the beginning', () => {
+  for (const lastSyncTime of [undefined, null, '']) {
+    const request = validateDelta({ gyms: null, lastSyncTime });
+    assert.equal(request.lastSyncMs, null);
+    assert.equal(request.changes.items.length, 0);
+  }
+});
+
+test('a full upload keeps its unknown top-level fields but not the ones the server writes', () => {
+  const upload = validateFullUpload({ exportedAt: 'x', version: '2.0', formatVersion: '2.0', gyms: [], appVersion: '3.1', settings: { a: [1] } });
+  assert.deepEqual(JSON.parse(upload.extraFieldsJson), { appVersion: '3.1', settings: { a: [1] } });
+});
+
+test('ISO 8601 instants are read strictly and compared as instants', () => {
+  assert.equal(parseInstant('2024-01-15T10:30:00.000Z'), Date.UTC(2024, 0, 15, 10, 30));
+  assert.equal(parseInstant('2024-01-15T10:30:00Z'), Date.UTC(2024, 0, 15, 10, 30));
+  assert.equal(parseInstant('2024-01-15T12:30:00+02:00'), Date.UTC(2024, 0, 15, 10, 30));
+  assert.equal(parseInstant('2024-01-15T05:30:00-0500'), Date.UTC(2024, 0, 15, 10, 30));
+  assert.equal(parseInstant('2024-01-15T10:30:00.123456Z'), Date.UTC(2024, 0, 15, 10, 30) + 123.456);
+  assert.equal(parseInstant('2024-01-15T10:30:00'), Date.UTC(2024, 0, 15, 10, 30), 'no offset reads as UTC, whatever the machine zone');
+  assert.equal(parseInstant('2024-01-15'), Date.UTC(2024, 0, 15));
+  for (const bad of ['', 'yesterday', '2024-13-01T00:00:00Z', '2024-02-30T00:00:00Z', '2024-01-15T25:00:00Z', 'Jan 15 2024', '1705314600000']) {
+    assert.equal(parseInstant(bad), undefined, bad);
+  }
+});
