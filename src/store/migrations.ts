@@ -26,6 +26,9 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (dataset_id, collection, id)
   );
   CREATE INDEX items_by_stamp ON items (dataset_id, stamp);
+  -- An index entry ends with the rowid, so this one lists a collection in the
+  -- order its items were first stored: GET /sync returns an upload in its order.
+  CREATE INDEX items_in_order ON items (dataset_id, collection);
   CREATE TABLE tombstones (
     dataset_id  INTEGER NOT NULL REFERENCES datasets(id),
     type_key    TEXT NOT NULL,

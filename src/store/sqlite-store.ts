@@ -123,8 +123,8 @@ export class SqliteStore implements Store {
         close();
         return undefined;
       }
-      const itemsOf = reader.prepare('SELECT json FROM items WHERE dataset_id = ? AND collection = ? ORDER BY id').pluck();
-      const tombstonesOf = reader.prepare('SELECT json FROM tombstones WHERE dataset_id = ? ORDER BY stamp, type_key, id').pluck();
+      const itemsOf = reader.prepare('SELECT json FROM items INDEXED BY items_in_order WHERE dataset_id = ? AND collection = ? ORDER BY rowid').pluck();
+      const tombstonesOf = reader.prepare('SELECT json FROM tombstones WHERE dataset_id = ? ORDER BY stamp, rowid').pluck();
       return {
         extraFieldsJson: dataset.extra_json,
         // Lazy: each query starts only when the export reaches its array.

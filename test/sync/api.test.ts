@@ -1,0 +1,201 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { postJson, startTestServer, type TestServer } from '../helpers/server.js';
+
+const DELTA_KEYS = ['serverTime', 'gyms', 'problems', 'sessions', 'attempts', 'deletedItems'];
+const SYNC_KEYS = ['exportedAt', 'version', 'formatVersion', 'gyms', 'problems', 'sessions', 'attempts', 'deletedItems'];
+const SERVER_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+async function getSync(server: TestServer): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await server.fetch('/sync');
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+const richProblem = {
+  id: 'p1',
+  gymId: 'g1',
+  name: 'Crimp city',
+  difficulty: { system: 'V_SCALE', grade: 'V5', numericValue: 5 },
+  tags: ['crimpy', 'overhang'],
+  imagePaths: ['problem_p1_0.jpg'],
+  isActive: true,
+  description: null,
+  futureField: { nested: [1, { deep: null }], emoji: '🧗', escaped: 'line\nbreak "quoted" \u0000' },
+  createdAt: '2024-01-15T10:00:00.000Z',
+  updatedAt: '2024-01-15T10:00:00.000Z',
+};
+
+test('GET /sync is 404 until the first write, then 200 with exactly the documented keys', async (t) => {
+  const server = await startTestServer(t);
+  const before = await getSync(server);
+  assert.equal(before.status, 404);
+  assert.equal(typeof before.body['error'], 'string');
+
+  const delta = await postJson(server, '/sync/delta', {});
+  assert.equal(delta.status, 200);
+  assert.deepEqual(Object.keys(delta.body), DELTA_KEYS);
+  assert.match(delta.body.serverTime, SERVER_TIME);
+
+  const after = await getSync(server);
+  assert.equal(after.status, 200);
+  assert.deepEqual(Object.keys(after.body), SYNC_KEYS);
+  assert.equal(after.body['version'], '2.0');
+  assert.equal(after.body['formatVersion'], '2.0');
+  assert.match(after.body['exportedAt'] as string, SERVER_TIME);
+  for (const key of SYNC_KEYS.slice(3)) assert.deepEqual(after.body[key], []);
+});
+
+test('items come back unchanged, unknown and nested fields included', async (t) => {
+  const server = await startTestServer(t);
+  assert.equal((await postJson(server, '/sync/delta', { problems: [richProblem] })).status, 200);
+  assert.deepEqual((await getSync(server)).body['problems'], [richProblem]);
+  const fromScratch = await postJson(server, '/sync/delta', { lastSyncTime: null });
+  assert.deepEqual(fromScratch.body.problems, [richProblem]);
+});
+
+test('POST /sync replaces the live data, keeps the app\'s extra top-level fields and answers 200', async (t) => {
+  const server = await startTestServer(t);
+  await postJson(server, '/sync/delta', { gyms: [{ id: 'old', updatedAt: '2024-01-01T00:00:00.000Z' }] });
+  const upload = await postJson(server, '/sync', {
+    exportedAt: '2024-01-15T10:30:00.000Z',
+    version: '2.0',
+    formatVersion: '2.0',
+    appSettings: { theme: 'dark' },
+    gyms: [{ id: 'g1', name: 'New' }],
+    problems: [richProblem],
+    sessions: [{ id: 's-active', status: 'ACTIVE' }, { id: 's-done', status: 'COMPLETED' }],
+    deletedItems: [{ id: 'a9', type: 'attempt', deletedAt: '2024-01-15T10:00:00.000Z' }],
+  });
+  assert.equal(upload.status, 200);
+  const { body } = await getSync(server);
+  assert.deepEqual(Object.keys(body), [...SYNC_KEYS, 'appSettings']);
+  assert.deepEqual(body['appSettings'], { theme: 'dark' });
+  assert.deepEqual(body['gyms'], [{ id: 'g1', name: 'New' }], 'the item left out is gone');
+  assert.deepEqual(body['problems'], [richProblem]);
+  assert.deepEqual(body['sessions'], [{ id: 's-done', status: 'COMPLETED' }], 'active sessions are not stored');
+  assert.deepEqual(body['deletedItems'], [{ id: 'a9', type: 'attempt', deletedAt: '2024-01-15T10:00:00.000Z' }]);
+});
+
+test('a full upload never sends deletions for what it left out, and an empty one keeps the tombstones', async (t) => {
+  const server = await startTestServer(t);
+  const first = await postJson(server, '/sync/delta', { gyms: [{ id: 'g1' }], deletedItems: [{ id: 'x', type: 'gym', deletedAt: '2024-01-15T10:00:00.000Z' }] });
+  await postJson(server, '/sync', {});
+  const after = await postJson(server, '/sync/delta', { lastSyncTime: first.body.serverTime });
+  assert.deepEqual(after.body.deletedItems, []);
+  assert.deepEqual((await getSync(server)).body['gyms'], []);
+  assert.equal(((await getSync(server)).body['deletedItems'] as unknown[]).length, 1);
+});
+
+test('one bad item among 50 good ones: 400 naming it, and nothing stored', async (t) => {
+  const server = await startTestServer(t);
+  await postJson(server, '/sync/delta', { gyms: [{ id: 'keep' }] });
+  const before = (await getSync(server)).body;
+  const problems = Array.from({ length: 51 }, (_, i) => ({ id: `p${i}`, updatedAt: '2024-01-15T10:00:00.000Z' }));
+  problems[37] = { id: 42 } as never;
+  for (const path of ['/sync/delta', '/sync']) {
+    const answer = await postJson(server, path, { problems });
+    assert.equal(answer.status, 400, path);
+    assert.match(answer.body.error, /problems\[37\]\.id/);
+    const after = (await getSync(server)).body;
+    assert.deepEqual({ ...after, exportedAt: 0 }, { ...before, exportedAt: 0 }, `${path} stored nothing`);
+  }
+});
+
+test('bodies that are not JSON objects are 400 with a JSON error, whatever the Content-Type', async (t) => {
+  const server = await startTestServer(t);
+  for (const [body, contentType] of [['not json', 'application/json'], ['[1,2]', 'application/json'], ['', 'application/json'], ['{"gyms":[]}', 'text/plain'], ['{"gyms":"x"}', 'application/octet-stream']] as const) {
+    const response = await server.fetch('/sync/delta', { method: 'POST', body, headers: { 'content-type': contentType } });
+    const expected = body === '{"gyms":[]}' ? 200 : 400;
+    assert.equal(response.status, expected, `${contentType} ${body}`);
+    if (expected === 400) assert.equal(typeof ((await response.json()) as { error: unknown }).error, 'string');
+  }
+});
+
+test('a body over MAX_JSON_BYTES is 413 and the server stays up', async (t) => {
+  const server = await startTestServer(t, { maxJsonBytes: '1000' });
+  const big = JSON.stringify({ gyms: [{ id: 'g', notes: 'x'.repeat(2000) }] });
+  const answer = await server.fetch('/sync', { method: 'POST', body: big, headers: { 'content-type': 'application/json' } });
+  assert.equal(answer.status, 413);
+  assert.equal(((await answer.json()) as { code: string }).code, 'payload_too_large');
+  assert.equal((await server.fetch('/health')).status, 200);
+  assert.equal((await server.fetch('/sync')).status, 404, 'nothing was written');
+});
+
+test('the clock-skew scenario of sync-semantics section 2 loses nothing', async (t) => {
+  let now = Date.UTC(2024, 0, 15, 10, 5);
+  const server = await startTestServer(t, {}, { now: () => now });
+  // Device B syncs at 10:05 and keeps serverTime.
+  const b = await postJson(server, '/sync/delta', {});
+  // Device A edited offline at 10:00 and syncs at 10:10.
+  now = Date.UTC(2024, 0, 15, 10, 10);
+  await postJson(server, '/sync/delta', { lastSyncTime: b.body.serverTime, problems: [{ id: 'p1', updatedAt: '2024-01-15T10:00:00.000Z' }] });
+  const bNext = await postJson(server, '/sync/delta', { lastSyncTime: b.body.serverTime });
+  assert.deepEqual(bNext.body.problems, [{ id: 'p1', updatedAt: '2024-01-15T10:00:00.000Z' }]);
+});
+
+test('stamps rise strictly even when the server clock steps back, and each delta takes one', async (t) => {
+  let now = Date.UTC(2024, 5, 1, 12);
+  const server = await startTestServer(t, {}, { now: () => now });
+  const times: number[] = [];
+  for (const step of [0, -3_600_000, 0, 0, -1]) {
+    now += step;
+    times.push(Date.parse((await postJson(server, '/sync/delta', {})).body.serverTime));
+  }
+  for (let i = 1; i < times.length; i++) assert.ok(times[i]! > times[i - 1]!, `${times[i]} > ${times[i - 1]}`);
+  // An item written after the clock stepped back still reaches a device that synced before.
+  const seen = (await postJson(server, '/sync/delta', {})).body.serverTime;
+  now -= 7_200_000;
+  await postJson(server, '/sync/delta', { gyms: [{ id: 'late' }] });
+  assert.deepEqual((await postJson(server, '/sync/delta', { lastSyncTime: seen })).body.gyms, [{ id: 'late' }]);
+});
+
+test('a lastSyncTime later than any stamp issued answers everything; an older one only what changed since', async (t) => {
+  const server = await startTestServer(t);
+  const first = await postJson(server, '/sync/delta', { gyms: [{ id: 'g1' }], deletedItems: [{ id: 'p0', type: 'problem', deletedAt: '2024-01-01T00:00:00.000Z' }] });
+  const second = await postJson(server, '/sync/delta', { lastSyncTime: first.body.serverTime, gyms: [{ id: 'g2' }] });
+  assert.deepEqual(second.body.gyms, [], 'its own write is not echoed');
+  const later = await postJson(server, '/sync/delta', { lastSyncTime: first.body.serverTime });
+  assert.deepEqual(later.body.gyms, [{ id: 'g2' }]);
+  assert.deepEqual(later.body.deletedItems, []);
+  const future = await postJson(server, '/sync/delta', { lastSyncTime: '2999-01-01T00:00:00.000Z' });
+  assert.deepEqual(future.body.gyms.map((g: { id: string }) => g.id).sort(), ['g1', 'g2']);
+  assert.equal(future.body.deletedItems.length, 1);
+});
+
+test('an older edit is refused and the stored version sent back; a tombstone wins over a revival', async (t) => {
+  const server = await startTestServer(t);
+  const base = await postJson(server, '/sync/delta', { gyms: [{ id: 'g1', name: 'new', updatedAt: '2024-01-15T11:00:00.000Z' }] });
+  const stale = await postJson(server, '/sync/delta', { lastSyncTime: base.body.serverTime, gyms: [{ id: 'g1', name: 'stale', updatedAt: '2024-01-15T10:00:00.000Z' }] });
+  assert.deepEqual(stale.body.gyms, [{ id: 'g1', name: 'new', updatedAt: '2024-01-15T11:00:00.000Z' }]);
+
+  const deleted = await postJson(server, '/sync/delta', { deletedItems: [{ id: 'g1', type: 'GYM', deletedAt: '2024-01-15T09:00:00.000Z' }] });
+  const revive = await postJson(server, '/sync/delta', { lastSyncTime: deleted.body.serverTime, gyms: [{ id: 'g1', updatedAt: '2025-01-01T00:00:00.000Z' }] });
+  assert.deepEqual(revive.body.gyms, []);
+  assert.deepEqual(revive.body.deletedItems, [{ id: 'g1', type: 'GYM', deletedAt: '2024-01-15T09:00:00.000Z' }]);
+  assert.deepEqual((await getSync(server)).body['gyms'], []);
+});
+
+test('large answers are compressed when the client accepts it', async (t) => {
+  const server = await startTestServer(t);
+  const gyms = Array.from({ length: 200 }, (_, i) => ({ id: `g${i}`, name: 'Boulderhalle Nord', notes: 'n'.repeat(50) }));
+  await postJson(server, '/sync', { gyms });
+  for (const path of ['/sync']) {
+    const response = await server.fetch(path, { headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(response.headers.get('content-encoding'), 'gzip');
+  }
+  // Read the raw bytes to be sure they are gzip and decode to the data.
+  const raw = await import('node:http').then(
+    (http) =>
+      new Promise<Buffer>((resolve, reject) => {
+        http.get(`${server.url}/sync`, { headers: { authorization: 'Bearer test-token-0123456789abcdef', 'accept-encoding': 'gzip' } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve(Buffer.concat(chunks)));
+        }).on('error', reject);
+      }),
+  );
+  assert.deepEqual(JSON.parse(gunzipSync(raw).toString()).gyms, gyms);
+  const small = await server.fetch('/health', { headers: { 'accept-encoding': 'gzip' } });
+  assert.equal(small.headers.get('content-encoding'), null, 'tiny answers are not compressed');
+});
