@@ -4,6 +4,7 @@ import { ConfigError, rawFromEnv, resolveConfig, SETTINGS, type RawSettings } fr
 import { createLogger } from '../logger.js';
 import { closeOnSignals, startServer } from '../server.js';
 import { exportCommand, historyCommand, importCommand } from './data-commands.js';
+import { healthcheck } from './healthcheck.js';
 import { newToken, resolveToken } from './token.js';
 
 const USAGE = `Usage: ascently-sync [command] [options]
@@ -15,6 +16,7 @@ Commands:
   history restore <id>      put a snapshot back (itself a new write)
   import <file>             replace the data with an ascently.json document
   export [file]             write the GET /sync document (stdout by default)
+  healthcheck               exit 0 if the local server answers /health (Docker)
 
 Options (each also an environment variable):
 ${SETTINGS.map((s) => `  --${s.flag.padEnd(22)}${s.env}: ${s.doc.replace(/`/g, '')}`).join('\n')}
@@ -51,6 +53,8 @@ async function main(argv: string[]): Promise<number> {
     case 'token':
       process.stdout.write(`${newToken()}\n`);
       return 0;
+    case 'healthcheck':
+      return healthcheck(config);
     case 'history':
       return historyCommand(config, rest);
     case 'import':

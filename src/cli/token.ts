@@ -24,9 +24,8 @@ export function resolveToken(config: Config, generate: boolean, announce: (messa
     );
   }
   const file = path.join(config.dataDir, GENERATED_TOKEN_FILE);
-  if (existsSync(file)) {
-    const kept = readFileSync(file, 'utf8').trim();
-    if (kept === '') throw new ConfigError(`--generate-token: ${file} is empty; delete it to make a new token.`);
+  const kept = readKeptToken(config);
+  if (kept !== undefined) {
     announce(`Using the token kept in ${file}.`);
     return kept;
   }
@@ -35,4 +34,13 @@ export function resolveToken(config: Config, generate: boolean, announce: (messa
   writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
   announce(`Generated a token and saved it in ${file} (shown only this once):\n\n    ${token}\n\nEnter it in the app's sync settings together with this server's address.`);
   return token;
+}
+
+/** The token an earlier --generate-token left in DATA_DIR, if any. */
+export function readKeptToken(config: Config): string | undefined {
+  const file = path.join(config.dataDir, GENERATED_TOKEN_FILE);
+  if (!existsSync(file)) return undefined;
+  const kept = readFileSync(file, 'utf8').trim();
+  if (kept === '') throw new ConfigError(`${file} is empty; delete it to have a new token made.`);
+  return kept;
 }

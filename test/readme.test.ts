@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { configTable } from '../src/config-table.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const read = (file: string): string => readFileSync(path.join(root, file), 'utf8');
+
+test('the README configuration table is the one the schema generates', () => {
+  const readme = read('README.md');
+  const section = /<!-- config-table:start -->\n([\s\S]*?)\n<!-- config-table:end -->/.exec(readme)?.[1];
+  assert.equal(section, configTable(), 'regenerate it with: node -e "import(\'./dist/src/config-table.js\').then(m=>console.log(m.configTable()))"');
+});
+
+test('the README gives the two commands a newcomer needs, and they exist', () => {
+  const readme = read('README.md');
+  const scripts = JSON.parse(read('package.json')).scripts as Record<string, string>;
+  assert.match(readme, /npm ci && npm start -- --generate-token/);
+  assert.match(readme, /npm ci && npm test/);
+  assert.ok(scripts['start'] && scripts['test']);
+  assert.match(read('.ci/run'), /^npm ci$/m);
+  assert.match(read('.ci/run'), /^npm test$/m);
+});
+
+test('the Dockerfile only runs npm scripts and files that exist', () => {
+  const dockerfile = read('Dockerfile');
+  const scripts = JSON.parse(read('package.json')).scripts as Record<string, string>;
+  const used = [...dockerfile.matchAll(/npm run ([\w:-]+)/g)].map((m) => m[1]!);
+  assert.ok(used.length > 0);
+  for (const name of used) assert.ok(scripts[name], `package.json has the script "${name}"`);
+  // Files copied from the build context (not from the build stage) must exist in the repo.
+  for (const [, sources] of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
+    for (const file of sources!.split(' ')) assert.ok(existsSync(path.join(root, file)), `${file} exists`);
+  }
+  // The entry the image runs is the one the build produces.
+  const entry = /CMD \["node", "([^"]+)", "serve"\]/.exec(dockerfile)?.[1];
+  assert.equal(entry, 'dist/src/cli/main.js');
+  const tsconfig = JSON.parse(read('tsconfig.build.json')) as { include: string[] };
+  assert.deepEqual(tsconfig.include, ['src']);
+  assert.match(read('src/cli/main.ts'), /case 'healthcheck'/);
+  assert.match(read('docker-compose.yml'), /"8080:8080"/);
+});
