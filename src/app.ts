@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { createAuthenticator } from './http/auth.js';
 import { installErrorHandling } from './http/error-handler.js';
 import { healthRoutes } from './http/health-routes.js';
+import { imageRoutes } from './http/image-routes.js';
 import { installRequestLog } from './http/request-log.js';
 import { syncRoutes } from './http/sync-routes.js';
 import type { Store } from './store/store.js';
@@ -49,5 +50,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const datasetId = deps.store.datasetId(DEFAULT_DATASET);
   await app.register(healthRoutes);
   await app.register(syncRoutes, { service, datasetId, maxJsonBytes: config.maxJsonBytes });
+  await app.register(imageRoutes, { imagesDir: config.imagesDir, maxImageBytes: config.maxImageBytes, store: deps.store });
   return app;
 }

@@ -50,6 +50,19 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX history_by_dataset ON history (dataset_id, id);
   `,
+  // 2: what the server knows about each stored image (type, content hash for the
+  // ETag), checked against the file's size, mtime and inode before use: the files
+  // in IMAGES_DIR stay the truth (src/images/image-index.ts).
+  `
+  CREATE TABLE images (
+    name      TEXT PRIMARY KEY,
+    size      INTEGER NOT NULL,
+    mtime_ns  TEXT NOT NULL,
+    ino       TEXT NOT NULL,
+    type      TEXT,
+    sha256    TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

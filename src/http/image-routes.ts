@@ -1,0 +1,100 @@
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../errors.js';
+import { requireImageName } from '../images/filename.js';
+import { parseRange, etagMatches } from '../images/http-conditions.js';
+import { ImageStore, tooLarge, type OpenedImage } from '../images/image-store.js';
+import type { Store } from '../store/store.js';
+import { imageIndexFor } from '../store/sqlite-image-index.js';
+
+export interface ImageRouteOptions {
+  imagesDir: string;
+  maxImageBytes: number;
+  store: Store;
+}
+
+interface ImageQuery {
+  Querystring: { filename?: string | string[] };
+}
+
+// Images are already compressed, and a byte Range is only meaningful on the
+// bytes as stored: @fastify/compress stays off these routes.
+const ROUTE_CONFIG = { compress: false } as const;
+
+/**
+ * POST /images/upload and GET/HEAD /images/download. An encapsulated plugin, so
+ * that its catch-all body parser, which hands the body over unread as a stream,
+ * applies to these routes only.
+ */
+export async function imageRoutes(app: FastifyInstance, options: ImageRouteOptions): Promise<void> {
+  const images = await ImageStore.open(options.imagesDir, options.maxImageBytes, imageIndexFor(options.store));
+
+  // Any Content-Type (image/jpeg, application/octet-stream, none): the type is
+  // decided by the bytes. The body stays a stream; ImageStore counts and stops it.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+
+  app.post<ImageQuery>('/images/upload', { config: ROUTE_CONFIG }, async (request, reply) => {
+    const name = requireImageName(request.query.filename);
+    const declared = Number(request.headers['content-length']);
+    // Refused before a byte is read; Node then drops the unread body.
+    if (declared > options.maxImageBytes) throw tooLarge(options.maxImageBytes);
+    const body = request.body instanceof Readable ? request.body : request.raw;
+    const saved = await images.save(name, body);
+    return reply
+      .header('etag', saved.etag)
+      .type('application/json; charset=utf-8')
+      .send({ filename: name, size: saved.size, contentType: saved.type });
+  });
+
+  app.route<ImageQuery>({
+    method: ['GET', 'HEAD'],
+    url: '/images/download',
+    config: ROUTE_CONFIG,
+    handler: async (request, reply) => {
+      const name = requireImageName(request.query.filename);
+      const image = await images.open(name);
+      if (!image) throw ApiError.notFound(`no image named ${name}`);
+      let streaming = false;
+      try {
+        const response = download(request, reply, image);
+        streaming = response !== undefined;
+        return reply.send(response);
+      } finally {
+        if (!streaming) await image.handle.close();
+      }
+    },
+  });
+}
+
+/** Sets status and headers; returns the body stream, or undefined when there is none to send. */
+function download(request: FastifyRequest, reply: FastifyReply, image: OpenedImage): Readable | undefined {
+  reply.headers({
+    etag: image.etag,
+    'cache-control': 'private',
+    'x-content-type-options': 'nosniff',
+    'accept-ranges': 'bytes',
+    'last-modified': image.modified.toUTCString(),
+  });
+  if (etagMatches(request.headers['if-none-match'], image.etag, 'weak')) {
+    reply.code(304);
+    return undefined;
+  }
+  // If-Range: resume only while the client's copy is this same version.
+  const ifRange = request.headers['if-range'];
+  const sameVersion = ifRange === undefined || (typeof ifRange === 'string' && etagMatches(ifRange, image.etag, 'strong'));
+  const rangeHeader = sameVersion ? request.headers.range : undefined;
+  const range = rangeHeader === undefined ? undefined : parseRange(rangeHeader, image.size);
+  if (range === 'unsatisfiable') {
+    throw new ApiError(416, 'bad_request', `the range is outside the image (${image.size} bytes)`, { 'content-range': `bytes */${image.size}` });
+  }
+  const { start, end } = range ?? { start: 0, end: image.size - 1 };
+  reply
+    .code(range ? 206 : 200)
+    .header('content-type', image.type ?? 'application/octet-stream')
+    .header('content-length', String(end - start + 1));
+  if (range) reply.header('content-range', `bytes ${start}-${end}/${image.size}`);
+  if (request.method === 'HEAD' || image.size === 0) return undefined;
+  // From the handle opened before any replace: a reader keeps the version it opened.
+  return image.handle.createReadStream({ start, end, autoClose: true });
+}

@@ -1,0 +1,50 @@
+import type { ImageType } from './image-type.js';
+
+/**
+ * What the server remembers about a stored image so that a download needs neither
+ * to sniff nor to hash it. The file is the truth and this is a cache: an entry is
+ * used only while the file's size, mtime and inode still match, and is recomputed
+ * from the bytes otherwise. That covers a crash between rename and index write (or
+ * the reverse), two uploads racing on one name, and an IMAGES_DIR copied from the
+ * reference server, which has files only.
+ */
+export interface ImageMeta {
+  readonly size: number;
+  /** st_mtime in nanoseconds, and st_ino, as decimal text: both can exceed 2^53. */
+  readonly mtimeNs: string;
+  readonly ino: string;
+  /** null for a file in the folder that is not one of the four types (copied in by hand). */
+  readonly type: ImageType | null;
+  /** SHA-256 of the content, base64url: the strong ETag. */
+  readonly sha256: string;
+}
+
+export interface ImageIndex {
+  get(name: string): ImageMeta | undefined;
+  put(name: string, meta: ImageMeta): void;
+  delete(name: string): void;
+}
+
+export interface FileIdentity {
+  readonly size: bigint;
+  readonly mtimeNs: bigint;
+  readonly ino: bigint;
+}
+
+export function matches(meta: ImageMeta, file: FileIdentity): boolean {
+  return BigInt(meta.size) === file.size && meta.mtimeNs === String(file.mtimeNs) && meta.ino === String(file.ino);
+}
+
+/** For a store without SQLite: hashes once per file per process. */
+export class MemoryImageIndex implements ImageIndex {
+  private readonly entries = new Map<string, ImageMeta>();
+  get(name: string): ImageMeta | undefined {
+    return this.entries.get(name);
+  }
+  put(name: string, meta: ImageMeta): void {
+    this.entries.set(name, meta);
+  }
+  delete(name: string): void {
+    this.entries.delete(name);
+  }
+}

@@ -1,0 +1,211 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { constants } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { ApiError } from '../errors.js';
+import { imagePath } from './filename.js';
+import { matches, type ImageIndex, type ImageMeta } from './image-index.js';
+import { SNIFF_BYTES, sniffImageType, type ImageType } from './image-type.js';
+
+/**
+ * Uploads are written to `.upload-<uuid>.tmp` in IMAGES_DIR itself, so that the
+ * final rename stays on one file system and is atomic. The leading dot keeps these
+ * names outside what a client may ask for (filename.ts).
+ */
+const TEMP_PREFIX = '.upload-';
+const TEMP_SUFFIX = '.tmp';
+
+export function isTempFile(name: string): boolean {
+  return name.startsWith(TEMP_PREFIX) && name.endsWith(TEMP_SUFFIX);
+}
+
+export interface SavedImage {
+  readonly size: number;
+  readonly type: ImageType;
+  readonly etag: string;
+}
+
+/** A stored image opened for reading: the handle pins this version even if it is replaced meanwhile. */
+export interface OpenedImage {
+  readonly handle: FileHandle;
+  readonly size: number;
+  readonly type: ImageType | null;
+  readonly etag: string;
+  readonly modified: Date;
+}
+
+const NOT_AN_IMAGE = 'the body is not a JPEG, PNG, GIF or WebP image';
+
+export class ImageStore {
+  private constructor(
+    readonly dir: string,
+    readonly maxBytes: number,
+    private readonly index: ImageIndex,
+  ) {}
+
+  /** Creates the folder and removes the temporary files a crash left behind. */
+  static async open(dir: string, maxBytes: number, index: ImageIndex): Promise<ImageStore> {
+    await mkdir(dir, { recursive: true });
+    for (const name of await readdir(dir)) {
+      if (isTempFile(name)) await rm(path.join(dir, name), { force: true });
+    }
+    return new ImageStore(path.resolve(dir), maxBytes, index);
+  }
+
+  /**
+   * Streams `source` to a temporary file, then flushes, renames into place and
+   * flushes the folder, so that a crash leaves either the old image or the new one
+   * under the name, never a part. Nothing is written until the first bytes show an
+   * image, and nothing is kept on any failure.
+   */
+  async save(name: string, source: Readable): Promise<SavedImage> {
+    const target = imagePath(this.dir, name);
+    const temp = path.join(this.dir, `${TEMP_PREFIX}${randomUUID()}${TEMP_SUFFIX}`);
+    const hash = createHash('sha256');
+    let handle: FileHandle | undefined;
+    let head: Buffer[] = [];
+    let headBytes = 0;
+    let type: ImageType | undefined;
+    let size = 0;
+    let renamed = false;
+
+    const writeChunk = async (chunk: Buffer): Promise<void> => {
+      handle ??= await open(temp, 'wx', 0o644);
+      hash.update(chunk);
+      await handle.write(chunk);
+    };
+    const decideType = async (): Promise<void> => {
+      type = sniffImageType(Buffer.concat(head, headBytes));
+      if (type === undefined) throw new ApiError(415, 'unsupported_media_type', NOT_AN_IMAGE);
+      await writeChunk(Buffer.concat(head, headBytes));
+      head = [];
+    };
+
+    let completed = false;
+    try {
+      // destroyOnReturn: false, so that leaving the loop early (too large, not an
+      // image) leaves the connection open for the error answer.
+      for await (const chunk of source.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > this.maxBytes) throw tooLarge(this.maxBytes);
+        if (type === undefined) {
+          head.push(chunk);
+          headBytes += chunk.length;
+          if (headBytes >= SNIFF_BYTES) await decideType();
+        } else {
+          await writeChunk(chunk);
+        }
+      }
+      completed = true;
+      if (type === undefined) await decideType();
+      const file = handle!;
+      await file.sync();
+      const stat = await file.stat({ bigint: true });
+      await file.close();
+      handle = undefined;
+      await rename(temp, target);
+      renamed = true;
+      await syncDirectory(this.dir);
+      // After the rename: a crash before this line leaves a stale entry, which the
+      // inode check in lookUp() notices.
+      const meta: ImageMeta = { size, mtimeNs: String(stat.mtimeNs), ino: String(stat.ino), type: type!, sha256: hash.digest('base64url') };
+      this.index.put(name, meta);
+      return { size, type: type!, etag: etagOf(meta) };
+    } catch (err) {
+      // Read and drop the rest of the body, as Fastify does past its bodyLimit, so
+      // that the client gets the answer instead of a reset connection. Nothing of
+      // it is kept; the server's request timeout bounds how long this may go on.
+      if (!completed) discard(source);
+      throw translate(err, source);
+    } finally {
+      await handle?.close().catch(() => undefined);
+      if (!renamed) await rm(temp, { force: true }).catch(() => undefined);
+    }
+  }
+
+  /** Opens a stored image, or undefined when there is none by that name. */
+  async open(name: string): Promise<OpenedImage | undefined> {
+    let handle: FileHandle;
+    try {
+      // O_NOFOLLOW: a symlink planted in the folder is not followed out of it.
+      handle = await open(imagePath(this.dir, name), constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (err) {
+      if (['ENOENT', 'ENOTDIR', 'ELOOP', 'EISDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return undefined;
+      throw err;
+    }
+    try {
+      const stat = await handle.stat({ bigint: true });
+      if (!stat.isFile()) {
+        await handle.close();
+        return undefined;
+      }
+      const meta = await this.lookUp(name, handle, stat);
+      return { handle, size: meta.size, type: meta.type, etag: etagOf(meta), modified: stat.mtime };
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Forgets a name the doctor deleted. */
+  forget(name: string): void {
+    this.index.delete(name);
+  }
+
+  private async lookUp(name: string, handle: FileHandle, stat: { size: bigint; mtimeNs: bigint; ino: bigint }): Promise<ImageMeta> {
+    const known = this.index.get(name);
+    if (known && matches(known, stat)) return known;
+    const meta = await describe(handle, stat);
+    this.index.put(name, meta);
+    return meta;
+  }
+}
+
+/** Hashes and sniffs an already open file, reading at explicit positions so the handle can still be streamed from 0. */
+async function describe(handle: FileHandle, stat: { size: bigint; mtimeNs: bigint; ino: bigint }): Promise<ImageMeta> {
+  const hash = createHash('sha256');
+  const buffer = Buffer.alloc(256 * 1024);
+  let type: ImageType | undefined;
+  let position = 0;
+  for (;;) {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+    if (bytesRead === 0) break;
+    if (position === 0) type = sniffImageType(buffer.subarray(0, bytesRead));
+    hash.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+  return { size: position, mtimeNs: String(stat.mtimeNs), ino: String(stat.ino), type: type ?? null, sha256: hash.digest('base64url') };
+}
+
+function etagOf(meta: ImageMeta): string {
+  return `"${meta.sha256}"`;
+}
+
+export function tooLarge(maxBytes: number): ApiError {
+  return ApiError.payloadTooLarge(`image is larger than the ${maxBytes} bytes this server accepts (MAX_IMAGE_BYTES)`);
+}
+
+/** The rename is durable only once the folder itself is flushed. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function discard(source: Readable): void {
+  source.on('error', () => undefined);
+  source.on('data', () => undefined);
+  source.resume();
+}
+
+function translate(err: unknown, source: Readable): unknown {
+  if (err instanceof ApiError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return ApiError.insufficientStorage('not enough disk space to store the image');
+  if (code === 'ERR_STREAM_PREMATURE_CLOSE' || source.destroyed) return ApiError.badRequest('the upload was interrupted before the body ended');
+  return err;
+}

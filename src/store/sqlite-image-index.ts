@@ -1,0 +1,43 @@
+import type Database from 'better-sqlite3';
+import type { ImageIndex, ImageMeta } from '../images/image-index.js';
+import type { Store } from './store.js';
+import { SqliteStore } from './sqlite-store.js';
+import { MemoryImageIndex } from '../images/image-index.js';
+
+/**
+ * The image index in the server's SQLite file (table `images`, migration 2) rather
+ * than in sidecar files: a sidecar beside `x.jpg` would itself be a valid image
+ * name, and one table is one fsync per upload instead of a second file and rename.
+ */
+export class SqliteImageIndex implements ImageIndex {
+  private readonly statements;
+
+  constructor(db: Database.Database) {
+    this.statements = {
+      get: db.prepare('SELECT size, mtime_ns AS mtimeNs, ino, type, sha256 FROM images WHERE name = ?'),
+      put: db.prepare(
+        `INSERT INTO images (name, size, mtime_ns, ino, type, sha256) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, ino = excluded.ino,
+           type = excluded.type, sha256 = excluded.sha256`,
+      ),
+      delete: db.prepare('DELETE FROM images WHERE name = ?'),
+    };
+  }
+
+  get(name: string): ImageMeta | undefined {
+    return this.statements.get.get(name) as ImageMeta | undefined;
+  }
+
+  put(name: string, meta: ImageMeta): void {
+    this.statements.put.run(name, meta.size, meta.mtimeNs, meta.ino, meta.type, meta.sha256);
+  }
+
+  delete(name: string): void {
+    this.statements.delete.run(name);
+  }
+}
+
+/** The SQLite index when the store is SQLite, else one in memory. */
+export function imageIndexFor(store: Store): ImageIndex {
+  return store instanceof SqliteStore ? new SqliteImageIndex(store.database) : new MemoryImageIndex();
+}
