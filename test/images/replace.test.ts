@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readdirSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { startTestServer } from '../helpers/server.js';
+import { download, patternedJpeg, TINY_IMAGES, upload } from './fixtures.js';
+
+const etagOf = (bytes: Buffer): string => `"${createHash('sha256').update(bytes).digest('base64url')}"`;
+
+test('a reader during a replace gets the whole old or the whole new image, with matching headers', async (t) => {
+  const server = await startTestServer(t);
+  const versions = [patternedJpeg(1_500_000, 1), Buffer.concat([TINY_IMAGES['image/png'], patternedJpeg(1_200_000, 2)])];
+  const known = new Map(versions.map((bytes) => [etagOf(bytes), bytes]));
+  assert.equal((await upload(server, 'wall.jpg', versions[0]!)).status, 200);
+
+  const seen = new Set<string>();
+  for (let round = 1; round <= 8; round++) {
+    const next = versions[round % 2]!;
+    const readers = Array.from({ length: 4 }, async () => {
+      const response = await download(server, 'wall.jpg');
+      const body = Buffer.from(await response.arrayBuffer());
+      const etag = response.headers.get('etag')!;
+      const expected = known.get(etag);
+      assert.ok(expected, 'the ETag is one of the versions');
+      assert.ok(body.equals(expected), 'the body is exactly the version its ETag names');
+      assert.equal(response.headers.get('content-type'), expected[0] === 0xff ? 'image/jpeg' : 'image/png');
+      seen.add(etag);
+    });
+    const [written] = await Promise.all([upload(server, 'wall.jpg', next), ...readers]);
+    assert.equal(written.status, 200);
+  }
+  assert.ok(seen.size >= 1);
+  assert.deepEqual(readdirSync(server.config.imagesDir), ['wall.jpg'], 'no temporary files remain');
+  const last = Buffer.from(await (await download(server, 'wall.jpg')).arrayBuffer());
+  assert.ok(last.equals(versions[0]!), 'the last upload wins');
+});
+
+test('files put in the folder by hand (a copy from the reference server) are typed and tagged from their bytes', async (t) => {
+  const server = await startTestServer(t);
+  writeFileSync(path.join(server.config.imagesDir, 'problem_ref_0.jpg'), TINY_IMAGES['image/webp']);
+  writeFileSync(path.join(server.config.imagesDir, 'notes.jpg'), 'not an image');
+  const response = await download(server, 'problem_ref_0.jpg');
+  assert.equal(response.headers.get('content-type'), 'image/webp');
+  assert.equal(response.headers.get('etag'), etagOf(TINY_IMAGES['image/webp']));
+  assert.deepEqual(Buffer.from(await response.arrayBuffer()), TINY_IMAGES['image/webp']);
+  // Served, but never as something a browser would run.
+  const odd = await download(server, 'notes.jpg');
+  assert.equal(odd.headers.get('content-type'), 'application/octet-stream');
+  assert.equal(odd.headers.get('x-content-type-options'), 'nosniff');
+});
+
+test('a file changed behind the index (as after a crash between rename and index write) is described afresh', async (t) => {
+  const server = await startTestServer(t);
+  await upload(server, 'swap.png', TINY_IMAGES['image/png']);
+  assert.equal((await download(server, 'swap.png')).headers.get('content-type'), 'image/png');
+
+  // Same size, same mtime, different bytes and type: only the inode tells them apart.
+  const file = path.join(server.config.imagesDir, 'swap.png');
+  const replacement = Buffer.concat([TINY_IMAGES['image/gif'], Buffer.alloc(TINY_IMAGES['image/png'].length - TINY_IMAGES['image/gif'].length)]);
+  const staged = path.join(server.config.imagesDir, 'staged');
+  writeFileSync(staged, replacement);
+  utimesSync(staged, new Date('2024-01-01T00:00:00Z'), new Date('2024-01-01T00:00:00Z'));
+  utimesSync(file, new Date('2024-01-01T00:00:00Z'), new Date('2024-01-01T00:00:00Z'));
+  renameSync(staged, file);
+
+  const response = await download(server, 'swap.png');
+  assert.equal(response.headers.get('content-type'), 'image/gif');
+  assert.equal(response.headers.get('etag'), etagOf(replacement));
+  assert.deepEqual(Buffer.from(await response.arrayBuffer()), replacement);
+});
+
+test('type and ETag survive a restart', async (t) => {
+  const server = await startTestServer(t);
+  await upload(server, 'keep.webp', TINY_IMAGES['image/webp']);
+  const before = (await download(server, 'keep.webp')).headers.get('etag');
+  await server.app.close();
+  const again = await startTestServer(t, {}, { dataDir: server.dataDir });
+  const after = await download(again, 'keep.webp');
+  assert.equal(after.headers.get('etag'), before);
+  assert.equal(after.headers.get('content-type'), 'image/webp');
+  const row = again.store.database.prepare('SELECT type, sha256 FROM images WHERE name = ?').get('keep.webp');
+  assert.deepEqual(row, { type: 'image/webp', sha256: createHash('sha256').update(TINY_IMAGES['image/webp']).digest('base64url') });
+});
