@@ -62,30 +62,38 @@ export function importCommand(config: Config, args: string[]): Promise<number> {
 export function exportCommand(config: Config, args: string[]): Promise<number> {
   const [file] = args;
   return withStore(config, async (store, datasetId) => {
-    const chunks = new SyncService(store, { historyKeep: config.historyKeep }).exportChunks(datasetId);
-    if (!chunks) throw new ConfigError('nothing to export: the server holds no data yet');
-    if (file === undefined) {
-      await pipeline(Readable.from(chunks), process.stdout);
-      return 0;
-    }
-    // Written beside the target and renamed, so a failed export never leaves half a file.
-    const temporary = `${file}.partial`;
-    let written = 0;
-    const counted = Readable.from(chunks).map((chunk: string) => {
-      written += chunk.length;
-      if (written % (16 * 1024 * 1024) < chunk.length) progress(`  ${megabytes(written)} written`);
-      return chunk;
-    });
+    const exported = new SyncService(store, { historyKeep: config.historyKeep }).openExport(datasetId);
+    if (!exported) throw new ConfigError('nothing to export: the server holds no data yet');
     try {
-      await pipeline(counted, createWriteStream(temporary));
-      renameSync(temporary, file);
-    } catch (err) {
-      rmSync(temporary, { force: true });
-      throw err;
+      return await writeExport(exported.chunks, file);
+    } finally {
+      exported.close();
     }
-    progress(`Exported ${megabytes(written)} to ${file}.`);
-    return 0;
   });
+}
+
+async function writeExport(chunks: Iterable<string>, file: string | undefined): Promise<number> {
+  if (file === undefined) {
+    await pipeline(Readable.from(chunks), process.stdout);
+    return 0;
+  }
+  // Written beside the target and renamed, so a failed export never leaves half a file.
+  const temporary = `${file}.partial`;
+  let written = 0;
+  const counted = Readable.from(chunks).map((chunk: string) => {
+    written += chunk.length;
+    if (written % (16 * 1024 * 1024) < chunk.length) progress(`  ${megabytes(written)} written`);
+    return chunk;
+  });
+  try {
+    await pipeline(counted, createWriteStream(temporary));
+    renameSync(temporary, file);
+  } catch (err) {
+    rmSync(temporary, { force: true });
+    throw err;
+  }
+  progress(`Exported ${megabytes(written)} to ${file}.`);
+  return 0;
 }
 
 function megabytes(bytes: number): string {

@@ -21,9 +21,11 @@ export async function syncRoutes(app: FastifyInstance, options: SyncRouteOptions
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.maxJsonBytes }, (_request, body, done) => done(null, body));
 
   app.get('/sync', async (_request, reply) => {
-    const chunks = service.exportChunks(datasetId);
-    if (!chunks) throw ApiError.notFound('no data on the server yet: upload with POST /sync or POST /sync/delta first');
-    return reply.type(JSON_TYPE).send(Readable.from(chunks));
+    const exported = service.openExport(datasetId);
+    if (!exported) throw ApiError.notFound('no data on the server yet: upload with POST /sync or POST /sync/delta first');
+    // Finished, aborted or HEAD: the export's read connection is released either way.
+    reply.raw.once('close', exported.close);
+    return reply.type(JSON_TYPE).send(Readable.from(exported.chunks));
   });
 
   app.post('/sync', async (request, reply) => {

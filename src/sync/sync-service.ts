@@ -11,6 +11,11 @@ import { validateDelta, validateFullUpload } from './validate.js';
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 
+export interface ExportDocument {
+  readonly chunks: Iterable<string>;
+  close(): void;
+}
+
 export interface SyncServiceOptions {
   /** How many snapshots of replaced data to keep; 0 keeps none. */
   historyKeep: number;
@@ -58,11 +63,15 @@ export class SyncService {
     });
   }
 
-  /** GET /sync as text chunks, or undefined (404) if the dataset was never written. */
-  exportChunks(datasetId: number): Iterable<string> | undefined {
+  /**
+   * GET /sync as text chunks, or undefined (404) if the dataset was never written.
+   * The caller must call close() when done or abandoned (a client that hangs up
+   * before the first chunk never runs the generator's own clean-up).
+   */
+  openExport(datasetId: number): ExportDocument | undefined {
     const snapshot = this.store.openExport(datasetId);
     if (!snapshot) return undefined;
-    return exportDocument(snapshot, formatInstant(this.now()));
+    return { chunks: exportDocument(snapshot, formatInstant(this.now())), close: () => snapshot.close() };
   }
 
   /** Puts a history snapshot back as a full upload, itself undoable and picked up by deltas. */
@@ -77,9 +86,15 @@ export class SyncService {
     const stats = this.store.stats(datasetId);
     const items = COLLECTIONS.reduce((sum, c) => sum + stats.items[c], 0);
     if (!stats.written || items + stats.tombstones === 0) return undefined;
-    const exported = this.exportChunks(datasetId);
+    const exported = this.openExport(datasetId);
     if (!exported) return undefined;
-    const raw = Buffer.from(joinChunks(exported), 'utf8');
+    let text: string;
+    try {
+      text = joinChunks(exported.chunks);
+    } finally {
+      exported.close();
+    }
+    const raw = Buffer.from(text, 'utf8');
     // Level 1: compresses JSON about 5-8x at a fraction of the default level's time,
     // and runs on libuv's pool while the event loop keeps serving.
     const gz = await gzipAsync(raw, { level: 1, strategy: zlib.Z_DEFAULT_STRATEGY });

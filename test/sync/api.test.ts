@@ -199,3 +199,25 @@ test('large answers are compressed when the client accepts it', async (t) => {
   const small = await server.fetch('/health', { headers: { 'accept-encoding': 'gzip' } });
   assert.equal(small.headers.get('content-encoding'), null, 'tiny answers are not compressed');
 });
+
+test('a GET /sync abandoned mid-stream, or a HEAD, releases its read snapshot', async (t) => {
+  const server = await startTestServer(t);
+  const problems = Array.from({ length: 3000 }, (_, i) => ({ id: `p${i}`, notes: 'x'.repeat(500) }));
+  await postJson(server, '/sync', { problems });
+  const http = await import('node:http');
+  await new Promise<void>((resolve, reject) => {
+    const req = http.get(`${server.url}/sync`, { headers: { authorization: 'Bearer test-token-0123456789abcdef' } }, (res) => {
+      res.once('data', () => {
+        req.destroy();
+        resolve();
+      });
+    });
+    req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
+  });
+  assert.equal((await server.fetch('/sync', { method: 'HEAD' })).status, 200);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  // A reader still holding a snapshot would keep the checkpoint from completing.
+  await postJson(server, '/sync/delta', { gyms: [{ id: 'after' }] });
+  const [checkpoint] = server.store.database.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+  assert.equal(checkpoint!.busy, 0);
+});
