@@ -39,3 +39,17 @@ test('unknown routes answer a JSON 404 and wrong methods a JSON 405 with Allow',
   const deltaGet = await server.fetch('/sync/delta');
   assert.equal(deltaGet.status, 405);
 });
+
+test('a 5xx hides its cause from the client and is logged once with the request id', async (t) => {
+  const server = await startTestServer(t);
+  server.store.close(); // every store call now throws an internal error
+  const response = await server.fetch('/sync/delta', { method: 'POST', body: '{}' });
+  assert.equal(response.status, 500);
+  const body = (await response.json()) as { error: string; code: string };
+  assert.equal(body.code, 'internal');
+  assert.doesNotMatch(body.error, /database|sqlite|connection|at /i);
+  const errors = server.logs.map((line) => JSON.parse(line)).filter((entry) => entry.level >= 50);
+  assert.equal(errors.length, 1, JSON.stringify(errors));
+  assert.match(errors[0].reqId, /\S/);
+  assert.match(body.error, new RegExp(errors[0].reqId), 'the client can quote the request id');
+});
