@@ -4,6 +4,7 @@ import { ConfigError, rawFromEnv, resolveConfig, SETTINGS, type RawSettings } fr
 import { createLogger } from '../logger.js';
 import { closeOnSignals, startServer } from '../server.js';
 import { exportCommand, historyCommand, importCommand } from './data-commands.js';
+import { imagesCommand } from './images-command.js';
 import { healthcheck } from './healthcheck.js';
 import { newToken, resolveToken } from './token.js';
 
@@ -16,11 +17,14 @@ Commands:
   history restore <id>      put a snapshot back (itself a new write)
   import <file>             replace the data with an ascently.json document
   export [file]             write the GET /sync document (stdout by default)
+  images check              list images problems reference but that are missing, and
+                            stored images no problem references (orphans)
   healthcheck               exit 0 if the local server answers /health (Docker)
 
 Options (each also an environment variable):
 ${SETTINGS.map((s) => `  --${s.flag.padEnd(22)}${s.env}: ${s.doc.replace(/`/g, '')}`).join('\n')}
   --generate-token          serve: make a token in DATA_DIR if none is set
+  --delete-orphans          images check: delete orphans older than a day
   -h, --help                this text`;
 
 async function main(argv: string[]): Promise<number> {
@@ -28,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...options, 'generate-token': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { ...options, 'generate-token': { type: 'boolean' }, 'delete-orphans': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
@@ -61,6 +65,8 @@ async function main(argv: string[]): Promise<number> {
       return importCommand(config, rest);
     case 'export':
       return exportCommand(config, rest);
+    case 'images':
+      return imagesCommand(config, rest, { deleteOrphans: values['delete-orphans'] === true });
     default:
       throw new ConfigError(`unknown command "${command}"; see --help`);
   }

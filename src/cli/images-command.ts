@@ -1,0 +1,63 @@
+import { DEFAULT_DATASET } from '../app.js';
+import { ConfigError, type Config } from '../config.js';
+import { collectReferences, deleteOldOrphans, examineImages, ORPHAN_AGE_MS, type StoredFile } from '../images/image-doctor.js';
+import { SqliteImageIndex } from '../store/sqlite-image-index.js';
+import { SqliteStore } from '../store/sqlite-store.js';
+
+/** `ascently-sync images check [--delete-orphans]`: report, and optionally delete old orphans. */
+export async function imagesCommand(config: Config, args: string[], options: { deleteOrphans: boolean; now?: number }): Promise<number> {
+  const [action = 'check'] = args;
+  if (action !== 'check' || args.length > 1) throw new ConfigError('usage: ascently-sync images check [--delete-orphans]');
+  const store = new SqliteStore(config.dataDir);
+  try {
+    const snapshot = store.openExport(store.datasetId(DEFAULT_DATASET));
+    let references: Map<string, string[]>;
+    try {
+      references = collectReferences(snapshot?.items('problems') ?? []);
+    } finally {
+      snapshot?.close();
+    }
+    const report = await examineImages(config.imagesDir, references);
+    const out: string[] = [];
+    const storedBytes = report.stored.reduce((sum, f) => sum + f.size, 0);
+    out.push(`${config.imagesDir}: ${report.stored.length} images (${size(storedBytes)}); problems reference ${report.referenced}.`);
+
+    out.push(`Missing (referenced by a problem, not on disk): ${report.missing.length}`);
+    for (const m of report.missing) {
+      out.push(`  ${m.name}  problem ${m.problems.join(', ')}${m.invalidName ? '  (not a valid image name: no upload can provide it)' : ''}`);
+    }
+    const now = options.now ?? Date.now();
+    const cutoff = now - ORPHAN_AGE_MS;
+    out.push(`Orphans (on disk, referenced by no problem): ${report.orphans.length}`);
+    for (const f of report.orphans) out.push(`  ${describe(f, cutoff)}`);
+    if (report.leftovers.length > 0) {
+      out.push(`Partial uploads (removed at the next server start): ${report.leftovers.length}`);
+      for (const f of report.leftovers) out.push(`  ${describe(f, cutoff)}`);
+    }
+
+    const old = [...report.orphans, ...report.leftovers].filter((f) => f.modifiedMs < cutoff);
+    if (options.deleteOrphans) {
+      const deleted = await deleteOldOrphans(config.imagesDir, report, cutoff);
+      const index = new SqliteImageIndex(store.database);
+      for (const f of deleted) index.delete(f.name);
+      out.push(`Deleted ${deleted.length} file(s) older than a day (${size(deleted.reduce((sum, f) => sum + f.size, 0))}); younger orphans are kept, as their delta may not have arrived yet.`);
+    } else if (old.length > 0) {
+      out.push(`Run with --delete-orphans to delete the ${old.length} older than a day.`);
+    }
+    process.stdout.write(`${out.join('\n')}\n`);
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+function describe(file: StoredFile, cutoff: number): string {
+  const age = file.modifiedMs < cutoff ? 'older than a day' : 'recent';
+  return `${file.name}  ${size(file.size)}  modified ${new Date(file.modifiedMs).toISOString()} (${age})`;
+}
+
+function size(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  if (bytes < 1e6) return `${(bytes / 1e3).toFixed(1)} kB`;
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
