@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { planDelta, type StoredItem, type StoredState, type StoredTombstone } from '../sync/merge.js';
+import { itemKey, planDelta, splitItemKey, type StoredItem, type StoredState, type StoredTombstone } from '../sync/merge.js';
 import { COLLECTIONS, tombstoneTypeOf, type Collection } from '../sync/model.js';
 import { nextStamp } from '../sync/stamps.js';
 import type { DeltaRequest } from '../sync/validate.js';
@@ -32,8 +32,6 @@ export class SqliteStore implements Store {
     this.file = path.join(dataDir, DATABASE_FILE);
     this.db = openDatabase(this.file);
     migrate(this.db);
-    // A per-connection scratch table: the keys of the upload being applied.
-    this.db.exec('CREATE TEMP TABLE upload_keys (collection TEXT NOT NULL, id TEXT NOT NULL, type_key TEXT NOT NULL, PRIMARY KEY (collection, id))');
     this.statements = prepareStatements(this.db);
   }
 
@@ -88,16 +86,27 @@ export class SqliteStore implements Store {
           s.insertHistory.run(datasetId, now, reason, items, tombstones, rawBytes, gzip);
           s.pruneHistory.run(datasetId, datasetId, upload.historyKeep);
         }
-        s.clearUploadKeys.run();
-        for (const item of upload.plan.items) {
-          // Unchanged items keep their stamp (and are not rewritten): devices are sent only what changed.
-          s.upsertItemIfChanged.run(datasetId, item.collection, item.id, item.time, stamp, item.json);
-          s.insertUploadKey.run(item.collection, item.id, tombstoneTypeOf(item.collection));
+        // Compared here rather than in SQL: an unchanged item (most of a re-upload)
+        // then costs one string comparison and no write at all.
+        const stored = new Map<string, string>();
+        for (const row of s.allItems.iterate(datasetId) as Iterable<{ collection: string; id: string; json: string }>) {
+          stored.set(itemKey(row.collection, row.id), row.json);
         }
-        s.deleteItemsNotUploaded.run(datasetId);
-        s.deleteTombstonesOfUploaded.run(datasetId);
+        const keptTombstones = new Set((s.allTombstoneKeys.all(datasetId) as { type_key: string; id: string }[]).map((t) => itemKey(t.type_key, t.id)));
+        for (const item of upload.plan.items) {
+          const key = itemKey(item.collection, item.id);
+          const previous = stored.get(key);
+          stored.delete(key);
+          if (previous !== item.json) s.upsertItem.run(datasetId, item.collection, item.id, item.time, stamp, item.json);
+          const tombstoneKey = itemKey(tombstoneTypeOf(item.collection), item.id);
+          if (keptTombstones.has(tombstoneKey)) s.deleteTombstone.run(datasetId, tombstoneTypeOf(item.collection), item.id);
+        }
+        // What the upload left out goes, without tombstones: other devices keep their own data.
+        for (const key of stored.keys()) {
+          const [collection, id] = splitItemKey(key);
+          s.deleteItem.run(datasetId, collection, id);
+        }
         for (const t of upload.plan.tombstones) s.insertTombstone.run(datasetId, t.typeKey, t.id, stamp, t.json);
-        s.clearUploadKeys.run();
         s.updateDataset.run(stamp, upload.extraFieldsJson, datasetId);
         return { stamp };
       })
@@ -207,22 +216,12 @@ function prepareStatements(db: Database.Database) {
       `INSERT INTO items (dataset_id, collection, id, updated_ms, stamp, json) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (dataset_id, collection, id) DO UPDATE SET updated_ms = excluded.updated_ms, stamp = excluded.stamp, json = excluded.json`,
     ),
-    upsertItemIfChanged: db.prepare(
-      `INSERT INTO items (dataset_id, collection, id, updated_ms, stamp, json) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (dataset_id, collection, id) DO UPDATE SET updated_ms = excluded.updated_ms, stamp = excluded.stamp, json = excluded.json
-       WHERE items.json IS NOT excluded.json`,
-    ),
     insertTombstone: db.prepare('INSERT OR IGNORE INTO tombstones (dataset_id, type_key, id, stamp, json) VALUES (?, ?, ?, ?, ?)'),
     itemsBetween: db.prepare('SELECT collection, json FROM items WHERE dataset_id = ? AND stamp > ? AND stamp < ? ORDER BY stamp'),
     tombstonesBetween: db.prepare('SELECT json FROM tombstones WHERE dataset_id = ? AND stamp > ? AND stamp < ? ORDER BY stamp').pluck(),
-    clearUploadKeys: db.prepare('DELETE FROM temp.upload_keys'),
-    insertUploadKey: db.prepare('INSERT OR IGNORE INTO temp.upload_keys (collection, id, type_key) VALUES (?, ?, ?)'),
-    deleteItemsNotUploaded: db.prepare(
-      'DELETE FROM items WHERE dataset_id = ? AND NOT EXISTS (SELECT 1 FROM temp.upload_keys k WHERE k.collection = items.collection AND k.id = items.id)',
-    ),
-    deleteTombstonesOfUploaded: db.prepare(
-      'DELETE FROM tombstones WHERE dataset_id = ? AND EXISTS (SELECT 1 FROM temp.upload_keys k WHERE k.type_key = tombstones.type_key AND k.id = tombstones.id)',
-    ),
+    allItems: db.prepare('SELECT collection, id, json FROM items WHERE dataset_id = ?'),
+    allTombstoneKeys: db.prepare('SELECT type_key, id FROM tombstones WHERE dataset_id = ?'),
+    deleteTombstone: db.prepare('DELETE FROM tombstones WHERE dataset_id = ? AND type_key = ? AND id = ?'),
     insertHistory: db.prepare('INSERT INTO history (dataset_id, created_at, reason, items, tombstones, raw_bytes, gzip) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     pruneHistory: db.prepare('DELETE FROM history WHERE dataset_id = ? AND id NOT IN (SELECT id FROM history WHERE dataset_id = ? ORDER BY id DESC LIMIT ?)'),
     listHistory: db.prepare(

@@ -39,6 +39,11 @@ export interface DeltaPlan {
 
 export const itemKey = (collection: string, id: string): string => `${collection}\u0000${id}`;
 
+export function splitItemKey(key: string): [collection: string, id: string] {
+  const separator = key.indexOf('\u0000');
+  return [key.slice(0, separator), key.slice(separator + 1)];
+}
+
 /**
  * The merge rules of sync-semantics.md sections 3 and 4, as a plain function.
  * Tombstones are applied first, so that an item and its deletion in one request

@@ -49,7 +49,7 @@ test('ISO 8601 instants are read strictly and compared as instants', () => {
   assert.equal(parseInstant('2024-01-15T10:30:00.123456Z'), Date.UTC(2024, 0, 15, 10, 30) + 123.456);
   assert.equal(parseInstant('2024-01-15T10:30:00'), Date.UTC(2024, 0, 15, 10, 30), 'no offset reads as UTC, whatever the machine zone');
   assert.equal(parseInstant('2024-01-15'), Date.UTC(2024, 0, 15));
-  for (const bad of ['', 'yesterday', '2024-13-01T00:00:00Z', '2024-02-30T00:00:00Z', '2024-01-15T25:00:00Z', 'Jan 15 2024', '1705314600000']) {
+  for (const bad of ['', 'yesterday', '2024-13-01T00:00:00Z', '2024-02-30T00:00:00Z', '2024-02-30T00:00:00.000Z', '2024-01-01T24:00:01.000Z', '2024-01-15T25:00:00Z', 'Jan 15 2024', '1705314600000']) {
     assert.equal(parseInstant(bad), undefined, bad);
   }
 });
