@@ -18,6 +18,7 @@ export interface Config {
   readonly logLevel: LogLevel;
   readonly trustProxy: boolean;
   readonly historyKeep: number;
+  readonly tombstoneRetentionDays: number;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -54,6 +55,7 @@ export const SETTINGS: readonly AnySetting[] = [
   { key: 'logLevel', env: 'LOG_LEVEL', flag: 'log-level', defaultText: 'info', doc: `Log level: ${LOG_LEVELS.join(', ')}.`, parse: parseLogLevel },
   { key: 'trustProxy', env: 'TRUST_PROXY', flag: 'trust-proxy', defaultText: 'false', doc: 'Take the client address from `X-Forwarded-For` (set when behind a reverse proxy).', parse: parseBoolean },
   { key: 'historyKeep', env: 'HISTORY_KEEP', flag: 'history-keep', defaultText: '20', doc: 'How many snapshots of replaced data to keep (one per full upload).', parse: parseCount },
+  { key: 'tombstoneRetentionDays', env: 'TOMBSTONE_RETENTION_DAYS', flag: 'tombstone-retention-days', defaultText: '0', doc: 'Forget deletions older than this many days (0 keeps them forever). A device offline for longer may bring items deleted meanwhile back.', parse: parseCount },
 ];
 
 const DEFAULTS = {
@@ -65,6 +67,7 @@ const DEFAULTS = {
   logLevel: 'info',
   trustProxy: false,
   historyKeep: 20,
+  tombstoneRetentionDays: 0,
 } as const;
 
 /** Raw values by setting key, from env or flags; flags win. */
@@ -102,6 +105,7 @@ export function resolveConfig(raw: RawSettings): Config {
     logLevel: (parsed.logLevel as LogLevel | undefined) ?? DEFAULTS.logLevel,
     trustProxy: (parsed.trustProxy as boolean | undefined) ?? DEFAULTS.trustProxy,
     historyKeep: (parsed.historyKeep as number | undefined) ?? DEFAULTS.historyKeep,
+    tombstoneRetentionDays: (parsed.tombstoneRetentionDays as number | undefined) ?? DEFAULTS.tombstoneRetentionDays,
   };
   return Object.freeze(config);
 }

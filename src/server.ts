@@ -18,8 +18,10 @@ export async function startServer(config: Config, token: string, logger: Logger)
     await importLegacyFileOnFirstStart(store, store.datasetId(DEFAULT_DATASET), config, logger);
     const app = await buildApp(config, { store, token, logger });
     await app.listen({ port: config.port, host: config.host });
+    const stopPruning = pruneTombstonesDaily(store, config, logger);
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> => {
+      stopPruning();
       closing ??= app.close().finally(() => store.close());
       return closing;
     };
@@ -55,4 +57,20 @@ export function closeOnSignals(server: RunningServer, logger: Logger): void {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** With a tombstone retention set, forgets old deletions at start and then daily. */
+function pruneTombstonesDaily(store: SqliteStore, config: Config, logger: Logger): () => void {
+  if (config.tombstoneRetentionDays === 0) return () => undefined;
+  const datasetId = store.datasetId(DEFAULT_DATASET);
+  const prune = (): void => {
+    const removed = store.pruneTombstones(datasetId, Date.now() - config.tombstoneRetentionDays * DAY_MS);
+    if (removed > 0) logger.info({ removed, retentionDays: config.tombstoneRetentionDays }, 'forgot old deletions');
+  };
+  prune();
+  const timer = setInterval(prune, DAY_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -163,6 +163,10 @@ export class SqliteStore implements Store {
     return { written: dataset.written === 1, lastStamp: dataset.last_stamp, items, tombstones };
   }
 
+  pruneTombstones(datasetId: number, stampedBefore: number): number {
+    return this.statements.pruneTombstones.run(datasetId, stampedBefore).changes;
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }
@@ -230,6 +234,7 @@ function prepareStatements(db: Database.Database) {
     ),
     readHistory: db.prepare('SELECT gzip FROM history WHERE dataset_id = ? AND id = ?').pluck(),
     countItems: db.prepare('SELECT collection, count(*) AS n FROM items WHERE dataset_id = ? GROUP BY collection'),
+    pruneTombstones: db.prepare('DELETE FROM tombstones WHERE dataset_id = ? AND stamp < ?'),
     countTombstones: db.prepare('SELECT count(*) FROM tombstones WHERE dataset_id = ?').pluck(),
   };
 }

@@ -18,6 +18,8 @@ export interface Store {
   listHistory(datasetId: number): HistoryEntry[];
   readHistory(datasetId: number, historyId: number): Buffer | undefined;
   stats(datasetId: number): DatasetStats;
+  /** Forgets tombstones stamped before the given instant; returns how many. */
+  pruneTombstones(datasetId: number, stampedBefore: number): number;
   close(): void;
 }
 
