@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { ApiError, type ErrorCode } from '../errors.js';
 
@@ -19,7 +21,12 @@ const FRAMEWORK_ERRORS: Record<string, { status: number; code: ErrorCode; messag
  * A 5xx never shows its cause to the client; it is logged once with the request id.
  */
 export function installErrorHandling(app: FastifyInstance): void {
+  const storage = new StorageFullLog();
   app.setErrorHandler((error: FastifyError | ApiError | Error, request, reply) => {
+    if (isStorageFull(error)) {
+      storage.full(request.log, errorCode(error) ?? 'unknown');
+      return sendError(reply, ApiError.insufficientStorage('the server is out of storage space; nothing was written'));
+    }
     if (error instanceof ApiError) {
       if (error.status >= 500) request.log.error({ code: error.code }, error.message);
       return sendError(reply, error);
@@ -41,6 +48,79 @@ export function installErrorHandling(app: FastifyInstance): void {
       return sendError(reply, new ApiError(405, 'method_not_allowed', `${request.method} is not allowed on ${url}`, { allow: allowed.join(', ') }));
     }
     return sendError(reply, ApiError.notFound(`no such endpoint: ${request.method} ${url}`));
+  });
+
+  // A write that succeeds after a 507 means space is back: say so, and warn again next time.
+  app.addHook('onResponse', async (request, reply) => {
+    if (storage.isFull && request.method !== 'GET' && request.method !== 'HEAD' && reply.statusCode < 300) storage.writable(request.log);
+  });
+
+  replaceClientErrorHandler(app);
+}
+
+/**
+ * Disk or database full: SQLite's SQLITE_FULL (also what a low max_page_count
+ * gives), or ENOSPC/EDQUOT from a file write, possibly wrapped as a cause.
+ */
+const STORAGE_FULL_CODES = new Set(['SQLITE_FULL', 'ENOSPC', 'EDQUOT']);
+
+function isStorageFull(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = errorCode(e);
+    if (code !== undefined && STORAGE_FULL_CODES.has(code)) return true;
+  }
+  return false;
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code = error instanceof Error && 'code' in error ? error.code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * A full disk fails every write until someone frees space; one warning line when
+ * it starts (no stack: it is not a bug) and one when it ends keep the log readable.
+ */
+class StorageFullLog {
+  isFull = false;
+
+  full(log: FastifyBaseLoggerLike, code: string): void {
+    if (this.isFull) {
+      log.debug({ code }, 'storage still full: write refused with 507');
+      return;
+    }
+    this.isFull = true;
+    log.warn({ code }, 'storage full: writes are refused with 507 until space is freed');
+  }
+
+  writable(log: FastifyBaseLoggerLike): void {
+    this.isFull = false;
+    log.info('storage writable again');
+  }
+}
+
+type FastifyBaseLoggerLike = Pick<FastifyInstance['log'], 'warn' | 'info' | 'debug'>;
+
+/**
+ * Fastify's default handler for requests Node cannot parse logs the error at
+ * trace level with its `rawPacket`: the raw request bytes, Authorization header
+ * included. This one answers the same way and logs only the parser's code.
+ */
+function replaceClientErrorHandler(app: FastifyInstance): void {
+  const server = app.server;
+  server.removeAllListeners('clientError');
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const [status, code]: [number, ErrorCode] =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'bad_request'] : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'bad_request'] : [400, 'bad_request'];
+    app.log.debug({ code: err.code, status }, 'unparsable request dropped');
+    if (socket.writable) {
+      const body = JSON.stringify({ error: status === 408 ? 'request timed out' : status === 431 ? 'request headers are too large' : 'malformed HTTP request', code });
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy();
   });
 }
 
