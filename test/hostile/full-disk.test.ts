@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { startChildServer, type ChildServer } from '../helpers/child-server.js';
+import { startTestServer, TEST_TOKEN } from '../helpers/server.js';
+import { syncState } from './raw-http.js';
+
+/** A full upload of n new gyms, big enough that it cannot fit in a database held at its current size. */
+function upload(tag: string, n: number): string {
+  const gyms = Array.from({ length: n }, (_, i) => ({ id: `${tag}-${i}`, name: `${tag} gym ${i} ${'x'.repeat(200)}`, updatedAt: '2024-01-15T10:30:00.000Z' }));
+  return JSON.stringify({ gyms, deletedItems: [] });
+}
+
+function post(url: string, pathName: string, body: string, token: string): Promise<Response> {
+  return fetch(url + pathName, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+}
+
+async function assertInsufficientStorage(response: Response, what: string): Promise<void> {
+  const text = await response.text();
+  assert.equal(response.status, 507, `${what}: ${text.slice(0, 200)}`);
+  assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
+  const body = JSON.parse(text) as { error: string; code: string };
+  assert.equal(body.code, 'insufficient_storage');
+  assert.equal(typeof body.error, 'string');
+}
+
+test('a full database (max_page_count) fails writes with a JSON 507, keeps the data, logs once, and recovers', async (t) => {
+  const server = await startTestServer(t);
+  const token = TEST_TOKEN;
+  assert.equal((await post(server.url, '/sync', upload('seed', 50), token)).status, 200);
+  const before = await syncState(server.url);
+  const logLinesBefore = server.logs.length;
+
+  // SQLite refuses to grow the file past max_page_count: SQLITE_FULL, as on a full disk.
+  const db = server.store.database;
+  const pages = db.pragma('page_count', { simple: true }) as number;
+  db.pragma(`max_page_count = ${pages}`);
+
+  const faults = [
+    ['/sync', upload('big-full', 3000)],
+    ['/sync/delta', upload('big-delta', 3000)],
+    ['/sync', upload('again', 3000)],
+    ['/sync/delta', upload('again-delta', 3000)],
+  ] as const;
+  for (const [pathName, body] of faults) await assertInsufficientStorage(await post(server.url, pathName, body, token), `POST ${pathName}`);
+  assert.equal(await syncState(server.url), before, 'the stored data is exactly as before the failed writes');
+
+  const newLines = server.logs.slice(logLinesBefore).map((line) => JSON.parse(line) as { level: number; msg: string; err?: unknown });
+  const warnings = newLines.filter((line) => line.level >= 40);
+  assert.equal(warnings.length, 1, `one warning for ${faults.length} refused writes: ${JSON.stringify(warnings)}`);
+  assert.match(warnings[0]!.msg, /storage full/);
+  assert.ok(!server.logs.slice(logLinesBefore).some((line) => line.includes('"stack"')), 'no stack in the log');
+
+  // Space returns: the next write succeeds and is kept.
+  db.pragma('max_page_count = 1073741823');
+  const recovered = await post(server.url, '/sync/delta', upload('after', 100), token);
+  assert.equal(recovered.status, 200, await recovered.text());
+  const after = JSON.parse(await syncState(server.url)) as { gyms: { id: string }[] };
+  assert.equal(after.gyms.length, 150);
+  assert.ok(after.gyms.some((gym) => gym.id === 'after-99'));
+  assert.ok(server.logs.slice(logLinesBefore).some((line) => line.includes('storage writable again')));
+});
+
+/**
+ * The real thing: DATA_DIR on a 4 MiB tmpfs that a filler file has filled up.
+ * Needs root and mount(2); the test says why it skips rather than fake it.
+ */
+function mountTinyTmpfs(dir: string, size: string): string | undefined {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
+    return undefined;
+  } catch (err) {
+    return `cannot mount a tmpfs here (${String((err as { stderr?: Buffer }).stderr ?? err).trim() || 'mount failed'}): needs root and CAP_SYS_ADMIN`;
+  }
+}
+
+function fillDisk(file: string): void {
+  const fd = openSync(file, 'w');
+  const chunk = Buffer.alloc(64 * 1024, 1);
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+test('a really full disk (tmpfs) fails writes with 507, keeps the data, and recovers when space is freed', async (t) => {
+  const mountPoint = mkdtempSync(path.join(tmpdir(), 'ascently-tmpfs-'));
+  const skip = mountTinyTmpfs(mountPoint, '4m');
+  if (skip) {
+    rmSync(mountPoint, { recursive: true, force: true });
+    return t.skip(skip);
+  }
+  let server: ChildServer | undefined;
+  // One hook, in this order: the server lets go of its files, the mount goes, then the folder.
+  t.after(async () => {
+    await server?.kill9();
+    execFileSync('umount', ['-l', mountPoint]);
+    rmSync(mountPoint, { recursive: true, force: true });
+  });
+  const dataDir = path.join(mountPoint, 'data');
+  mkdirSync(dataDir);
+  // A child process: should SQLite ever take a SIGBUS on a full tmpfs, the test sees it, not the runner.
+  server = await startChildServer(dataDir, { HISTORY_KEEP: '0' });
+  const token = TEST_TOKEN;
+  assert.equal((await post(server.url, '/sync', upload('seed', 50), token)).status, 200);
+  const before = await syncState(server.url);
+
+  const filler = path.join(mountPoint, 'filler');
+  fillDisk(filler);
+  await assertInsufficientStorage(await post(server.url, '/sync', upload('big', 3000), token), 'full upload on a full disk');
+  await assertInsufficientStorage(await post(server.url, '/sync/delta', upload('big-delta', 3000), token), 'delta on a full disk');
+  assert.equal(await syncState(server.url), before);
+
+  rmSync(filler);
+  const recovered = await post(server.url, '/sync/delta', upload('after', 100), token);
+  assert.equal(recovered.status, 200, await recovered.text());
+  assert.equal((JSON.parse(await syncState(server.url)) as { gyms: unknown[] }).gyms.length, 150);
+  assert.equal(await server.stop(), 0);
+  const output = server.output();
+  assert.equal(output.split('\n').filter((line) => line.includes('storage full')).length, 1, 'logged once');
+  assert.ok(!output.includes('"stack"'), 'no stack in the log');
+});
