@@ -1,0 +1,124 @@
+/**
+ * `npm run bench [-- --quick] [-- --runs N]`: starts the production server as a
+ * separate process on 127.0.0.1 with fresh data folders, drives it over real
+ * HTTP, and compares each figure with a limit measured in the same run on the
+ * same machine. Prints a markdown table and writes bench/results.json.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { generateDataset, type Dataset, type Item } from './generate-dataset.js';
+import type { BenchContext, ScaleState } from './lib/context.js';
+import { MB, summarize, type Summary } from './lib/stats.js';
+import { machineDescription, markdown, writeResults } from './report.js';
+import { deltaScalingRow, deltaScenario, type DeltaResult } from './scenarios/delta.js';
+import { devicesScenario } from './scenarios/devices.js';
+import { getSyncScenario, measureJsonLimits, postSyncScenario, seedScale } from './scenarios/full-sync.js';
+import { healthScenario } from './scenarios/health.js';
+import { imagesScenario } from './scenarios/images.js';
+
+const RESULTS_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/results.json');
+/** Attempts each scale's devices edit: more than the 50 concurrent devices, so none share one. */
+const SAMPLE_SIZE = 200;
+
+interface ScaleData {
+  bytes: Buffer;
+  sample: Item[];
+  stringify: Summary;
+  parse: Summary;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { quick: { type: 'boolean' }, runs: { type: 'string' } } });
+  const quick = values.quick === true;
+  const runs = values.runs ? Number(values.runs) : quick ? 3 : 5;
+  if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
+  // Quick leaves out scale 4: generating, seeding and reading it is most of a full run.
+  const scales = quick ? [0.1, 1] : [0.1, 1, 4];
+  const started = Date.now();
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'ascently-bench-'));
+  const ctx: BenchContext = {
+    quick,
+    runs,
+    token: randomBytes(32).toString('base64url'),
+    workDir,
+    progress: (message) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${message}\n`),
+    rows: [],
+    memory: [],
+  };
+
+  try {
+    const data = new Map<number, ScaleData>();
+    for (const scale of scales) {
+      ctx.progress(`generating scale ${scale}`);
+      let dataset: Dataset | undefined = generateDataset({ scale });
+      const bytes = Buffer.from(JSON.stringify(dataset), 'utf8');
+      const sample = dataset.attempts.slice(0, SAMPLE_SIZE);
+      // In-process limits only where a figure is compared with them.
+      const limits = scale >= 1 ? measureJsonLimits(ctx, dataset, bytes) : { stringify: summarize([]), parse: summarize([]) };
+      dataset = undefined;
+      data.set(scale, { bytes, sample, ...limits });
+      ctx.progress(`scale ${scale}: ${(bytes.length / MB).toFixed(1)} MiB of JSON; JSON.stringify ${limits.stringify.median.toFixed(0)} ms, JSON.parse ${limits.parse.median.toFixed(0)} ms`);
+    }
+
+    const states = new Map<number, ScaleState>();
+    for (const scale of scales) {
+      const d = data.get(scale)!;
+      if (scale === 1) {
+        ctx.progress(`POST /sync scale 1, ${runs} fresh servers, then ${runs} re-uploads`);
+        states.set(scale, await postSyncScenario(ctx, scale, d.bytes, d.sample, d.parse));
+      } else {
+        ctx.progress(`seeding scale ${scale}`);
+        const seeded = await seedScale(ctx, scale, d.bytes, d.sample);
+        states.set(scale, seeded.state);
+        ctx.memory.push({ scenario: `POST /sync, scale ${scale}, first upload (seeding, 1 run)`, peakRss: seeded.peakRss, idleRss: seeded.idleRss, datasetBytes: d.bytes.length });
+        ctx.progress(`scale ${scale} seeded: POST ${seeded.postMs.toFixed(0)} ms, first full delta ${seeded.firstDeltaMs.toFixed(0)} ms`);
+      }
+    }
+
+    const deltas: DeltaResult[] = [];
+    for (const scale of scales) {
+      ctx.progress(`delta with 1 change, scale ${scale}`);
+      deltas.push(await deltaScenario(ctx, states.get(scale)!));
+    }
+    deltaScalingRow(ctx, deltas);
+
+    for (const scale of scales.filter((s) => s >= 1)) {
+      for (const gzip of [false, true]) {
+        ctx.progress(`GET /sync scale ${scale}${gzip ? ' gzip' : ''}`);
+        await getSyncScenario(ctx, states.get(scale)!, gzip, data.get(scale)!.stringify);
+      }
+    }
+    data.clear();
+
+    ctx.progress('GET /health under load');
+    await healthScenario(ctx);
+    ctx.progress('50 devices');
+    await devicesScenario(ctx, states.get(1)!);
+    ctx.progress('images');
+    await imagesScenario(ctx);
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+
+  const report = {
+    date: new Date().toISOString(),
+    machine: machineDescription(),
+    mode: quick ? 'quick' : 'full',
+    runs,
+    seconds: (Date.now() - started) / 1000,
+    rows: ctx.rows,
+    memory: ctx.memory,
+  };
+  writeResults(RESULTS_FILE, report);
+  process.stdout.write(`${markdown(report)}\n`);
+  ctx.progress(`done; results in ${path.relative(process.cwd(), RESULTS_FILE)}`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+});
