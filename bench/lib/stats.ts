@@ -27,3 +27,11 @@ export function elapsedMs(startNs: bigint): number {
 }
 
 export const MB = 1024 * 1024;
+
+/**
+ * The median of run-by-run ratios a[i] / b[i]: each pair was measured back to back,
+ * so a burst of load from elsewhere on a shared machine hits both sides of a pair.
+ */
+export function pairedRatio(a: readonly number[], b: readonly number[]): number {
+  return summarize(a.map((value, i) => value / b[i]!)).median;
+}

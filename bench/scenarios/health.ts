@@ -3,7 +3,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { authHeaders, type BenchContext } from '../lib/context.js';
 import { startBareServer, startSyncServer } from '../lib/processes.js';
-import { summarize } from '../lib/stats.js';
+import { pairedRatio, summarize } from '../lib/stats.js';
 
 const HEALTH_BODY = JSON.stringify({ status: 'ok', version: '2.0.0' });
 
@@ -33,7 +33,7 @@ export async function healthScenario(ctx: BenchContext): Promise<void> {
   const scenario = `GET /health, autocannon 10 connections, ${seconds} s`;
   const value = summarize(rates);
   const limit = summarize(bareRates);
-  const ratio = value.median / limit.median;
+  const ratio = pairedRatio(rates, bareRates);
   ctx.rows.push({
     scenario,
     figure: 'throughput',
