@@ -67,7 +67,7 @@ export class SqliteStore implements Store {
         for (const row of s.itemsBetween.iterate(datasetId, since, stamp) as Iterable<{ collection: Collection; json: string }>) {
           items[row.collection].push(row.json);
         }
-        for (const echo of plan.echoItems) if (echo.stamp <= since) items[echo.collection].push(echo.json);
+        for (const echo of plan.echoItems) if (echo.stamp === undefined || echo.stamp <= since) items[echo.collection].push(echo.json);
         const tombstones = s.tombstonesBetween.all(datasetId, since, stamp) as string[];
         for (const echo of plan.echoTombstones) if (echo.stamp <= since) tombstones.push(echo.json);
         return { stamp, items, tombstones };

@@ -17,6 +17,12 @@ export interface StoredTombstone {
   readonly stamp: number;
 }
 
+export interface EchoItem {
+  readonly collection: Collection;
+  readonly json: string;
+  readonly stamp?: number;
+}
+
 /** The stored state of the ids a change set touches. */
 export interface StoredState {
   item(collection: Collection, id: string): StoredItem | undefined;
@@ -31,8 +37,12 @@ export interface DeltaPlan {
   readonly remove: { collection: Collection; id: string }[];
   /** New tombstones to keep, each (type, id) at most once. */
   readonly addTombstones: IncomingTombstone[];
-  /** Stored items the device must be told about even if it saw them before (rule 5). */
-  readonly echoItems: StoredItem[];
+  /**
+   * Items the device must be told about even if it saw them before (rule 5): a
+   * stored one (with its stamp), or one this request stored over another copy the
+   * request also carried (no stamp: always answered).
+   */
+  readonly echoItems: EchoItem[];
   /** Stored tombstones the device must be told about (rule 1). */
   readonly echoTombstones: StoredTombstone[];
 }
@@ -64,8 +74,9 @@ export function planDelta(stored: StoredState, changes: ChangeSet): DeltaPlan {
     }
   }
 
-  // The winner so far for each id this request touches: a stored item or an incoming one.
-  const winners = new Map<string, { incoming?: IncomingItem; stored?: StoredItem; echoed?: boolean }>();
+  // The winner so far for each id this request touches: a stored item or an incoming
+  // one; `echo` once some copy the device sent lost to it.
+  const winners = new Map<string, { incoming?: IncomingItem; stored?: StoredItem; echo?: boolean }>();
   const echoedTombstones = new Set<string>();
 
   for (const item of changes.items) {
@@ -93,14 +104,13 @@ export function planDelta(stored: StoredState, changes: ChangeSet): DeltaPlan {
       continue;
     }
     const sameContent = item.time === current.time && jsonEqual(item.value, winner.incoming ? winner.incoming.value : JSON.parse(current.json));
-    if (!sameContent && !winner.incoming && winner.stored && !winner.echoed) {
-      winner.echoed = true; // rule 5: the stored version stays and the device is told
-    }
+    if (!sameContent) winner.echo = true; // rule 5: the winner stays and the device is told
   }
 
   for (const winner of winners.values()) {
     if (winner.incoming) plan.put.push(winner.incoming);
-    else if (winner.stored && winner.echoed) plan.echoItems.push(winner.stored);
+    const kept = winner.incoming ?? winner.stored;
+    if (winner.echo && kept) plan.echoItems.push(winner.incoming ? { collection: kept.collection, json: kept.json } : (kept as StoredItem));
   }
   return plan;
 }
