@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { CLI_ENTRY } from '../helpers/child-server.js';
+import { postJson, startTestServer } from '../helpers/server.js';
+import { TINY_IMAGES, upload } from './fixtures.js';
+
+const run = promisify(execFile);
+const TWO_DAYS_AGO = new Date(Date.now() - 2 * 24 * 60 * 60 * 1000);
+
+function problem(id: string, imagePaths: unknown): Record<string, unknown> {
+  return { id, gymId: 'g1', name: id, climbType: 'BOULDER', imagePaths, createdAt: '2024-01-15T10:00:00.000Z', updatedAt: '2024-01-15T10:00:00.000Z' };
+}
+
+test('images check finds a missing and an orphan image; --delete-orphans deletes only old orphans', async (t) => {
+  const server = await startTestServer(t);
+  const sync = await postJson(server, '/sync', {
+    gyms: [{ id: 'g1', name: 'Gym', createdAt: '2024-01-15T10:00:00.000Z', updatedAt: '2024-01-15T10:00:00.000Z' }],
+    problems: [problem('p1', ['kept.jpg', 'gone.jpg']), problem('p2', ['kept.jpg']), problem('p3', null)],
+  });
+  assert.equal(sync.status, 200);
+  assert.equal((await upload(server, 'kept.jpg', TINY_IMAGES['image/jpeg'])).status, 200);
+  const dir = server.config.imagesDir;
+  writeFileSync(path.join(dir, 'old-orphan.png'), TINY_IMAGES['image/png']);
+  utimesSync(path.join(dir, 'old-orphan.png'), TWO_DAYS_AGO, TWO_DAYS_AGO);
+  writeFileSync(path.join(dir, 'new-orphan.gif'), TINY_IMAGES['image/gif']);
+  // Referenced but old: never an orphan, whatever its age.
+  utimesSync(path.join(dir, 'kept.jpg'), TWO_DAYS_AGO, TWO_DAYS_AGO);
+
+  const env = { ...process.env, DATA_DIR: server.dataDir };
+  const check = await run(process.execPath, [CLI_ENTRY, 'images', 'check'], { env });
+  const lines = check.stdout.split('\n');
+  assert.match(check.stdout, /3 images .*problems reference 2/);
+  assert.match(check.stdout, /Missing .*: 1\n {2}gone\.jpg {2}problem p1\n/);
+  assert.match(check.stdout, /Orphans .*: 2\n/);
+  assert.ok(lines.some((l) => new RegExp(`^ {2}old-orphan\\.png {2}${TINY_IMAGES['image/png'].length} B .*older than a day`).test(l)), check.stdout);
+  assert.ok(lines.some((l) => new RegExp(`^ {2}new-orphan\\.gif {2}${TINY_IMAGES['image/gif'].length} B .*recent`).test(l)), check.stdout);
+  assert.ok(!lines.some((l) => l.includes('kept.jpg')), 'a referenced image is neither missing nor an orphan');
+  assert.ok(existsSync(path.join(dir, 'old-orphan.png')), 'check alone deletes nothing');
+
+  const cleanup = await run(process.execPath, [CLI_ENTRY, 'images', 'check', '--delete-orphans'], { env });
+  assert.match(cleanup.stdout, /Deleted 1 file/);
+  assert.equal(existsSync(path.join(dir, 'old-orphan.png')), false);
+  assert.equal(existsSync(path.join(dir, 'new-orphan.gif')), true, 'a young orphan may be waiting for its delta');
+  assert.equal(existsSync(path.join(dir, 'kept.jpg')), true);
+  assert.equal((await server.fetch('/images/download?filename=kept.jpg')).status, 200);
+});
+
+test('images check on an empty server reports nothing to do', async (t) => {
+  const server = await startTestServer(t);
+  const { stdout } = await run(process.execPath, [CLI_ENTRY, 'images', 'check'], { env: { ...process.env, DATA_DIR: server.dataDir } });
+  assert.match(stdout, /0 images .*problems reference 0/);
+  assert.match(stdout, /Missing .*: 0/);
+  assert.match(stdout, /Orphans .*: 0/);
+});
