@@ -1,3 +1,4 @@
+import { constants as zlib } from 'node:zlib';
 import compress from '@fastify/compress';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -42,9 +43,23 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   installErrorHandling(app);
   installRequestLog(app);
   const authenticate = createAuthenticator(deps.token);
-  app.addHook('onRequest', async (request) => authenticate(request));
+  app.addHook('onRequest', (request, _reply, done) => {
+    try {
+      authenticate(request);
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  });
 
-  await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip', 'deflate'], brotliOptions: { params: { 1: 4 } } });
+  // Answers only: the apps never compress what they send, and inflating request
+  // bodies would let a small upload grow past the size limits.
+  await app.register(compress, {
+    threshold: 1024,
+    encodings: ['br', 'gzip', 'deflate'],
+    brotliOptions: { params: { [zlib.BROTLI_PARAM_QUALITY]: 4 } },
+    globalDecompression: false,
+  });
 
   const service = new SyncService(deps.store, { historyKeep: config.historyKeep, now: deps.now });
   const datasetId = deps.store.datasetId(DEFAULT_DATASET);

@@ -4,5 +4,7 @@ import type { FastifyInstance } from 'fastify';
 const HEALTH_BODY = JSON.stringify({ status: 'ok', version: '2.0.0' });
 
 export async function healthRoutes(app: FastifyInstance): Promise<void> {
-  app.get('/health', async (_request, reply) => reply.type('application/json; charset=utf-8').send(HEALTH_BODY));
+  app.get('/health', { compress: false }, (_request, reply) => {
+    reply.type('application/json; charset=utf-8').send(HEALTH_BODY);
+  });
 }

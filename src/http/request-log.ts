@@ -12,10 +12,12 @@ declare module 'fastify' {
  * the climbers' data.
  */
 export function installRequestLog(app: FastifyInstance): void {
-  app.addHook('onRequest', async (request) => {
+  // Callback-style hooks: on a tiny answer such as /health, a promise per hook shows.
+  app.addHook('onRequest', (request, _reply, done) => {
     request.socketBytesAtStart = request.raw.socket?.bytesWritten ?? 0;
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const socket = request.raw.socket;
     const bytes = socket ? socket.bytesWritten - (request.socketBytesAtStart ?? 0) : undefined;
     request.log.info(
@@ -28,5 +30,6 @@ export function installRequestLog(app: FastifyInstance): void {
       },
       'request',
     );
+    done();
   });
 }
