@@ -45,11 +45,7 @@ export function* documentChunks(parts: DocumentParts): Generator<string> {
 }
 
 export function documentText(parts: DocumentParts): string {
-  return joinChunks(documentChunks(parts));
-}
-
-export function joinChunks(chunks: Iterable<string>): string {
   let text = '';
-  for (const chunk of chunks) text += chunk;
+  for (const chunk of documentChunks(parts)) text += chunk;
   return text;
 }

@@ -100,6 +100,8 @@ export function planDelta(stored: StoredState, changes: ChangeSet): DeltaPlan {
     }
     const current = winner.incoming ?? winner.stored;
     if (current === undefined || item.time > current.time) {
+      // A copy of this same request lost: the device may hold it, so it is told the winner.
+      if (winner.incoming && !jsonEqual(winner.incoming.value, item.value)) winner.echo = true;
       winner.incoming = item;
       continue;
     }

@@ -51,7 +51,7 @@ const rows: Row[] = [
   { rule: '4.1: a tombstone of unknown type is kept and deletes nothing', stored: [['gyms', gym(T10, 'stays')]], request: { deletedItems: [{ id: 'g1', type: 'widget', deletedAt: T10 }] }, put: [], addTombstones: ['g1'] },
   { rule: '4.1: a second tombstone for a kept one changes nothing', stored: [], storedTombstones: [{ id: 'g1', type: 'gym', deletedAt: T10 }], request: { deletedItems: [{ id: 'g1', type: 'GYM', deletedAt: T11 }] }, put: [] },
   { rule: '2: an active session is not stored', stored: [], request: { sessions: [{ id: 's1', status: 'Active', updatedAt: T10 }] }, put: [] },
-  { rule: '3: duplicate ids in one request: the newest wins', stored: [], request: { gyms: [gym(T10, 'first'), gym(T11, 'second')] }, put: ['second'] },
+  { rule: '3: duplicate ids in one request: the newest wins and is answered', stored: [], request: { gyms: [gym(T10, 'first'), gym(T11, 'second')] }, put: ['second'], echoItems: ['second'] },
   { rule: '3: duplicates with equal times: the first stays and is answered', stored: [], request: { gyms: [gym(T10, 'first'), gym(T10, 'second')] }, put: ['first'], echoItems: ['first'] },
   { rule: '3: an older duplicate after a newer one: the newer is stored and answered', stored: [['gyms', gym(T10, 'stored')]], request: { gyms: [gym(T11, 'newer'), gym(T10, 'older')] }, put: ['newer'], echoItems: ['newer'] },
   { rule: '3: identical duplicates: stored once, not answered', stored: [], request: { gyms: [gym(T10, 'same'), gym(T10, 'same')] }, put: ['same'] },
