@@ -24,7 +24,7 @@ export function validateFullUpload(body: unknown): FullUpload {
     // defineProperty, not assignment: a key named __proto__ must stay a plain field.
     if (!DOCUMENT_FIELDS.has(key)) Object.defineProperty(extra, key, { value: document[key], enumerable: true, writable: true, configurable: true });
   }
-  return { changes: readChangeSet(document), extraFieldsJson: JSON.stringify(extra) };
+  return { changes: readChangeSet(document), extraFieldsJson: serialise(extra, 'a top-level field') };
 }
 
 export function validateDelta(body: unknown): DeltaRequest {
@@ -53,7 +53,7 @@ function readChangeSet(document: JsonObject): ChangeSet {
     for (const [index, value] of readArray(document, collection)) {
       const path = `${collection}[${index}]`;
       const item = requireItem(value, path);
-      items.push({ collection, id: item['id'] as string, time: itemTime(item), value: item, json: JSON.stringify(item) });
+      items.push({ collection, id: item['id'] as string, time: itemTime(item), value: item, json: serialise(item, path) });
     }
   }
   const tombstones: IncomingTombstone[] = [];
@@ -62,7 +62,7 @@ function readChangeSet(document: JsonObject): ChangeSet {
     const tombstone = requireItem(value, path);
     const type = tombstone['type'];
     if (typeof type !== 'string' || type.trim() === '') throw ApiError.badRequest(`${path}.type must be a non-empty string`);
-    tombstones.push({ ...normaliseTombstoneType(type), id: tombstone['id'] as string, json: JSON.stringify(tombstone) });
+    tombstones.push({ ...normaliseTombstoneType(type), id: tombstone['id'] as string, json: serialise(tombstone, path) });
   }
   return { items, tombstones };
 }
@@ -79,4 +79,14 @@ function requireItem(value: unknown, path: string): JsonObject {
   const id = (value as JsonObject)['id'];
   if (typeof id !== 'string' || id === '') throw ApiError.badRequest(`${path}.id must be a non-empty string`);
   return value as JsonObject;
+}
+
+/** The text stored for a value. JSON.parse accepts any depth, JSON.stringify does not. */
+function serialise(value: JsonObject, path: string): string {
+  try {
+    return JSON.stringify(value);
+  } catch (err) {
+    if (err instanceof RangeError) throw ApiError.badRequest(`${path} is nested too deeply`);
+    throw err;
+  }
 }

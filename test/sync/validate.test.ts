@@ -53,3 +53,16 @@ test('ISO 8601 instants are read strictly and compared as instants', () => {
     assert.equal(parseInstant(bad), undefined, bad);
   }
 });
+
+test('an item nested deeper than the server can store is a 400 naming it; deep but storable ones compare fine', async () => {
+  const { jsonEqual } = await import('../../src/sync/json-equal.js');
+  const nest = (depth: number): Record<string, unknown> => {
+    let value: Record<string, unknown> = {};
+    for (let i = 0; i < depth; i++) value = { a: value };
+    return value;
+  };
+  const tooDeep = JSON.parse(`{"problems":[{"id":"p"},{"id":"q","x":${'{"a":'.repeat(200_000)}1${'}'.repeat(200_000)}}]}`);
+  assert.throws(() => validateFullUpload(tooDeep), (err: unknown) => err instanceof ApiError && err.status === 400 && /problems\[1\] is nested too deeply/.test(err.message));
+  assert.equal(jsonEqual(nest(4000), nest(4000)), true);
+  assert.equal(jsonEqual(nest(4000), nest(3999)), false);
+});
