@@ -62,6 +62,7 @@ function readChangeSet(document: JsonObject): ChangeSet {
     const tombstone = requireItem(value, path);
     const type = tombstone['type'];
     if (typeof type !== 'string' || type.trim() === '') throw ApiError.badRequest(`${path}.type must be a non-empty string`);
+    requireWellFormed(type, `${path}.type`);
     tombstones.push({ ...normaliseTombstoneType(type), id: tombstone['id'] as string, json: serialise(tombstone, path) });
   }
   return { items, tombstones };
@@ -78,6 +79,7 @@ function requireItem(value: unknown, path: string): JsonObject {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw ApiError.badRequest(`${path} must be an object`);
   const id = (value as JsonObject)['id'];
   if (typeof id !== 'string' || id === '') throw ApiError.badRequest(`${path}.id must be a non-empty string`);
+  requireWellFormed(id, `${path}.id`);
   return value as JsonObject;
 }
 
@@ -89,4 +91,15 @@ function serialise(value: JsonObject, path: string): string {
     if (err instanceof RangeError) throw ApiError.badRequest(`${path} is nested too deeply`);
     throw err;
   }
+}
+
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Keys are stored as SQLite text, which is UTF-8: a lone surrogate would come back
+ * as U+FFFD, a different key, and the item could never be found again. Values are
+ * safe: their JSON text escapes lone surrogates.
+ */
+function requireWellFormed(key: string, path: string): void {
+  if (LONE_SURROGATE.test(key)) throw ApiError.badRequest(`${path} is not valid Unicode text (it has an unpaired surrogate)`);
 }

@@ -66,3 +66,10 @@ test('an item nested deeper than the server can store is a 400 naming it; deep b
   assert.equal(jsonEqual(nest(4000), nest(4000)), true);
   assert.equal(jsonEqual(nest(4000), nest(3999)), false);
 });
+
+test('ids and types with unpaired surrogates are refused (they cannot be stored as keys); values may hold them', () => {
+  assert.throws(() => validateDelta({ gyms: [{ id: 'a\ud800b' }] }), /gyms\[0\]\.id is not valid Unicode text/);
+  assert.throws(() => validateDelta({ deletedItems: [{ id: 'x', type: 'gym\udc00' }] }), /deletedItems\[0\]\.type is not valid Unicode text/);
+  const accepted = validateDelta({ gyms: [{ id: '🧗‍♀️', name: 'lone \ud800 surrogate' }] });
+  assert.equal(JSON.parse(accepted.changes.items[0]!.json).name, 'lone \ud800 surrogate');
+});
