@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'method_not_allowed'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'range_not_satisfiable'
   | 'too_many_requests'
   | 'insufficient_storage'
   | 'internal';
@@ -36,6 +37,10 @@ export class ApiError extends Error {
 
   static payloadTooLarge(message: string): ApiError {
     return new ApiError(413, 'payload_too_large', message);
+  }
+
+  static unsupportedMediaType(message: string): ApiError {
+    return new ApiError(415, 'unsupported_media_type', message);
   }
 
   static insufficientStorage(message: string): ApiError {

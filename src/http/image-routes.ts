@@ -86,7 +86,7 @@ function download(request: FastifyRequest, reply: FastifyReply, image: OpenedIma
   const rangeHeader = sameVersion ? request.headers.range : undefined;
   const range = rangeHeader === undefined ? undefined : parseRange(rangeHeader, image.size);
   if (range === 'unsatisfiable') {
-    throw new ApiError(416, 'bad_request', `the range is outside the image (${image.size} bytes)`, { 'content-range': `bytes */${image.size}` });
+    throw new ApiError(416, 'range_not_satisfiable', `the range is outside the image (${image.size} bytes)`, { 'content-range': `bytes */${image.size}` });
   }
   const { start, end } = range ?? { start: 0, end: image.size - 1 };
   reply

@@ -77,7 +77,7 @@ export class ImageStore {
     };
     const decideType = async (): Promise<void> => {
       type = sniffImageType(Buffer.concat(head, headBytes));
-      if (type === undefined) throw new ApiError(415, 'unsupported_media_type', NOT_AN_IMAGE);
+      if (type === undefined) throw ApiError.unsupportedMediaType(NOT_AN_IMAGE);
       await writeChunk(Buffer.concat(head, headBytes));
       head = [];
     };
