@@ -33,7 +33,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     bodyLimit: config.maxJsonBytes,
     // Slow clients: headers must arrive within 20 s and a socket idle for 60 s is
     // dropped (a stalled upload), yet a large upload on a slow phone may take minutes.
-    http: { headersTimeout: 20_000, requestTimeout: 10 * 60_000 },
+    // requestTimeout is Fastify's own option: Fastify sets it on the server after
+    // creating it, so inside `http` it was overwritten with 0 (no limit at all).
+    http: { headersTimeout: 20_000 },
+    requestTimeout: 10 * 60_000,
     connectionTimeout: 60_000,
     keepAliveTimeout: 30_000,
     return503OnClosing: true,
