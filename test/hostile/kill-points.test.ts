@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { startChildServer, type ChildServer } from '../helpers/child-server.js';
 import { tempDir } from '../helpers/server.js';
 import { syncState } from './raw-http.js';
-import { deltas, fullUploads, random, type Workload } from './kill-workloads.js';
+import { deltas, fullUploads, imageUploads, random, type Workload } from './kill-workloads.js';
 
 /**
  * kill -9 at random moments while devices upload, then restart on the same
@@ -27,18 +27,18 @@ function assertIntact(dataDir: string): void {
   }
 }
 
-test(`kill -9 at ${KILL_POINTS} random moments during uploads loses no acknowledged write`, { timeout: 170_000 }, async (t) => {
+test(`kill -9 at ${KILL_POINTS} random moments during uploads, deltas and image uploads loses no acknowledged write`, { timeout: 170_000 }, async (t) => {
   const dataDir = tempDir(t);
   const next = random(SEED);
   const env = { HISTORY_KEEP: '2' };
   let server: ChildServer = await startChildServer(dataDir, env);
   t.after(() => server.kill9());
-  const counts = { full: 0, delta: 0, acknowledged: 0, cutShort: 0, landed: 0 };
+  const counts = { full: 0, delta: 0, image: 0, acknowledged: 0, cutShort: 0, landed: 0 };
 
   for (let round = 0; round < KILL_POINTS; round++) {
-    const mode = round % 2 === 0 ? 'full' : 'delta';
+    const mode = (['full', 'delta', 'image'] as const)[round % 3]!;
     const before = await syncState(server.url);
-    const work: Workload = mode === 'full' ? fullUploads(server, round) : deltas(server, round);
+    const work: Workload = mode === 'full' ? fullUploads(server, round) : mode === 'delta' ? deltas(server, round) : imageUploads(server, round, path.join(dataDir, 'images'));
     const delay = Math.floor(next() * 400);
     await sleep(delay);
     await server.kill9();
@@ -50,7 +50,7 @@ test(`kill -9 at ${KILL_POINTS} random moments during uploads loses no acknowled
       assertIntact(dataDir);
       server = await startChildServer(dataDir, env);
       const stateText = await syncState(server.url);
-      const outcome = work.verify(stateText === '(never written)' ? {} : (JSON.parse(stateText) as Record<string, unknown>), before, stateText);
+      const outcome = await work.verify(stateText === '(never written)' ? {} : (JSON.parse(stateText) as Record<string, unknown>), before, stateText, server);
       counts.cutShort += outcome.cutShort;
       counts.landed += outcome.landed;
     } catch (err) {
@@ -58,5 +58,5 @@ test(`kill -9 at ${KILL_POINTS} random moments during uploads loses no acknowled
       throw err;
     }
   }
-  t.diagnostic(`kill points: ${KILL_POINTS} (${counts.full} during full uploads, ${counts.delta} during deltas), ${counts.acknowledged} acknowledged writes all present; ${counts.cutShort} writes cut short, ${counts.landed} wholly there and the rest wholly absent; seed ${SEED}`);
+  t.diagnostic(`kill points: ${KILL_POINTS} (${counts.full} during full uploads, ${counts.delta} during deltas, ${counts.image} during image uploads), ${counts.acknowledged} acknowledged writes all present; ${counts.cutShort} writes cut short, ${counts.landed} wholly there and the rest wholly absent; seed ${SEED}`);
 });

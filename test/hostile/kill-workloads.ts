@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { ChildServer } from '../helpers/child-server.js';
 
 /**
@@ -38,7 +41,7 @@ export interface Workload {
   /** Resolves once every client has seen the server die. */
   done: Promise<void>;
   /** Checks the state after the restart (`before` is GET /sync before the round); counts the writes cut short that landed. */
-  verify(state: Doc, before: string, stateText: string): { cutShort: number; landed: number };
+  verify(state: Doc, before: string, stateText: string, restarted: ChildServer): { cutShort: number; landed: number } | Promise<{ cutShort: number; landed: number }>;
   acknowledged(): number;
 }
 
@@ -134,6 +137,66 @@ export function deltas(server: ChildServer, round: number, clients = 3): Workloa
         }
       }
       return outcome;
+    },
+  };
+}
+
+const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const sha = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * One client uploading images back to back: new names, and one shared name
+ * replaced again and again. After the restart every acknowledged image is there
+ * byte for byte, the one cut short is whole or absent, and the shared name holds
+ * one whole version; no file under a real name is anything else.
+ */
+export function imageUploads(server: ChildServer, round: number, imagesDir: string): Workload {
+  const sent: { name: string; sha: string; acked: boolean }[] = [];
+  const done = (async () => {
+    for (let n = 0; ; n++) {
+      const name = n % 2 === 0 ? `img-${round}-${n}.png` : 'shared.png';
+      const bytes = Buffer.concat([PNG_MAGIC, randomBytes(200_000 + ((n * 7919) % 600_000))]);
+      const entry = { name, sha: sha(bytes), acked: false };
+      sent.push(entry);
+      try {
+        const response = await server.fetch(`/images/upload?filename=${name}`, { method: 'POST', body: bytes });
+        if (response.status !== 200) throw new Error(`image upload answered ${response.status}`);
+        entry.acked = true;
+        await response.arrayBuffer().catch(() => undefined);
+      } catch (err) {
+        if (err instanceof TypeError) return;
+        throw err;
+      }
+    }
+  })();
+  return {
+    done,
+    acknowledged: () => sent.filter((s) => s.acked).length,
+    async verify(_state, _before, _text, restarted) {
+      const onDisk = new Map(readdirSync(imagesDir).map((name) => [name, sha(readFileSync(path.join(imagesDir, name)))]));
+      for (const name of onDisk.keys()) assert.ok(!name.startsWith('.'), `temporary file ${name} left after the restart`);
+      const inFlight = sent.at(-1)!;
+      let landed = 0;
+      for (const entry of sent) {
+        const versions = sent.filter((s) => s.name === entry.name);
+        const lastAcked = versions.filter((s) => s.acked).at(-1);
+        const stored = onDisk.get(entry.name);
+        if (entry.acked && entry === lastAcked && !(inFlight.name === entry.name && stored === inFlight.sha)) {
+          assert.equal(stored, entry.sha, `acknowledged image ${entry.name} is not there byte for byte`);
+        }
+        if (entry === inFlight) {
+          const allowed = new Set([inFlight.sha, lastAcked?.sha]);
+          if (stored !== undefined) assert.ok(allowed.has(stored), `${entry.name} holds neither the old nor the new image: a partial write under the real name`);
+          if (stored === inFlight.sha) landed = 1;
+        }
+      }
+      // Through the server too: the one a device would fetch.
+      const check = sent.filter((s) => s.acked && s.name !== inFlight.name).at(-1);
+      if (check) {
+        const response = await restarted.fetch(`/images/download?filename=${check.name}`);
+        assert.equal(sha(Buffer.from(await response.arrayBuffer())), check.sha);
+      }
+      return { cutShort: 1, landed };
     },
   };
 }

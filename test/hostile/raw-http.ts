@@ -46,6 +46,8 @@ export function rawRequest(url: string, bytes: Buffer | string, options: RawOpti
 }
 
 function parseAnswer(raw: Buffer): RawAnswer {
+  // An interim "100 Continue" comes before the real answer.
+  while (/^HTTP\/1\.[01] 1\d\d /.test(raw.subarray(0, 16).toString('latin1')) && raw.indexOf('\r\n\r\n') >= 0) raw = raw.subarray(raw.indexOf('\r\n\r\n') + 4);
   const end = raw.indexOf('\r\n\r\n');
   if (end < 0) return { status: 0, headers: {}, body: Buffer.alloc(0) };
   const [statusLine = '', ...lines] = raw.subarray(0, end).toString('latin1').split('\r\n');
