@@ -43,6 +43,18 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     forceCloseConnections: 'idle',
   });
 
+  // Once shutting down, answers in flight close their connection, so the server
+  // can finish as soon as they are sent instead of waiting on idle keep-alives.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close');
+    done(null, payload);
+  });
+
   installErrorHandling(app);
   installRequestLog(app);
   const authenticate = createAuthenticator(deps.token);

@@ -76,7 +76,7 @@ test('SIGTERM finishes the request in flight, then exits 0', async (t) => {
   const server = await startChildServer(tempDir(t));
   t.after(() => server.kill9());
   const body = JSON.stringify({ gyms: [{ id: 'g1', name: 'Boulderhalle', updatedAt: '2024-01-15T10:30:00.000Z' }] });
-  const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+  const answer = new Promise<{ status: number; text: string; connection?: string }>((resolve, reject) => {
     const req = request(`${server.url}/sync/delta`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
@@ -84,7 +84,7 @@ test('SIGTERM finishes the request in flight, then exits 0', async (t) => {
     req.on('response', (res) => {
       let text = '';
       res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, connection: res.headers.connection }));
     });
     req.on('error', reject);
     // Half the body now, the rest after the signal: the request is in flight when SIGTERM arrives.
@@ -95,8 +95,9 @@ test('SIGTERM finishes the request in flight, then exits 0', async (t) => {
     }, 200);
   });
   const exit = new Promise<number | null>((resolve) => server.process.once('exit', (code) => resolve(code)));
-  const { status, text } = await answer;
+  const { status, text, connection } = await answer;
   assert.equal(status, 200);
+  assert.equal(connection, 'close', 'the answer tells the client not to wait on this connection');
   assert.deepEqual(JSON.parse(text).gyms, []);
   assert.equal(await exit, 0);
   assert.match(server.output(), /shutting down/);
