@@ -48,6 +48,8 @@ test('50 connections sending headers a byte a second do not stop a normal client
   assert.equal(((await delta.json()) as { gyms: unknown[] }).gyms.length, 1);
   assert.equal(attack.closedByServer(), 0, 'the slow sockets are still open while the device synced');
   assert.ok(attack.sockets.every((s) => !s.destroyed));
+  // Hung up here, not in an after hook: those run in order, and the server's close would wait for them.
+  attack.sockets.forEach((s) => s.destroy());
 });
 
 test('the server drops a header trickle once the headers timeout passes', async (t) => {
