@@ -96,17 +96,18 @@ test('a really full disk (tmpfs) fails writes with 507, keeps the data, and reco
     rmSync(mountPoint, { recursive: true, force: true });
     return t.skip(skip);
   }
-  let server: ChildServer | undefined;
+  const started: ChildServer[] = [];
   // One hook, in this order: the server lets go of its files, the mount goes, then the folder.
   t.after(async () => {
-    await server?.kill9();
+    for (const child of started) await child.kill9();
     execFileSync('umount', ['-l', mountPoint]);
     rmSync(mountPoint, { recursive: true, force: true });
   });
   const dataDir = path.join(mountPoint, 'data');
   mkdirSync(dataDir);
   // A child process: should SQLite ever take a SIGBUS on a full tmpfs, the test sees it, not the runner.
-  server = await startChildServer(dataDir, { HISTORY_KEEP: '0' });
+  const server = await startChildServer(dataDir, { HISTORY_KEEP: '0' });
+  started.push(server);
   const token = TEST_TOKEN;
   assert.equal((await post(server.url, '/sync', upload('seed', 50), token)).status, 200);
   const before = await syncState(server.url);
