@@ -23,6 +23,11 @@ const FRAMEWORK_ERRORS: Record<string, { status: number; code: ErrorCode; messag
 export function installErrorHandling(app: FastifyInstance): void {
   const storage = new StorageFullLog();
   app.setErrorHandler((error: FastifyError | ApiError | Error, request, reply) => {
+    // Whether the store reported it (SQLITE_FULL) or a module already turned ENOSPC into a 507.
+    if (error instanceof ApiError && error.code === 'insufficient_storage') {
+      storage.full(request.log, 'ENOSPC');
+      return sendError(reply, error);
+    }
     if (isStorageFull(error)) {
       storage.full(request.log, errorCode(error) ?? 'unknown');
       return sendError(reply, ApiError.insufficientStorage('the server is out of storage space; nothing was written'));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -117,13 +117,21 @@ test('a really full disk (tmpfs) fails writes with 507, keeps the data, and reco
   await assertInsufficientStorage(await post(server.url, '/sync', upload('big', 3000), token), 'full upload on a full disk');
   await assertInsufficientStorage(await post(server.url, '/sync/delta', upload('big-delta', 3000), token), 'delta on a full disk');
   assert.equal(await syncState(server.url), before);
+  // An image write hits ENOSPC: 507, and neither the name nor a temporary file is left behind.
+  const image = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(512 * 1024, 7)]);
+  const imageUpload = (): Promise<Response> => fetch(`${server.url}/images/upload?filename=full.png`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: image });
+  await assertInsufficientStorage(await imageUpload(), 'image upload on a full disk');
+  assert.deepEqual(readdirSync(path.join(dataDir, 'images')), [], 'no image and no temporary file left');
 
   rmSync(filler);
+  assert.equal((await imageUpload()).status, 200, 'an image upload succeeds once space is back');
   const recovered = await post(server.url, '/sync/delta', upload('after', 100), token);
   assert.equal(recovered.status, 200, await recovered.text());
   assert.equal((JSON.parse(await syncState(server.url)) as { gyms: unknown[] }).gyms.length, 150);
   assert.equal(await server.stop(), 0);
   const output = server.output();
-  assert.equal(output.split('\n').filter((line) => line.includes('storage full')).length, 1, 'logged once');
+  const warnings = output.split('\n').filter((line) => /"level":(40|50|60)/.test(line));
+  assert.equal(warnings.length, 1, `one warning for three refused writes, not one per request: ${warnings.join('\n')}`);
+  assert.match(warnings[0]!, /storage full/);
   assert.ok(!output.includes('"stack"'), 'no stack in the log');
 });
