@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
@@ -125,4 +127,35 @@ test('size limits hold under concurrent uploads: 413s, the server stays up, the 
   assert.ok(state.tag.startsWith('ok'), `the data is one of the accepted uploads, not ${state.tag}`);
   const expected = JSON.parse(small[Number(state.tag.slice(2))]!) as { gyms: { id: string }[] };
   assert.deepEqual(state.gyms.map((g) => g.id), expected.gyms.map((g) => g.id), 'and it is whole');
+});
+
+test('image size limits hold under concurrent uploads: 413s, nothing partial on disk, the accepted images whole', async (t) => {
+  const limit = 256 * 1024;
+  const server = await startTestServer(t, { maxImageBytes: String(limit) });
+  const png = (size: number, fill: number): Buffer => Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(size - 8, fill)]);
+  const uploads = Array.from({ length: 16 }, (_, i) => {
+    const big = i % 2 === 1;
+    return { name: `img${i}.png`, bytes: png(big ? limit * 3 : limit / 2, i), big, chunked: i % 4 === 3 };
+  });
+  const results = await Promise.all(
+    uploads.map(async ({ name, bytes, chunked }) => {
+      const init: RequestInit & { duplex?: 'half' } = chunked ? { method: 'POST', body: new Blob([bytes]).stream(), duplex: 'half' } : { method: 'POST', body: bytes };
+      try {
+        const response = await server.fetch(`/images/upload?filename=${name}`, init);
+        await response.arrayBuffer();
+        return response.status;
+      } catch {
+        return -1; // the server may hang up on a body it refused
+      }
+    }),
+  );
+  uploads.forEach((u, i) => {
+    if (u.big) assert.ok(results[i] === 413 || results[i] === -1, `${u.name}: ${results[i]}`);
+    else assert.equal(results[i], 200, u.name);
+  });
+  assert.ok(results.filter((s) => s === 413).length >= 4, 'most oversize images were answered 413');
+  await assertHealthy(server.url);
+  const onDisk = readdirSync(server.config.imagesDir).sort();
+  assert.deepEqual(onDisk, uploads.filter((u) => !u.big).map((u) => u.name).sort(), 'only the accepted images, and no temporary files');
+  for (const u of uploads.filter((x) => !x.big)) assert.ok(readFileSync(path.join(server.config.imagesDir, u.name)).equals(u.bytes), `${u.name} is whole`);
 });
