@@ -18,13 +18,11 @@ export async function importLegacyFileOnFirstStart(store: Store, datasetId: numb
 
 export async function importDocumentFile(store: Store, datasetId: number, file: string, historyKeep: number) {
   const text = await readFile(file, 'utf8');
-  let document: unknown;
   try {
-    document = JSON.parse(text);
+    await new SyncService(store, { historyKeep }).fullUpload(datasetId, text, `import of ${file}`);
   } catch (err) {
-    throw new Error(`${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
   }
-  await new SyncService(store, { historyKeep }).fullUpload(datasetId, document, `import of ${file}`);
   const stats = store.stats(datasetId);
   return { ...stats.items, deletedItems: stats.tombstones, bytes: Buffer.byteLength(text) };
 }

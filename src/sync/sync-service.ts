@@ -8,7 +8,7 @@ import { KeyedLock } from './keyed-lock.js';
 import { planFullUpload } from './merge.js';
 import { COLLECTIONS } from './model.js';
 import { formatInstant } from './timestamps.js';
-import { validateDelta, validateFullUpload } from './validate.js';
+import { parseDocument, validateDelta, validateFullUpload } from './validate.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -38,9 +38,9 @@ export class SyncService {
     this.now = options.now ?? Date.now;
   }
 
-  /** POST /sync/delta: merge, then answer everything the device has not seen. */
-  delta(datasetId: number, body: unknown): Promise<string> {
-    const request = validateDelta(body);
+  /** POST /sync/delta, from the request body's text: merge, then answer everything the device has not seen. */
+  delta(datasetId: number, bodyText: string): Promise<string> {
+    const request = validateDelta(parseDocument(bodyText), bodyText);
     return this.lock.run(datasetId, () => {
       const outcome = this.store.applyDelta(datasetId, request, this.now());
       return documentText({
@@ -50,9 +50,9 @@ export class SyncService {
     });
   }
 
-  /** POST /sync: the upload becomes the dataset, after a snapshot of what it replaces. */
-  fullUpload(datasetId: number, body: unknown, reason = 'full upload'): Promise<{ stamp: number }> {
-    const upload = validateFullUpload(body);
+  /** POST /sync, from the request body's text: the upload becomes the dataset, after a snapshot of what it replaces. */
+  fullUpload(datasetId: number, bodyText: string, reason = 'full upload'): Promise<{ stamp: number }> {
+    const upload = validateFullUpload(parseDocument(bodyText), bodyText);
     const plan = planFullUpload(upload.changes);
     return this.lock.run(datasetId, async () => {
       const snapshot = this.options.historyKeep > 0 ? await this.snapshot(datasetId, reason) : undefined;
@@ -80,7 +80,7 @@ export class SyncService {
     const gz = this.store.readHistory(datasetId, historyId);
     if (!gz) throw new Error(`no history entry ${historyId}`);
     const text = (await gunzipAsync(gz)).toString('utf8');
-    return this.fullUpload(datasetId, JSON.parse(text), `before restore of #${historyId}`);
+    return this.fullUpload(datasetId, text, `before restore of #${historyId}`);
   }
 
   private async snapshot(datasetId: number, reason: string): Promise<HistorySnapshot | undefined> {

@@ -1,5 +1,6 @@
 import { ApiError } from '../errors.js';
 import { COLLECTIONS, normaliseTombstoneType, type ChangeSet, type IncomingItem, type IncomingTombstone, type JsonObject } from './model.js';
+import { scanTopLevel, type SourceText } from './source-text.js';
 import { itemTime, parseInstant } from './timestamps.js';
 
 /** Top-level fields the server writes itself; any other field of a full upload is kept and returned. */
@@ -17,19 +18,34 @@ export interface DeltaRequest {
   readonly lastSyncMs: number | null;
 }
 
-export function validateFullUpload(body: unknown): FullUpload {
-  const document = requireObject(body);
-  const extra: JsonObject = {};
-  for (const key of Object.keys(document)) {
-    // defineProperty, not assignment: a key named __proto__ must stay a plain field.
-    if (!DOCUMENT_FIELDS.has(key)) Object.defineProperty(extra, key, { value: document[key], enumerable: true, writable: true, configurable: true });
+/** Parses a request body, refusing what is not JSON with a 400. */
+export function parseDocument(text: string): unknown {
+  if (text.trim() === '') throw ApiError.badRequest('request body is empty: send a JSON object');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw ApiError.badRequest(`request body is not valid JSON: ${(err as Error).message.slice(0, 200)}`);
   }
-  return { changes: readChangeSet(document), extraFieldsJson: serialise(extra, 'a top-level field') };
 }
 
-export function validateDelta(body: unknown): DeltaRequest {
+/**
+ * `sourceText`, the request body the document was parsed from, lets every item and
+ * field be stored as the app wrote it (see source-text.ts); without it they are
+ * serialised again, which can change numbers a double cannot hold.
+ */
+export function validateFullUpload(body: unknown, sourceText?: string): FullUpload {
   const document = requireObject(body);
-  return { changes: readChangeSet(document), lastSyncMs: readLastSyncTime(document['lastSyncTime']) };
+  const source = sourceText === undefined ? undefined : scanTopLevel(sourceText);
+  const extraFields = Object.keys(document)
+    .filter((key) => !DOCUMENT_FIELDS.has(key))
+    .map((key) => `${JSON.stringify(key)}:${source?.values.get(key) ?? serialise(document[key], key)}`);
+  return { changes: readChangeSet(document, source), extraFieldsJson: `{${extraFields.join(',')}}` };
+}
+
+export function validateDelta(body: unknown, sourceText?: string): DeltaRequest {
+  const document = requireObject(body);
+  const source = sourceText === undefined ? undefined : scanTopLevel(sourceText);
+  return { changes: readChangeSet(document, source), lastSyncMs: readLastSyncTime(document['lastSyncTime']) };
 }
 
 function requireObject(body: unknown): JsonObject {
@@ -47,32 +63,42 @@ function readLastSyncTime(value: unknown): number | null {
   return ms;
 }
 
-function readChangeSet(document: JsonObject): ChangeSet {
+function readChangeSet(document: JsonObject, source: SourceText | undefined): ChangeSet {
   const items: IncomingItem[] = [];
   for (const collection of COLLECTIONS) {
-    for (const [index, value] of readArray(document, collection)) {
+    const array = readArray(document, collection);
+    const texts = sourceElements(source, collection, array);
+    array.forEach((value, index) => {
       const path = `${collection}[${index}]`;
       const item = requireItem(value, path);
-      items.push({ collection, id: item['id'] as string, time: itemTime(item), value: item, json: serialise(item, path) });
-    }
+      items.push({ collection, id: item['id'] as string, time: itemTime(item), value: item, json: texts?.[index] ?? serialise(item, path) });
+    });
   }
   const tombstones: IncomingTombstone[] = [];
-  for (const [index, value] of readArray(document, 'deletedItems')) {
+  const array = readArray(document, 'deletedItems');
+  const texts = sourceElements(source, 'deletedItems', array);
+  array.forEach((value, index) => {
     const path = `deletedItems[${index}]`;
     const tombstone = requireItem(value, path);
     const type = tombstone['type'];
     if (typeof type !== 'string' || type.trim() === '') throw ApiError.badRequest(`${path}.type must be a non-empty string`);
     requireWellFormed(type, `${path}.type`);
-    tombstones.push({ ...normaliseTombstoneType(type), id: tombstone['id'] as string, json: serialise(tombstone, path) });
-  }
+    tombstones.push({ ...normaliseTombstoneType(type), id: tombstone['id'] as string, json: texts?.[index] ?? serialise(tombstone, path) });
+  });
   return { items, tombstones };
 }
 
-function readArray(document: JsonObject, field: string): Iterable<[number, unknown]> {
+function readArray(document: JsonObject, field: string): readonly unknown[] {
   const value = document[field];
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) throw ApiError.badRequest(`${field} must be an array`);
-  return value.entries();
+  return value;
+}
+
+/** The source text of each element, when the scan agrees with the parse (it always should). */
+function sourceElements(source: SourceText | undefined, field: string, array: readonly unknown[]): readonly string[] | undefined {
+  const texts = source?.elements.get(field);
+  return texts && texts.length === array.length ? texts : undefined;
 }
 
 function requireItem(value: unknown, path: string): JsonObject {
@@ -84,7 +110,7 @@ function requireItem(value: unknown, path: string): JsonObject {
 }
 
 /** The text stored for a value. JSON.parse accepts any depth, JSON.stringify does not. */
-function serialise(value: JsonObject, path: string): string {
+function serialise(value: unknown, path: string): string {
   try {
     return JSON.stringify(value);
   } catch (err) {
