@@ -56,8 +56,9 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
 
   // A write that succeeds after a 507 means space is back: say so, and warn again next time.
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     if (storage.isFull && request.method !== 'GET' && request.method !== 'HEAD' && reply.statusCode < 300) storage.writable(request.log);
+    done();
   });
 
   replaceClientErrorHandler(app);
