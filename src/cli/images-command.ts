@@ -1,7 +1,6 @@
 import { DEFAULT_DATASET } from '../app.js';
 import { ConfigError, type Config } from '../config.js';
 import { collectReferences, deleteOldOrphans, examineImages, ORPHAN_AGE_MS, type StoredFile } from '../images/image-doctor.js';
-import { SqliteImageIndex } from '../store/sqlite-image-index.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 
 /** `ascently-sync images check [--delete-orphans]`: report, and optionally delete old orphans. */
@@ -38,7 +37,7 @@ export async function imagesCommand(config: Config, args: string[], options: { d
     const old = [...report.orphans, ...report.leftovers].filter((f) => f.modifiedMs < cutoff);
     if (options.deleteOrphans) {
       const deleted = await deleteOldOrphans(config.imagesDir, report, cutoff);
-      const index = new SqliteImageIndex(store.database);
+      const index = store.imageIndex;
       for (const f of deleted) index.delete(f.name);
       out.push(`Deleted ${deleted.length} file(s) older than a day (${size(deleted.reduce((sum, f) => sum + f.size, 0))}); younger orphans are kept, as their delta may not have arrived yet.`);
     } else if (old.length > 0) {

@@ -5,7 +5,6 @@ import { requireImageName } from '../images/filename.js';
 import { parseRange, etagMatches } from '../images/http-conditions.js';
 import { ImageStore, tooLarge, type OpenedImage } from '../images/image-store.js';
 import type { Store } from '../store/store.js';
-import { imageIndexFor } from '../store/sqlite-image-index.js';
 
 export interface ImageRouteOptions {
   imagesDir: string;
@@ -27,7 +26,7 @@ const ROUTE_CONFIG = { compress: false } as const;
  * applies to these routes only.
  */
 export async function imageRoutes(app: FastifyInstance, options: ImageRouteOptions): Promise<void> {
-  const images = await ImageStore.open(options.imagesDir, options.maxImageBytes, imageIndexFor(options.store));
+  const images = await ImageStore.open(options.imagesDir, options.maxImageBytes, options.store.imageIndex);
 
   // Any Content-Type (image/jpeg, application/octet-stream, none): the type is
   // decided by the bytes. The body stays a stream; ImageStore counts and stops it.

@@ -34,17 +34,3 @@ export interface FileIdentity {
 export function matches(meta: ImageMeta, file: FileIdentity): boolean {
   return BigInt(meta.size) === file.size && meta.mtimeNs === String(file.mtimeNs) && meta.ino === String(file.ino);
 }
-
-/** For a store without SQLite: hashes once per file per process. */
-export class MemoryImageIndex implements ImageIndex {
-  private readonly entries = new Map<string, ImageMeta>();
-  get(name: string): ImageMeta | undefined {
-    return this.entries.get(name);
-  }
-  put(name: string, meta: ImageMeta): void {
-    this.entries.set(name, meta);
-  }
-  delete(name: string): void {
-    this.entries.delete(name);
-  }
-}

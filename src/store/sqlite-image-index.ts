@@ -1,8 +1,5 @@
 import type Database from 'better-sqlite3';
 import type { ImageIndex, ImageMeta } from '../images/image-index.js';
-import type { Store } from './store.js';
-import { SqliteStore } from './sqlite-store.js';
-import { MemoryImageIndex } from '../images/image-index.js';
 
 /**
  * The image index in the server's SQLite file (table `images`, migration 2) rather
@@ -35,9 +32,4 @@ export class SqliteImageIndex implements ImageIndex {
   delete(name: string): void {
     this.statements.delete.run(name);
   }
-}
-
-/** The SQLite index when the store is SQLite, else one in memory. */
-export function imageIndexFor(store: Store): ImageIndex {
-  return store instanceof SqliteStore ? new SqliteImageIndex(store.database) : new MemoryImageIndex();
 }

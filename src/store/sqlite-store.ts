@@ -6,6 +6,7 @@ import { COLLECTIONS, tombstoneTypeOf, type Collection } from '../sync/model.js'
 import { nextStamp } from '../sync/stamps.js';
 import type { DeltaRequest } from '../sync/validate.js';
 import { migrate } from './migrations.js';
+import { SqliteImageIndex } from './sqlite-image-index.js';
 import type { DatasetStats, DeltaOutcome, ExportSnapshot, FullUploadWrite, HistoryEntry, Store } from './store.js';
 
 export const DATABASE_FILE = 'ascently.db';
@@ -24,6 +25,7 @@ interface DatasetRow {
  */
 export class SqliteStore implements Store {
   readonly file: string;
+  readonly imageIndex: SqliteImageIndex;
   private readonly db: Database.Database;
   private readonly statements;
 
@@ -33,9 +35,10 @@ export class SqliteStore implements Store {
     this.db = openDatabase(this.file);
     migrate(this.db);
     this.statements = prepareStatements(this.db);
+    this.imageIndex = new SqliteImageIndex(this.db);
   }
 
-  /** The connection, for sibling SQLite modules (image index) sharing the file. */
+  /** The connection itself, for tests that inject faults (max_page_count) or inspect the WAL. */
   get database(): Database.Database {
     return this.db;
   }

@@ -1,3 +1,4 @@
+import type { ImageIndex } from '../images/image-index.js';
 import type { Collection } from '../sync/model.js';
 import type { DeltaRequest } from '../sync/validate.js';
 import type { FullUploadPlan } from '../sync/merge.js';
@@ -9,6 +10,8 @@ import type { FullUploadPlan } from '../sync/merge.js';
  * and on disk before it returns.
  */
 export interface Store {
+  /** What is known of each stored image (type, hash), kept with the rest of the data. */
+  readonly imageIndex: ImageIndex;
   /** The id of the named dataset (an account), created on first use. */
   datasetId(name: string): number;
   applyDelta(datasetId: number, request: DeltaRequest, now: number): DeltaOutcome;
