@@ -77,7 +77,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
 
   const service = new SyncService(deps.store, { historyKeep: config.historyKeep, now: deps.now });
-  const datasetId = deps.store.datasetId(DEFAULT_DATASET);
+  const datasetId = await deps.store.datasetId(DEFAULT_DATASET);
   await app.register(healthRoutes);
   await app.register(syncRoutes, { service, datasetId, maxJsonBytes: config.maxJsonBytes });
   await app.register(imageRoutes, { imagesDir: config.imagesDir, maxImageBytes: config.maxImageBytes, store: deps.store });

@@ -4,6 +4,7 @@ import { buildApp, DEFAULT_DATASET } from './app.js';
 import type { Config } from './config.js';
 import { importLegacyFileOnFirstStart } from './sync/legacy-import.js';
 import { SqliteStore } from './store/sqlite-store.js';
+import type { Store } from './store/store.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -15,10 +16,10 @@ export interface RunningServer {
 export async function startServer(config: Config, token: string, logger: Logger): Promise<RunningServer> {
   const store = new SqliteStore(config.dataDir);
   try {
-    await importLegacyFileOnFirstStart(store, store.datasetId(DEFAULT_DATASET), config, logger);
+    await importLegacyFileOnFirstStart(store, await store.datasetId(DEFAULT_DATASET), config, logger);
     const app = await buildApp(config, { store, token, logger });
     await app.listen({ port: config.port, host: config.host });
-    const stopPruning = pruneTombstonesDaily(store, config, logger);
+    const stopPruning = pruneTombstonesDaily(store, await store.datasetId(DEFAULT_DATASET), config, logger);
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> => {
       stopPruning();
@@ -27,7 +28,7 @@ export async function startServer(config: Config, token: string, logger: Logger)
     };
     return { app, store, close };
   } catch (err) {
-    store.close();
+    await store.close();
     throw err;
   }
 }
@@ -62,12 +63,15 @@ export function closeOnSignals(server: RunningServer, logger: Logger): void {
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** With a tombstone retention set, forgets old deletions at start and then daily. */
-function pruneTombstonesDaily(store: SqliteStore, config: Config, logger: Logger): () => void {
+function pruneTombstonesDaily(store: Store, datasetId: number, config: Config, logger: Logger): () => void {
   if (config.tombstoneRetentionDays === 0) return () => undefined;
-  const datasetId = store.datasetId(DEFAULT_DATASET);
   const prune = (): void => {
-    const removed = store.pruneTombstones(datasetId, Date.now() - config.tombstoneRetentionDays * DAY_MS);
-    if (removed > 0) logger.info({ removed, retentionDays: config.tombstoneRetentionDays }, 'forgot old deletions');
+    store.pruneTombstones(datasetId, Date.now() - config.tombstoneRetentionDays * DAY_MS).then(
+      (removed) => {
+        if (removed > 0) logger.info({ removed, retentionDays: config.tombstoneRetentionDays }, 'forgot old deletions');
+      },
+      (err: unknown) => logger.error({ err }, 'could not forget old deletions'),
+    );
   };
   prune();
   const timer = setInterval(prune, DAY_MS);

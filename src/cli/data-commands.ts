@@ -16,9 +16,9 @@ function progress(message: string): void {
 async function withStore<T>(config: Config, task: (store: SqliteStore, datasetId: number) => Promise<T>): Promise<T> {
   const store = new SqliteStore(config.dataDir);
   try {
-    return await task(store, store.datasetId(DEFAULT_DATASET));
+    return await task(store, await store.datasetId(DEFAULT_DATASET));
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -26,7 +26,7 @@ export function historyCommand(config: Config, args: string[]): Promise<number> 
   const [action, id] = args;
   return withStore(config, async (store, datasetId) => {
     if (action === 'list' || action === undefined) {
-      const entries = store.listHistory(datasetId);
+      const entries = await store.listHistory(datasetId);
       if (entries.length === 0) process.stdout.write('No history yet: a snapshot is kept before each full upload.\n');
       for (const e of entries) {
         process.stdout.write(
@@ -36,7 +36,7 @@ export function historyCommand(config: Config, args: string[]): Promise<number> 
       return 0;
     }
     if (action === 'restore' && id !== undefined && /^\d+$/.test(id)) {
-      if (!store.readHistory(datasetId, Number(id))) throw new ConfigError(`no history entry #${id}; see \`ascently-sync history list\``);
+      if (!(await store.readHistory(datasetId, Number(id)))) throw new ConfigError(`no history entry #${id}; see \`ascently-sync history list\``);
       const { stamp } = await new SyncService(store, { historyKeep: config.historyKeep }).restore(datasetId, Number(id));
       process.stdout.write(`Restored #${id} at ${formatInstant(stamp)}; devices pick it up at their next sync. The replaced data is kept as a new history entry.\n`);
       return 0;
@@ -62,7 +62,7 @@ export function importCommand(config: Config, args: string[]): Promise<number> {
 export function exportCommand(config: Config, args: string[]): Promise<number> {
   const [file] = args;
   return withStore(config, async (store, datasetId) => {
-    const exported = new SyncService(store, { historyKeep: config.historyKeep }).openExport(datasetId);
+    const exported = await new SyncService(store, { historyKeep: config.historyKeep }).openExport(datasetId);
     if (!exported) throw new ConfigError('nothing to export: the server holds no data yet');
     try {
       return await writeExport(exported.chunks, file);
@@ -72,7 +72,7 @@ export function exportCommand(config: Config, args: string[]): Promise<number> {
   });
 }
 
-async function writeExport(chunks: Iterable<string>, file: string | undefined): Promise<number> {
+async function writeExport(chunks: AsyncIterable<string>, file: string | undefined): Promise<number> {
   if (file === undefined) {
     await pipeline(Readable.from(chunks), process.stdout);
     return 0;

@@ -9,10 +9,10 @@ export async function imagesCommand(config: Config, args: string[], options: { d
   if (action !== 'check' || args.length > 1) throw new ConfigError('usage: ascently-sync images check [--delete-orphans]');
   const store = new SqliteStore(config.dataDir);
   try {
-    const snapshot = store.openExport(store.datasetId(DEFAULT_DATASET));
+    const snapshot = await store.openExport(await store.datasetId(DEFAULT_DATASET));
     let references: Map<string, string[]>;
     try {
-      references = collectReferences(snapshot?.items('problems') ?? []);
+      references = await collectReferences(snapshot?.items('problems') ?? []);
     } finally {
       snapshot?.close();
     }
@@ -38,7 +38,7 @@ export async function imagesCommand(config: Config, args: string[], options: { d
     if (options.deleteOrphans) {
       const deleted = await deleteOldOrphans(config.imagesDir, report, cutoff);
       const index = store.imageIndex;
-      for (const f of deleted) index.delete(f.name);
+      for (const f of deleted) await index.delete(f.name);
       out.push(`Deleted ${deleted.length} file(s) older than a day (${size(deleted.reduce((sum, f) => sum + f.size, 0))}); younger orphans are kept, as their delta may not have arrived yet.`);
     } else if (old.length > 0) {
       out.push(`Run with --delete-orphans to delete the ${old.length} older than a day.`);
@@ -46,7 +46,7 @@ export async function imagesCommand(config: Config, args: string[], options: { d
     process.stdout.write(`${out.join('\n')}\n`);
     return 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

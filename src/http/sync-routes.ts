@@ -21,7 +21,7 @@ export async function syncRoutes(app: FastifyInstance, options: SyncRouteOptions
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.maxJsonBytes }, (_request, body, done) => done(null, body));
 
   app.get('/sync', async (_request, reply) => {
-    const exported = service.openExport(datasetId);
+    const exported = await service.openExport(datasetId);
     if (!exported) throw ApiError.notFound('no data on the server yet: upload with POST /sync or POST /sync/delta first');
     // Finished, aborted or HEAD: the export's read connection is released either way.
     reply.raw.once('close', exported.close);

@@ -35,9 +35,9 @@ export interface DoctorReport {
 }
 
 /** Referenced image name → problem ids, from the JSON text of each problem. */
-export function collectReferences(problems: Iterable<string>): Map<string, string[]> {
+export async function collectReferences(problemPages: AsyncIterable<readonly string[]> | readonly string[][]): Promise<Map<string, string[]>> {
   const references = new Map<string, string[]>();
-  for (const json of problems) {
+  for await (const page of problemPages) for (const json of page) {
     const problem = JSON.parse(json) as { id?: unknown; imagePaths?: unknown };
     if (!Array.isArray(problem.imagePaths)) continue;
     for (const name of problem.imagePaths) {

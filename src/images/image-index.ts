@@ -20,9 +20,9 @@ export interface ImageMeta {
 }
 
 export interface ImageIndex {
-  get(name: string): ImageMeta | undefined;
-  put(name: string, meta: ImageMeta): void;
-  delete(name: string): void;
+  get(name: string): Promise<ImageMeta | undefined>;
+  put(name: string, meta: ImageMeta): Promise<void>;
+  delete(name: string): Promise<void>;
 }
 
 export interface FileIdentity {

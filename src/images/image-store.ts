@@ -110,7 +110,7 @@ export class ImageStore {
       // After the rename: a crash before this line leaves a stale entry, which the
       // inode check in lookUp() notices.
       const meta: ImageMeta = { size, mtimeNs: String(stat.mtimeNs), ino: String(stat.ino), type: type!, sha256: hash.digest('base64url') };
-      this.index.put(name, meta);
+      await this.index.put(name, meta);
       return { size, type: type!, etag: etagOf(meta) };
     } catch (err) {
       // Read and drop the rest of the body, as Fastify does past its bodyLimit, so
@@ -149,15 +149,15 @@ export class ImageStore {
   }
 
   /** Forgets a name the doctor deleted. */
-  forget(name: string): void {
-    this.index.delete(name);
+  forget(name: string): Promise<void> {
+    return this.index.delete(name);
   }
 
   private async lookUp(name: string, handle: FileHandle, stat: { size: bigint; mtimeNs: bigint; ino: bigint }): Promise<ImageMeta> {
-    const known = this.index.get(name);
+    const known = await this.index.get(name);
     if (known && matches(known, stat)) return known;
     const meta = await describe(handle, stat);
-    this.index.put(name, meta);
+    await this.index.put(name, meta);
     return meta;
   }
 }

@@ -21,15 +21,15 @@ export class SqliteImageIndex implements ImageIndex {
     };
   }
 
-  get(name: string): ImageMeta | undefined {
+  async get(name: string): Promise<ImageMeta | undefined> {
     return this.statements.get.get(name) as ImageMeta | undefined;
   }
 
-  put(name: string, meta: ImageMeta): void {
+  async put(name: string, meta: ImageMeta): Promise<void> {
     this.statements.put.run(name, meta.size, meta.mtimeNs, meta.ino, meta.type, meta.sha256);
   }
 
-  delete(name: string): void {
+  async delete(name: string): Promise<void> {
     this.statements.delete.run(name);
   }
 }

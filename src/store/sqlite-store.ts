@@ -43,14 +43,14 @@ export class SqliteStore implements Store {
     return this.db;
   }
 
-  datasetId(name: string): number {
+  async datasetId(name: string): Promise<number> {
     const s = this.statements;
     const existing = s.datasetByName.get(name) as { id: number } | undefined;
     if (existing) return existing.id;
     return Number(s.insertDataset.run(name, Date.now()).lastInsertRowid);
   }
 
-  applyDelta(datasetId: number, request: DeltaRequest, now: number): DeltaOutcome {
+  async applyDelta(datasetId: number, request: DeltaRequest, now: number): Promise<DeltaOutcome> {
     const s = this.statements;
     return this.db
       .transaction((): DeltaOutcome => {
@@ -78,7 +78,7 @@ export class SqliteStore implements Store {
       .immediate();
   }
 
-  applyFullUpload(datasetId: number, upload: FullUploadWrite, now: number): { stamp: number } {
+  async applyFullUpload(datasetId: number, upload: FullUploadWrite, now: number): Promise<{ stamp: number }> {
     const s = this.statements;
     return this.db
       .transaction(() => {
@@ -116,7 +116,7 @@ export class SqliteStore implements Store {
       .immediate();
   }
 
-  openExport(datasetId: number): ExportSnapshot | undefined {
+  async openExport(datasetId: number): Promise<ExportSnapshot | undefined> {
     // A connection of its own, so the export can be streamed over many event-loop
     // turns from one consistent read while writes go on through the main one.
     const reader = new Database(this.file, { readonly: true, fileMustExist: true });
@@ -140,8 +140,8 @@ export class SqliteStore implements Store {
       return {
         extraFieldsJson: dataset.extra_json,
         // Lazy: each query starts only when the export reaches its array.
-        items: (collection) => ({ [Symbol.iterator]: () => itemsOf.iterate(datasetId, collection) as Iterator<string> }),
-        tombstones: () => ({ [Symbol.iterator]: () => tombstonesOf.iterate(datasetId) as Iterator<string> }),
+        items: (collection) => pages(() => itemsOf.iterate(datasetId, collection) as Iterable<string>),
+        tombstones: () => pages(() => tombstonesOf.iterate(datasetId) as Iterable<string>),
         close,
       };
     } catch (err) {
@@ -150,15 +150,15 @@ export class SqliteStore implements Store {
     }
   }
 
-  listHistory(datasetId: number): HistoryEntry[] {
+  async listHistory(datasetId: number): Promise<HistoryEntry[]> {
     return this.statements.listHistory.all(datasetId) as HistoryEntry[];
   }
 
-  readHistory(datasetId: number, historyId: number): Buffer | undefined {
+  async readHistory(datasetId: number, historyId: number): Promise<Buffer | undefined> {
     return this.statements.readHistory.get(datasetId, historyId) as Buffer | undefined;
   }
 
-  stats(datasetId: number): DatasetStats {
+  async stats(datasetId: number): Promise<DatasetStats> {
     const dataset = this.dataset(datasetId);
     const items = Object.fromEntries(COLLECTIONS.map((c) => [c, 0])) as Record<Collection, number>;
     for (const row of this.statements.countItems.all(datasetId) as { collection: Collection; n: number }[]) items[row.collection] = row.n;
@@ -166,11 +166,11 @@ export class SqliteStore implements Store {
     return { written: dataset.written === 1, lastStamp: dataset.last_stamp, items, tombstones };
   }
 
-  pruneTombstones(datasetId: number, stampedBefore: number): number {
+  async pruneTombstones(datasetId: number, stampedBefore: number): Promise<number> {
     return this.statements.pruneTombstones.run(datasetId, stampedBefore).changes;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
 
@@ -204,6 +204,21 @@ function openDatabase(file: string): Database.Database {
   db.pragma('foreign_keys = ON');
   db.pragma('temp_store = MEMORY');
   return db;
+}
+
+const PAGE_ROWS = 1000;
+
+/** Runs the query on the first page asked for, not when the export is assembled: one cursor at a time on the reader. */
+async function* pages(query: () => Iterable<string>): AsyncGenerator<string[]> {
+  let page: string[] = [];
+  for (const row of query()) {
+    page.push(row);
+    if (page.length === PAGE_ROWS) {
+      yield page;
+      page = [];
+    }
+  }
+  if (page.length > 0) yield page;
 }
 
 function emptyCollections(): Record<Collection, string[]> {

@@ -7,23 +7,24 @@ import type { FullUploadPlan } from '../sync/merge.js';
  * The storage seam. Everything the server keeps goes through this narrow
  * interface, so that a second backend (PostgreSQL) can implement it and run the
  * same tests. Each write method is one transaction: applied whole or not at all,
- * and on disk before it returns.
+ * and on disk before its promise resolves. Every method is asynchronous because a
+ * network database is; the SQLite store answers from synchronous calls inside.
  */
 export interface Store {
   /** What is known of each stored image (type, hash), kept with the rest of the data. */
   readonly imageIndex: ImageIndex;
   /** The id of the named dataset (an account), created on first use. */
-  datasetId(name: string): number;
-  applyDelta(datasetId: number, request: DeltaRequest, now: number): DeltaOutcome;
-  applyFullUpload(datasetId: number, upload: FullUploadWrite, now: number): { stamp: number };
+  datasetId(name: string): Promise<number>;
+  applyDelta(datasetId: number, request: DeltaRequest, now: number): Promise<DeltaOutcome>;
+  applyFullUpload(datasetId: number, upload: FullUploadWrite, now: number): Promise<{ stamp: number }>;
   /** A consistent read of the whole dataset, or undefined if it was never written. */
-  openExport(datasetId: number): ExportSnapshot | undefined;
-  listHistory(datasetId: number): HistoryEntry[];
-  readHistory(datasetId: number, historyId: number): Buffer | undefined;
-  stats(datasetId: number): DatasetStats;
+  openExport(datasetId: number): Promise<ExportSnapshot | undefined>;
+  listHistory(datasetId: number): Promise<HistoryEntry[]>;
+  readHistory(datasetId: number, historyId: number): Promise<Buffer | undefined>;
+  stats(datasetId: number): Promise<DatasetStats>;
   /** Forgets tombstones stamped before the given instant; returns how many. */
-  pruneTombstones(datasetId: number, stampedBefore: number): number;
-  close(): void;
+  pruneTombstones(datasetId: number, stampedBefore: number): Promise<number>;
+  close(): Promise<void>;
 }
 
 export interface FullUploadWrite {
@@ -61,10 +62,17 @@ export interface DeltaOutcome {
   readonly tombstones: string[];
 }
 
+/**
+ * Rows come in pages (arrays of JSON texts) rather than one at a time: a network
+ * store fetches them from a cursor in batches, and one await per page instead of
+ * per item keeps streaming a large dataset cheap.
+ */
+export type TextPages = AsyncIterable<readonly string[]>;
+
 export interface ExportSnapshot {
   readonly extraFieldsJson: string;
-  items(collection: Collection): Iterable<string>;
-  tombstones(): Iterable<string>;
+  items(collection: Collection): TextPages;
+  tombstones(): TextPages;
   close(): void;
 }
 

@@ -6,16 +6,19 @@
  */
 const CHUNK_CHARS = 64 * 1024;
 
+/** Elements in memory, or pages of them read from a store. */
+export type Elements = Iterable<string> | AsyncIterable<readonly string[]>;
+
 export interface DocumentParts {
   /** Leading scalar fields, each value already JSON text. */
   readonly head: readonly (readonly [string, string])[];
   /** Array fields, each element already JSON text. */
-  readonly arrays: readonly (readonly [string, Iterable<string>])[];
+  readonly arrays: readonly (readonly [string, Elements])[];
   /** The JSON text of an object whose fields are appended last (`{}` for none). */
   readonly tailObjectJson?: string;
 }
 
-export function* documentChunks(parts: DocumentParts): Generator<string> {
+export async function* documentChunks(parts: DocumentParts): AsyncGenerator<string> {
   let buffer = '{';
   let first = true;
   const separator = (): string => {
@@ -29,12 +32,14 @@ export function* documentChunks(parts: DocumentParts): Generator<string> {
   for (const [name, elements] of parts.arrays) {
     buffer += `${separator()}${JSON.stringify(name)}:[`;
     let firstElement = true;
-    for (const element of elements) {
-      buffer += firstElement ? element : `,${element}`;
-      firstElement = false;
-      if (buffer.length >= CHUNK_CHARS) {
-        yield buffer;
-        buffer = '';
+    for await (const page of pagesOf(elements)) {
+      for (const element of page) {
+        buffer += firstElement ? element : `,${element}`;
+        firstElement = false;
+        if (buffer.length >= CHUNK_CHARS) {
+          yield buffer;
+          buffer = '';
+        }
       }
     }
     buffer += ']';
@@ -44,8 +49,12 @@ export function* documentChunks(parts: DocumentParts): Generator<string> {
   yield `${buffer}}`;
 }
 
-export function documentText(parts: DocumentParts): string {
+export async function documentText(parts: DocumentParts): Promise<string> {
   let text = '';
-  for (const chunk of documentChunks(parts)) text += chunk;
+  for await (const chunk of documentChunks(parts)) text += chunk;
   return text;
+}
+
+function pagesOf(elements: Elements): AsyncIterable<Iterable<string>> | Iterable<Iterable<string>> {
+  return Symbol.asyncIterator in elements ? elements : [elements];
 }

@@ -11,7 +11,7 @@ import { SyncService } from './sync-service.js';
  * left as it is, so the old server still works from it.
  */
 export async function importLegacyFileOnFirstStart(store: Store, datasetId: number, config: Config, logger: Logger): Promise<void> {
-  if (store.stats(datasetId).written || !existsSync(config.dataFile)) return;
+  if ((await store.stats(datasetId)).written || !existsSync(config.dataFile)) return;
   const counts = await importDocumentFile(store, datasetId, config.dataFile, config.historyKeep);
   logger.info({ file: config.dataFile, ...counts }, 'imported the reference server data file');
 }
@@ -23,6 +23,6 @@ export async function importDocumentFile(store: Store, datasetId: number, file: 
   } catch (err) {
     throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
   }
-  const stats = store.stats(datasetId);
+  const stats = await store.stats(datasetId);
   return { ...stats.items, deletedItems: stats.tombstones, bytes: Buffer.byteLength(text) };
 }

@@ -13,7 +13,7 @@ import { parseDocument, validateDelta, validateFullUpload } from './validate.js'
 const gunzipAsync = promisify(gunzip);
 
 export interface ExportDocument {
-  readonly chunks: Iterable<string>;
+  readonly chunks: AsyncIterable<string>;
   close(): void;
 }
 
@@ -41,8 +41,8 @@ export class SyncService {
   /** POST /sync/delta, from the request body's text: merge, then answer everything the device has not seen. */
   delta(datasetId: number, bodyText: string): Promise<string> {
     const request = validateDelta(parseDocument(bodyText), bodyText);
-    return this.lock.run(datasetId, () => {
-      const outcome = this.store.applyDelta(datasetId, request, this.now());
+    return this.lock.run(datasetId, async () => {
+      const outcome = await this.store.applyDelta(datasetId, request, this.now());
       return documentText({
         head: [['serverTime', JSON.stringify(formatInstant(outcome.stamp))]],
         arrays: [...COLLECTIONS.map((c) => [c, outcome.items[c]] as const), ['deletedItems', outcome.tombstones]],
@@ -69,25 +69,25 @@ export class SyncService {
    * The caller must call close() when done or abandoned (a client that hangs up
    * before the first chunk never runs the generator's own clean-up).
    */
-  openExport(datasetId: number): ExportDocument | undefined {
-    const snapshot = this.store.openExport(datasetId);
+  async openExport(datasetId: number): Promise<ExportDocument | undefined> {
+    const snapshot = await this.store.openExport(datasetId);
     if (!snapshot) return undefined;
     return { chunks: exportDocument(snapshot, formatInstant(this.now())), close: () => snapshot.close() };
   }
 
   /** Puts a history snapshot back as a full upload, itself undoable and picked up by deltas. */
   async restore(datasetId: number, historyId: number): Promise<{ stamp: number }> {
-    const gz = this.store.readHistory(datasetId, historyId);
+    const gz = await this.store.readHistory(datasetId, historyId);
     if (!gz) throw new Error(`no history entry ${historyId}`);
     const text = (await gunzipAsync(gz)).toString('utf8');
     return this.fullUpload(datasetId, text, `before restore of #${historyId}`);
   }
 
   private async snapshot(datasetId: number, reason: string): Promise<HistorySnapshot | undefined> {
-    const stats = this.store.stats(datasetId);
+    const stats = await this.store.stats(datasetId);
     const items = COLLECTIONS.reduce((sum, c) => sum + stats.items[c], 0);
     if (!stats.written || items + stats.tombstones === 0) return undefined;
-    const exported = this.openExport(datasetId);
+    const exported = await this.openExport(datasetId);
     if (!exported) return undefined;
     // Streamed through gzip in chunks: the replaced data is never held whole in
     // memory, and the compressing runs on libuv's pool. Level 1 shrinks JSON
@@ -114,7 +114,7 @@ export class SyncService {
   }
 }
 
-function* exportDocument(snapshot: ExportSnapshot, exportedAt: string): Generator<string> {
+async function* exportDocument(snapshot: ExportSnapshot, exportedAt: string): AsyncGenerator<string> {
   try {
     yield* documentChunks({
       head: [

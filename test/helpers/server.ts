@@ -46,7 +46,7 @@ export async function startTestServer(t: TestContext, settings: RawSettings = {}
   await app.listen({ host: '127.0.0.1', port: 0 });
   t.after(async () => {
     await app.close();
-    store.close();
+    await store.close();
   });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('server has no port');

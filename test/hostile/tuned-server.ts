@@ -23,7 +23,7 @@ export async function startTunedServer(t: TestContext, timeouts: { headersTimeou
   await app.listen({ host: '127.0.0.1', port: 0 });
   t.after(async () => {
     await app.close();
-    store.close();
+    await store.close();
   });
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('server has no port');

@@ -42,7 +42,7 @@ test('unknown routes answer a JSON 404 and wrong methods a JSON 405 with Allow',
 
 test('a 5xx hides its cause from the client and is logged once with the request id', async (t) => {
   const server = await startTestServer(t);
-  server.store.close(); // every store call now throws an internal error
+  await server.store.close(); // every store call now throws an internal error
   const response = await server.fetch('/sync/delta', { method: 'POST', body: '{}' });
   assert.equal(response.status, 500);
   const body = (await response.json()) as { error: string; code: string };

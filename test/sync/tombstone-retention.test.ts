@@ -13,7 +13,7 @@ test('with TOMBSTONE_RETENTION_DAYS, deletions older than the retention are forg
   now = Date.now() - DAY / 2;
   await postJson(early, '/sync/delta', { deletedItems: [{ id: 'recent', type: 'gym', deletedAt: '2024-01-02T00:00:00.000Z' }] });
   await early.app.close();
-  early.store.close();
+  await early.store.close();
 
   const server = await startChildServer(dataDir, { TOMBSTONE_RETENTION_DAYS: '1' });
   t.after(() => server.kill9());
@@ -27,7 +27,7 @@ test('without a retention, deletions are kept forever', async (t) => {
   const early = await startTestServer(t, {}, { now: () => Date.now() - 400 * DAY, dataDir });
   await postJson(early, '/sync/delta', { deletedItems: [{ id: 'ancient', type: 'gym', deletedAt: '2020-01-01T00:00:00.000Z' }] });
   await early.app.close();
-  early.store.close();
+  await early.store.close();
 
   const server = await startChildServer(dataDir);
   t.after(() => server.kill9());
