@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ChildServer } from '../helpers/child-server.js';
 
@@ -151,6 +151,10 @@ const sha = (bytes: Buffer): string => createHash('sha256').update(bytes).digest
  * one whole version; no file under a real name is anything else.
  */
 export function imageUploads(server: ChildServer, round: number, imagesDir: string): Workload {
+  // shared.png outlives the round: until this round replaces it, the old version
+  // left by an earlier round is the one that must be there.
+  const sharedPath = path.join(imagesDir, 'shared.png');
+  const sharedBefore = existsSync(sharedPath) ? sha(readFileSync(sharedPath)) : undefined;
   const sent: { name: string; sha: string; acked: boolean }[] = [];
   const done = (async () => {
     for (let n = 0; ; n++) {
@@ -185,7 +189,7 @@ export function imageUploads(server: ChildServer, round: number, imagesDir: stri
           assert.equal(stored, entry.sha, `acknowledged image ${entry.name} is not there byte for byte`);
         }
         if (entry === inFlight) {
-          const allowed = new Set([inFlight.sha, lastAcked?.sha]);
+          const allowed = new Set([inFlight.sha, lastAcked?.sha ?? (entry.name === 'shared.png' ? sharedBefore : undefined)]);
           if (stored !== undefined) assert.ok(allowed.has(stored), `${entry.name} holds neither the old nor the new image: a partial write under the real name`);
           if (stored === inFlight.sha) landed = 1;
         }
