@@ -32,7 +32,7 @@ test('`token` prints a new random 256-bit token', async () => {
 
 const startErrors: [string, Record<string, string>, RegExp][] = [
   ['a bad PORT', { PORT: 'http', AUTH_TOKEN: 'x' }, /PORT \(--port\): "http" is not a port; use a whole number from 0 to 65535/],
-  ['no token', {}, /no token: set AUTH_TOKEN .*--generate-token/],
+  ['no token and no device', {}, /no token and no device: .*`ascently-sync accounts add NAME`.*AUTH_TOKEN.*--generate-token/],
   ['an unreadable token file', { AUTH_TOKEN_FILE: '/nonexistent/token' }, /AUTH_TOKEN_FILE: cannot read \/nonexistent\/token \(ENOENT\)/],
 ];
 for (const [name, env, message] of startErrors) {
