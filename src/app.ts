@@ -3,7 +3,8 @@ import compress from '@fastify/compress';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { createAuthenticator } from './http/auth.js';
+import { secretHash } from './auth/secrets.js';
+import { installAuth } from './http/auth.js';
 import { installErrorHandling } from './http/error-handler.js';
 import { healthRoutes } from './http/health-routes.js';
 import { imageRoutes } from './http/image-routes.js';
@@ -11,17 +12,22 @@ import { installRequestLog } from './http/request-log.js';
 import { syncRoutes } from './http/sync-routes.js';
 import type { Store } from './store/store.js';
 import { SyncService } from './sync/sync-service.js';
+import { DEFAULT_ACCOUNT } from './store/account-store.js';
 
 export interface AppDeps {
   store: Store;
-  /** The bearer token every request must carry. */
-  token: string;
+  /**
+   * AUTH_TOKEN (or the generated token), which authenticates as the `default`
+   * account's device named AUTH_TOKEN; undefined when only the database's device
+   * tokens are to work.
+   */
+  token?: string;
   logger: Logger;
   now?: () => number;
 }
 
-/** The one dataset today's single-token server serves; accounts will add more. */
-export const DEFAULT_DATASET = 'default';
+/** The account that holds the data written before accounts existed, and AUTH_TOKEN's. */
+export const DEFAULT_DATASET = DEFAULT_ACCOUNT;
 
 /** Builds the HTTP app without listening, so that tests and the server build it the same way. */
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
@@ -57,15 +63,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   installErrorHandling(app);
   installRequestLog(app);
-  const authenticate = createAuthenticator(deps.token);
-  app.addHook('onRequest', (request, _reply, done) => {
-    try {
-      authenticate(request);
-      done();
-    } catch (err) {
-      done(err as Error);
-    }
-  });
+  const now = deps.now ?? Date.now;
+  await deps.store.accounts.setEnvironmentDevice(
+    await deps.store.datasetId(DEFAULT_DATASET),
+    deps.token === undefined ? undefined : secretHash(deps.token),
+    now(),
+  );
+  installAuth(app, deps.store.accounts, now);
 
   // Answers only: the apps never compress what they send, and inflating request
   // bodies would let a small upload grow past the size limits.
@@ -77,9 +81,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
 
   const service = new SyncService(deps.store, { historyKeep: config.historyKeep, now: deps.now });
-  const datasetId = await deps.store.datasetId(DEFAULT_DATASET);
   await app.register(healthRoutes);
-  await app.register(syncRoutes, { service, datasetId, maxJsonBytes: config.maxJsonBytes });
+  await app.register(syncRoutes, { service, maxJsonBytes: config.maxJsonBytes });
   await app.register(imageRoutes, { imagesDir: config.imagesDir, maxImageBytes: config.maxImageBytes, store: deps.store });
   return app;
 }

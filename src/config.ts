@@ -19,6 +19,10 @@ export interface Config {
   readonly trustProxy: boolean;
   readonly historyKeep: number;
   readonly tombstoneRetentionDays: number;
+  /** Quotas a new account gets (null: unlimited). */
+  readonly defaultMaxBytes: number | null;
+  readonly defaultMaxImageBytes: number | null;
+  readonly webSessionDays: number;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -45,7 +49,7 @@ const MiB = 1024 * 1024;
 export const SETTINGS: readonly AnySetting[] = [
   { key: 'port', env: 'PORT', flag: 'port', defaultText: '8080', doc: 'TCP port to listen on.', parse: parsePort },
   { key: 'host', env: 'HOST', flag: 'host', defaultText: '0.0.0.0', doc: 'Address to listen on (`127.0.0.1` to accept local connections only).', parse: parseNonEmpty },
-  { key: 'authToken', env: 'AUTH_TOKEN', flag: 'auth-token', defaultText: '(none)', doc: 'The bearer token the apps send. Required unless `AUTH_TOKEN_FILE` or `--generate-token` is used.', parse: parseNonEmpty },
+  { key: 'authToken', env: 'AUTH_TOKEN', flag: 'auth-token', defaultText: '(none)', doc: 'A bearer token for the `default` account, listed as its device `AUTH_TOKEN`. Needed unless `AUTH_TOKEN_FILE`, `--generate-token` or a device made with `accounts add` / `devices add` is there.', parse: parseNonEmpty },
   { key: 'authTokenFile', env: 'AUTH_TOKEN_FILE', flag: 'auth-token-file', defaultText: '(none)', doc: 'Read the token from this file instead (Docker secrets).', parse: parseNonEmpty },
   { key: 'dataDir', env: 'DATA_DIR', flag: 'data-dir', defaultText: './data', doc: 'Folder for the SQLite database, history and generated token.', parse: parseNonEmpty },
   { key: 'dataFile', env: 'DATA_FILE', flag: 'data-file', defaultText: '`DATA_DIR/ascently.json`', doc: "A reference server's `ascently.json`, imported once on first start when the database is empty.", parse: parseNonEmpty },
@@ -55,6 +59,9 @@ export const SETTINGS: readonly AnySetting[] = [
   { key: 'logLevel', env: 'LOG_LEVEL', flag: 'log-level', defaultText: 'info', doc: `Log level: ${LOG_LEVELS.join(', ')}.`, parse: parseLogLevel },
   { key: 'trustProxy', env: 'TRUST_PROXY', flag: 'trust-proxy', defaultText: 'false', doc: 'Take the client address from `X-Forwarded-For` (set when behind a reverse proxy).', parse: parseBoolean },
   { key: 'historyKeep', env: 'HISTORY_KEEP', flag: 'history-keep', defaultText: '20', doc: 'How many snapshots of replaced data to keep (one per full upload).', parse: parseCount },
+  { key: 'defaultMaxBytes', env: 'DEFAULT_MAX_BYTES', flag: 'default-max-bytes', defaultText: 'none', doc: "A new account's limit on its stored data (items and deletions, as JSON); `none` or 0 is unlimited. Change one account's with `accounts set`.", parse: parseQuota },
+  { key: 'defaultMaxImageBytes', env: 'DEFAULT_MAX_IMAGE_BYTES', flag: 'default-max-image-bytes', defaultText: 'none', doc: "A new account's limit on the sum of its images; `none` or 0 is unlimited.", parse: parseQuota },
+  { key: 'webSessionDays', env: 'WEB_SESSION_DAYS', flag: 'web-session-days', defaultText: '30', doc: 'A dashboard login ends after this many days without use.', parse: parsePositiveCount },
   { key: 'tombstoneRetentionDays', env: 'TOMBSTONE_RETENTION_DAYS', flag: 'tombstone-retention-days', defaultText: '0', doc: 'Forget deletions older than this many days (0 keeps them forever). A device offline for longer may bring items deleted meanwhile back.', parse: parseCount },
 ];
 
@@ -68,6 +75,7 @@ const DEFAULTS = {
   trustProxy: false,
   historyKeep: 20,
   tombstoneRetentionDays: 0,
+  webSessionDays: 30,
 } as const;
 
 /** Raw values by setting key, from env or flags; flags win. */
@@ -106,6 +114,9 @@ export function resolveConfig(raw: RawSettings): Config {
     trustProxy: (parsed.trustProxy as boolean | undefined) ?? DEFAULTS.trustProxy,
     historyKeep: (parsed.historyKeep as number | undefined) ?? DEFAULTS.historyKeep,
     tombstoneRetentionDays: (parsed.tombstoneRetentionDays as number | undefined) ?? DEFAULTS.tombstoneRetentionDays,
+    defaultMaxBytes: (parsed.defaultMaxBytes as number | null | undefined) ?? null,
+    defaultMaxImageBytes: (parsed.defaultMaxImageBytes as number | null | undefined) ?? null,
+    webSessionDays: (parsed.webSessionDays as number | undefined) ?? DEFAULTS.webSessionDays,
   };
   return Object.freeze(config);
 }
@@ -144,6 +155,11 @@ function parseCount(raw: string, name: string): number {
   return Number(raw);
 }
 
+function parsePositiveCount(raw: string, name: string): number {
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1) throw new ConfigError(`${name}: "${raw}" is not a whole number >= 1.`);
+  return Number(raw);
+}
+
 function parseBoolean(raw: string, name: string): boolean {
   const v = raw.trim().toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(v)) return true;
@@ -159,7 +175,14 @@ function parseLogLevel(raw: string, name: string): LogLevel {
 
 const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: MiB, gib: 1024 * MiB };
 
-function parseBytes(raw: string, name: string): number {
+/** A quota: a size, or `none` / 0 for no limit (null). */
+export function parseQuota(raw: string, name: string): number | null {
+  const v = raw.trim().toLowerCase();
+  if (v === 'none' || /^0+$/.test(v)) return null;
+  return parseBytes(raw, name);
+}
+
+export function parseBytes(raw: string, name: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(raw.trim());
   const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
   const bytes = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : NaN;

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'payload_too_large'
+  | 'quota_exceeded'
   | 'unsupported_media_type'
   | 'range_not_satisfiable'
   | 'too_many_requests'
@@ -37,6 +38,11 @@ export class ApiError extends Error {
 
   static payloadTooLarge(message: string): ApiError {
     return new ApiError(413, 'payload_too_large', message);
+  }
+
+  /** An account's quota (accounts set --max-bytes / --max-image-bytes) would be passed. */
+  static quotaExceeded(message: string): ApiError {
+    return new ApiError(413, 'quota_exceeded', message);
   }
 
   static unsupportedMediaType(message: string): ApiError {

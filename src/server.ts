@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp, DEFAULT_DATASET } from './app.js';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
+import { secretHash } from './auth/secrets.js';
+import { removeOrphanAccountFolders } from './images/account-images.js';
 import { importLegacyFileOnFirstStart } from './sync/legacy-import.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
@@ -13,13 +15,25 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: Config, token: string, logger: Logger): Promise<RunningServer> {
+/** Why the server will not start when nothing could authenticate; names the command that fixes it. */
+export const NOTHING_CAN_AUTHENTICATE =
+  'no token and no device: make an account and its first device with `ascently-sync accounts add NAME`, ' +
+  'or set AUTH_TOKEN (make one with `ascently-sync token`) or AUTH_TOKEN_FILE, or start with --generate-token.';
+
+/** `token`: AUTH_TOKEN or the generated one, if any; without it, the devices in the database must do. */
+export async function startServer(config: Config, token: string | undefined, logger: Logger): Promise<RunningServer> {
   const store = new SqliteStore(config.dataDir);
   try {
-    await importLegacyFileOnFirstStart(store, await store.datasetId(DEFAULT_DATASET), config, logger);
+    const defaultId = await store.datasetId(DEFAULT_DATASET);
+    // Before refusing: a device the database holds is enough, but an AUTH_TOKEN
+    // device left by an earlier start is not, since the environment no longer has it.
+    await store.accounts.setEnvironmentDevice(defaultId, token === undefined ? undefined : secretHash(token), Date.now());
+    if ((await store.accounts.countDevices()) === 0) throw new ConfigError(NOTHING_CAN_AUTHENTICATE);
+    await removeImagesOfRemovedAccounts(store, config, logger);
+    await importLegacyFileOnFirstStart(store, defaultId, config, logger);
     const app = await buildApp(config, { store, token, logger });
     await app.listen({ port: config.port, host: config.host });
-    const stopPruning = pruneTombstonesDaily(store, await store.datasetId(DEFAULT_DATASET), config, logger);
+    const stopPruning = pruneTombstonesDaily(store, config, logger);
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> => {
       stopPruning();
@@ -62,11 +76,25 @@ export function closeOnSignals(server: RunningServer, logger: Logger): void {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** With a tombstone retention set, forgets old deletions at start and then daily. */
-function pruneTombstonesDaily(store: Store, datasetId: number, config: Config, logger: Logger): () => void {
+/** A crash between an account's removal and the deletion of its files leaves a folder; it goes here. */
+async function removeImagesOfRemovedAccounts(store: Store, config: Config, logger: Logger): Promise<void> {
+  const live = new Set((await store.accounts.list()).map((a) => a.id));
+  const removed = await removeOrphanAccountFolders(config.imagesDir, live);
+  if (removed.length > 0) logger.info({ accounts: removed }, 'deleted the images of removed accounts');
+}
+
+/** With a tombstone retention set, forgets every account's old deletions at start and then daily. */
+function pruneTombstonesDaily(store: Store, config: Config, logger: Logger): () => void {
   if (config.tombstoneRetentionDays === 0) return () => undefined;
+  const pruneAll = async (): Promise<number> => {
+    let removed = 0;
+    for (const account of await store.accounts.list()) {
+      removed += await store.pruneTombstones(account.id, Date.now() - config.tombstoneRetentionDays * DAY_MS);
+    }
+    return removed;
+  };
   const prune = (): void => {
-    store.pruneTombstones(datasetId, Date.now() - config.tombstoneRetentionDays * DAY_MS).then(
+    pruneAll().then(
       (removed) => {
         if (removed > 0) logger.info({ removed, retentionDays: config.tombstoneRetentionDays }, 'forgot old deletions');
       },

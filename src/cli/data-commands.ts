@@ -1,9 +1,9 @@
 import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { DEFAULT_DATASET } from '../app.js';
 import { ConfigError, type Config } from '../config.js';
 import { SqliteStore } from '../store/sqlite-store.js';
+import { CommandError } from './command-error.js';
 import { importDocumentFile } from '../sync/legacy-import.js';
 import { SyncService } from '../sync/sync-service.js';
 import { formatInstant } from '../sync/timestamps.js';
@@ -13,18 +13,21 @@ function progress(message: string): void {
   if (process.stderr.isTTY) process.stderr.write(`${message}\n`);
 }
 
-async function withStore<T>(config: Config, task: (store: SqliteStore, datasetId: number) => Promise<T>): Promise<T> {
+/** Runs a task on the named account's data (`--account`, `default` when not given); an unknown name is exit 1. */
+export async function withAccount<T>(config: Config, accountName: string, task: (store: SqliteStore, datasetId: number) => Promise<T>): Promise<T> {
   const store = new SqliteStore(config.dataDir);
   try {
-    return await task(store, await store.datasetId(DEFAULT_DATASET));
+    const account = await store.accounts.find(accountName);
+    if (!account) throw new CommandError(`no account named "${accountName}"; see \`ascently-sync accounts list\``);
+    return await task(store, account.id);
   } finally {
     await store.close();
   }
 }
 
-export function historyCommand(config: Config, args: string[]): Promise<number> {
+export function historyCommand(config: Config, args: string[], account: string): Promise<number> {
   const [action, id] = args;
-  return withStore(config, async (store, datasetId) => {
+  return withAccount(config, account, async (store, datasetId) => {
     if (action === 'list' || action === undefined) {
       const entries = await store.listHistory(datasetId);
       if (entries.length === 0) process.stdout.write('No history yet: a snapshot is kept before each full upload.\n');
@@ -45,10 +48,10 @@ export function historyCommand(config: Config, args: string[]): Promise<number> 
   });
 }
 
-export function importCommand(config: Config, args: string[]): Promise<number> {
+export function importCommand(config: Config, args: string[], account: string): Promise<number> {
   const [file] = args;
-  if (file === undefined) throw new ConfigError('usage: ascently-sync import <file>');
-  return withStore(config, async (store, datasetId) => {
+  if (file === undefined) throw new ConfigError('usage: ascently-sync import <file> [--account NAME]');
+  return withAccount(config, account, async (store, datasetId) => {
     progress(`Importing ${file}…`);
     const started = Date.now();
     const counts = await importDocumentFile(store, datasetId, file, config.historyKeep);
@@ -59,9 +62,9 @@ export function importCommand(config: Config, args: string[]): Promise<number> {
   });
 }
 
-export function exportCommand(config: Config, args: string[]): Promise<number> {
+export function exportCommand(config: Config, args: string[], account: string): Promise<number> {
   const [file] = args;
-  return withStore(config, async (store, datasetId) => {
+  return withAccount(config, account, async (store, datasetId) => {
     const exported = await new SyncService(store, { historyKeep: config.historyKeep }).openExport(datasetId);
     if (!exported) throw new ConfigError('nothing to export: the server holds no data yet');
     try {

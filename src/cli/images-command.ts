@@ -1,25 +1,25 @@
-import { DEFAULT_DATASET } from '../app.js';
 import { ConfigError, type Config } from '../config.js';
+import { accountImagesDir } from '../images/account-images.js';
 import { collectReferences, deleteOldOrphans, examineImages, ORPHAN_AGE_MS, type StoredFile } from '../images/image-doctor.js';
-import { SqliteStore } from '../store/sqlite-store.js';
+import { withAccount } from './data-commands.js';
 
-/** `ascently-sync images check [--delete-orphans]`: report, and optionally delete old orphans. */
-export async function imagesCommand(config: Config, args: string[], options: { deleteOrphans: boolean; now?: number }): Promise<number> {
+/** `ascently-sync images check [--delete-orphans] [--account NAME]`: report, and optionally delete old orphans. */
+export async function imagesCommand(config: Config, args: string[], options: { deleteOrphans: boolean; account: string; now?: number }): Promise<number> {
   const [action = 'check'] = args;
-  if (action !== 'check' || args.length > 1) throw new ConfigError('usage: ascently-sync images check [--delete-orphans]');
-  const store = new SqliteStore(config.dataDir);
-  try {
-    const snapshot = await store.openExport(await store.datasetId(DEFAULT_DATASET));
+  if (action !== 'check' || args.length > 1) throw new ConfigError('usage: ascently-sync images check [--delete-orphans] [--account NAME]');
+  return withAccount(config, options.account, async (store, datasetId) => {
+    const imagesDir = accountImagesDir(config.imagesDir, { id: datasetId, name: options.account });
+    const snapshot = await store.openExport(datasetId);
     let references: Map<string, string[]>;
     try {
       references = await collectReferences(snapshot?.items('problems') ?? []);
     } finally {
       snapshot?.close();
     }
-    const report = await examineImages(config.imagesDir, references);
+    const report = await examineImages(imagesDir, references);
     const out: string[] = [];
     const storedBytes = report.stored.reduce((sum, f) => sum + f.size, 0);
-    out.push(`${config.imagesDir}: ${report.stored.length} images (${size(storedBytes)}); problems reference ${report.referenced}.`);
+    out.push(`${imagesDir}: ${report.stored.length} images (${size(storedBytes)}); problems reference ${report.referenced}.`);
 
     out.push(`Missing (referenced by a problem, not on disk): ${report.missing.length}`);
     for (const m of report.missing) {
@@ -36,18 +36,15 @@ export async function imagesCommand(config: Config, args: string[], options: { d
 
     const old = [...report.orphans, ...report.leftovers].filter((f) => f.modifiedMs < cutoff);
     if (options.deleteOrphans) {
-      const deleted = await deleteOldOrphans(config.imagesDir, report, cutoff);
-      const index = store.imageIndex;
-      for (const f of deleted) await index.delete(f.name);
+      const deleted = await deleteOldOrphans(imagesDir, report, cutoff);
+      for (const f of deleted) await store.imageIndex.delete(datasetId, f.name);
       out.push(`Deleted ${deleted.length} file(s) older than a day (${size(deleted.reduce((sum, f) => sum + f.size, 0))}); younger orphans are kept, as their delta may not have arrived yet.`);
     } else if (old.length > 0) {
       out.push(`Run with --delete-orphans to delete the ${old.length} older than a day.`);
     }
     process.stdout.write(`${out.join('\n')}\n`);
     return 0;
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 function describe(file: StoredFile, cutoff: number): string {

@@ -12,17 +12,13 @@ export function newToken(): string {
 
 /**
  * The token to serve with: the configured one; else, with --generate-token, the
- * one kept in DATA_DIR (made on first use, mode 0600, printed once); else a refusal,
- * since the server never runs open.
+ * one kept in DATA_DIR (made on first use, mode 0600, printed once); else none,
+ * and the server starts only if the database holds a device (server.ts).
  */
-export function resolveToken(config: Config, generate: boolean, announce: (message: string) => void): string {
+export function resolveToken(config: Config, generate: boolean, announce: (message: string) => void): string | undefined {
   const configured = readConfiguredToken(config);
   if (configured !== undefined) return configured;
-  if (!generate) {
-    throw new ConfigError(
-      'no token: set AUTH_TOKEN (make one with `ascently-sync token`) or AUTH_TOKEN_FILE, or start with --generate-token to have one made in DATA_DIR.',
-    );
-  }
+  if (!generate) return undefined;
   const file = path.join(config.dataDir, GENERATED_TOKEN_FILE);
   const kept = readKeptToken(config);
   if (kept !== undefined) {

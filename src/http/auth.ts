@@ -1,7 +1,15 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { resolveToken, type Identity } from '../auth/identity.js';
 import { ApiError } from '../errors.js';
+import type { AccountStore } from '../store/account-store.js';
 import { FailureThrottle } from './failure-throttle.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the auth hook on every request that gets to a route. */
+    identity: Identity | null;
+  }
+}
 
 const BEARER = /^bearer[ \t]+(\S+)[ \t]*$/i;
 
@@ -9,16 +17,17 @@ const BEARER = /^bearer[ \t]+(\S+)[ \t]*$/i;
 export const AUTH_FAILURE_LIMIT = { maxFailures: 10, windowMs: 60_000, maxAddresses: 10_000 };
 
 /**
- * Checks `Authorization: Bearer <token>` on every request. Both sides are hashed
- * first so that the comparison takes the same time whatever the lengths. A correct
- * token is always served, even from an address that is being throttled: the
- * throttle slows guessing, it must not lock out the owner behind a shared NAT.
+ * Resolves `Authorization: Bearer <token>` to an account and device on every
+ * request: one indexed lookup of the token's SHA-256, no cache, so a device
+ * revoked by the CLI in another process is refused from its next request. A
+ * valid token is always served, even from an address that is being throttled:
+ * the throttle slows guessing, it must not lock out the owner behind a shared NAT.
  */
-export function createAuthenticator(token: string, throttle = new FailureThrottle(AUTH_FAILURE_LIMIT)) {
-  const expected = digest(token);
-  return function authenticate(request: FastifyRequest): void {
+export function createAuthenticator(accounts: AccountStore, throttle = new FailureThrottle(AUTH_FAILURE_LIMIT), now: () => number = Date.now) {
+  return async function authenticate(request: FastifyRequest): Promise<Identity> {
     const match = BEARER.exec(request.headers.authorization ?? '');
-    if (match && timingSafeEqual(digest(match[1]!), expected)) return;
+    const identity = match ? await resolveToken(accounts, match[1]!, request.ip, now()) : undefined;
+    if (identity) return identity;
 
     const retryAfter = throttle.retryAfterSeconds(request.ip);
     if (retryAfter > 0) {
@@ -33,6 +42,24 @@ export function createAuthenticator(token: string, throttle = new FailureThrottl
   };
 }
 
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
+/** Every request must carry a device token; routes then read `request.identity`, never the token. */
+export function installAuth(app: FastifyInstance, accounts: AccountStore, now?: () => number): void {
+  const authenticate = createAuthenticator(accounts, undefined, now);
+  app.decorateRequest('identity', null);
+  // Callback style like the other per-request hooks: one promise fewer per request.
+  app.addHook('onRequest', (request, _reply, done) => {
+    authenticate(request).then(
+      (identity) => {
+        request.identity = identity;
+        done();
+      },
+      (err: Error) => done(err),
+    );
+  });
+}
+
+/** The authenticated account of a request that reached a route. */
+export function accountOf(request: FastifyRequest): Identity {
+  if (!request.identity) throw new Error('route reached without authentication');
+  return request.identity;
 }

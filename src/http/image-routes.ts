@@ -1,10 +1,14 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
+import type { Identity } from '../auth/identity.js';
+import { accountImagesDir } from '../images/account-images.js';
 import { requireImageName } from '../images/filename.js';
 import { parseRange, etagMatches } from '../images/http-conditions.js';
 import { ImageStore, tooLarge, type OpenedImage } from '../images/image-store.js';
+import { DEFAULT_ACCOUNT } from '../store/account-store.js';
 import type { Store } from '../store/store.js';
+import { accountOf } from './auth.js';
 
 export interface ImageRouteOptions {
   imagesDir: string;
@@ -26,7 +30,22 @@ const ROUTE_CONFIG = { compress: false } as const;
  * applies to these routes only.
  */
 export async function imageRoutes(app: FastifyInstance, options: ImageRouteOptions): Promise<void> {
-  const images = await ImageStore.open(options.imagesDir, options.maxImageBytes, options.store.imageIndex);
+  // One image store per account, made on its first image request: an account's
+  // folder is created only when it has images. Bounded by the number of accounts.
+  const stores = new Map<number, Promise<ImageStore>>();
+  const imagesOf = (account: Pick<Identity, 'accountId' | 'accountName'>): Promise<ImageStore> => {
+    let opened = stores.get(account.accountId);
+    if (!opened) {
+      const dir = accountImagesDir(options.imagesDir, { id: account.accountId, name: account.accountName });
+      opened = ImageStore.open(dir, options.maxImageBytes, options.store.imageIndex, account.accountId);
+      opened.catch(() => stores.delete(account.accountId));
+      stores.set(account.accountId, opened);
+    }
+    return opened;
+  };
+  // The default account's folder at once, as before accounts: made, and cleared of a crash's partial uploads.
+  const defaultId = await options.store.datasetId(DEFAULT_ACCOUNT);
+  await imagesOf({ accountId: defaultId, accountName: DEFAULT_ACCOUNT });
 
   // Any Content-Type (image/jpeg, application/octet-stream, none): the type is
   // decided by the bytes. The body stays a stream; ImageStore counts and stops it.
@@ -39,7 +58,8 @@ export async function imageRoutes(app: FastifyInstance, options: ImageRouteOptio
     // Refused before a byte is read; Node then drops the unread body.
     if (declared > options.maxImageBytes) throw tooLarge(options.maxImageBytes);
     const body = request.body instanceof Readable ? request.body : request.raw;
-    const saved = await images.save(name, body);
+    const account = accountOf(request);
+    const saved = await (await imagesOf(account)).save(name, body, account.maxImageBytes);
     return reply
       .header('etag', saved.etag)
       .type('application/json; charset=utf-8')
@@ -52,7 +72,7 @@ export async function imageRoutes(app: FastifyInstance, options: ImageRouteOptio
     config: ROUTE_CONFIG,
     handler: async (request, reply) => {
       const name = requireImageName(request.query.filename);
-      const image = await images.open(name);
+      const image = await (await imagesOf(accountOf(request))).open(name);
       if (!image) throw ApiError.notFound(`no image named ${name}`);
       let streaming = false;
       try {

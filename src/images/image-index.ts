@@ -19,10 +19,11 @@ export interface ImageMeta {
   readonly sha256: string;
 }
 
+/** Keyed by account (dataset id) and name: two accounts may hold images of the same name. */
 export interface ImageIndex {
-  get(name: string): Promise<ImageMeta | undefined>;
-  put(name: string, meta: ImageMeta): Promise<void>;
-  delete(name: string): Promise<void>;
+  get(datasetId: number, name: string): Promise<ImageMeta | undefined>;
+  put(datasetId: number, name: string, meta: ImageMeta): Promise<void>;
+  delete(datasetId: number, name: string): Promise<void>;
 }
 
 export interface FileIdentity {

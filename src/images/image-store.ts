@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { ApiError } from '../errors.js';
 import { imagePath } from './filename.js';
+import { imageFolderUsage } from './account-images.js';
 import { matches, type ImageIndex, type ImageMeta } from './image-index.js';
 import { SNIFF_BYTES, sniffImageType, type ImageType } from './image-type.js';
 
@@ -37,20 +38,25 @@ export interface OpenedImage {
 
 const NOT_AN_IMAGE = 'the body is not a JPEG, PNG, GIF or WebP image';
 
+/** One account's images: its folder, and its entries in the image index. */
 export class ImageStore {
+  /** Quota checks and renames of this folder, one at a time (see save). */
+  private commits: Promise<unknown> = Promise.resolve();
+
   private constructor(
     readonly dir: string,
     readonly maxBytes: number,
     private readonly index: ImageIndex,
+    private readonly datasetId: number,
   ) {}
 
   /** Creates the folder and removes the temporary files a crash left behind. */
-  static async open(dir: string, maxBytes: number, index: ImageIndex): Promise<ImageStore> {
+  static async open(dir: string, maxBytes: number, index: ImageIndex, datasetId: number): Promise<ImageStore> {
     await mkdir(dir, { recursive: true });
     for (const name of await readdir(dir)) {
       if (isTempFile(name)) await rm(path.join(dir, name), { force: true });
     }
-    return new ImageStore(path.resolve(dir), maxBytes, index);
+    return new ImageStore(path.resolve(dir), maxBytes, index, datasetId);
   }
 
   /**
@@ -58,8 +64,14 @@ export class ImageStore {
    * flushes the folder, so that a crash leaves either the old image or the new one
    * under the name, never a part. Nothing is written until the first bytes show an
    * image, and nothing is kept on any failure.
+   *
+   * With a quota (the account's maxImageBytes), the folder's other images plus
+   * this one may not pass it, unless this one is no larger than the one it
+   * replaces. The sum is counted from the files themselves, so it is exact
+   * whatever crashed or was copied in; uploads stream side by side, and only the
+   * final count and rename are taken one at a time.
    */
-  async save(name: string, source: Readable): Promise<SavedImage> {
+  async save(name: string, source: Readable, quota: number | null = null): Promise<SavedImage> {
     const target = imagePath(this.dir, name);
     const temp = path.join(this.dir, `${TEMP_PREFIX}${randomUUID()}${TEMP_SUFFIX}`);
     const hash = createHash('sha256');
@@ -69,6 +81,8 @@ export class ImageStore {
     let type: ImageType | undefined;
     let size = 0;
     let renamed = false;
+    // A first count stops an upload that cannot fit early, before it is all read.
+    const room = quota === null ? Infinity : await this.roomFor(name, quota);
 
     const writeChunk = async (chunk: Buffer): Promise<void> => {
       handle ??= await open(temp, 'wx', 0o644);
@@ -89,6 +103,7 @@ export class ImageStore {
       for await (const chunk of source.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
         size += chunk.length;
         if (size > this.maxBytes) throw tooLarge(this.maxBytes);
+        if (size > room) throw overQuota(quota!);
         if (type === undefined) {
           head.push(chunk);
           headBytes += chunk.length;
@@ -104,13 +119,16 @@ export class ImageStore {
       const stat = await file.stat({ bigint: true });
       await file.close();
       handle = undefined;
-      await rename(temp, target);
-      renamed = true;
+      await this.commit(async () => {
+        if (quota !== null && size > (await this.roomFor(name, quota))) throw overQuota(quota);
+        await rename(temp, target);
+        renamed = true;
+      });
       await syncDirectory(this.dir);
       // After the rename: a crash before this line leaves a stale entry, which the
       // inode check in lookUp() notices.
       const meta: ImageMeta = { size, mtimeNs: String(stat.mtimeNs), ino: String(stat.ino), type: type!, sha256: hash.digest('base64url') };
-      await this.index.put(name, meta);
+      await this.index.put(this.datasetId, name, meta);
       return { size, type: type!, etag: etagOf(meta) };
     } catch (err) {
       // Read and drop the rest of the body, as Fastify does past its bodyLimit, so
@@ -150,14 +168,26 @@ export class ImageStore {
 
   /** Forgets a name the doctor deleted. */
   forget(name: string): Promise<void> {
-    return this.index.delete(name);
+    return this.index.delete(this.datasetId, name);
+  }
+
+  /** How large an image under `name` may be: what the quota leaves beside the others, or the size it replaces. */
+  private async roomFor(name: string, quota: number): Promise<number> {
+    const usage = await imageFolderUsage(this.dir, name);
+    return Math.max(quota - usage.bytes, usage.excludedBytes);
+  }
+
+  private commit<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.commits.then(task, task);
+    this.commits = result.catch(() => undefined);
+    return result;
   }
 
   private async lookUp(name: string, handle: FileHandle, stat: { size: bigint; mtimeNs: bigint; ino: bigint }): Promise<ImageMeta> {
-    const known = await this.index.get(name);
+    const known = await this.index.get(this.datasetId, name);
     if (known && matches(known, stat)) return known;
     const meta = await describe(handle, stat);
-    await this.index.put(name, meta);
+    await this.index.put(this.datasetId, name, meta);
     return meta;
   }
 }
@@ -184,6 +214,10 @@ function etagOf(meta: ImageMeta): string {
 
 export function tooLarge(maxBytes: number): ApiError {
   return ApiError.payloadTooLarge(`image is larger than the ${maxBytes} bytes this server accepts (MAX_IMAGE_BYTES)`);
+}
+
+function overQuota(quota: number): ApiError {
+  return ApiError.quotaExceeded(`this image would take the account's images past their limit of ${quota} bytes (accounts set --max-image-bytes); nothing was stored`);
 }
 
 /** The rename is durable only once the folder itself is flushed. */

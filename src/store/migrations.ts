@@ -63,6 +63,63 @@ export const MIGRATIONS: readonly string[] = [
     sha256    TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 3: accounts. A dataset is an account; the data written before accounts
+  // existed is the `default` account's. Each device holds a token of which only
+  // the SHA-256 is kept, looked up by its unique index. The JSON byte count is
+  // kept per account for quotas, counted once here from what is stored.
+  // Removed account ids are remembered so that a new account never takes the id
+  // (and so the image folder) of a removed one. The image index gains the account.
+  `
+  ALTER TABLE datasets ADD COLUMN max_bytes INTEGER;
+  ALTER TABLE datasets ADD COLUMN max_image_bytes INTEGER;
+  ALTER TABLE datasets ADD COLUMN json_bytes INTEGER NOT NULL DEFAULT 0;
+  UPDATE datasets SET json_bytes =
+      coalesce((SELECT sum(length(CAST(json AS BLOB))) FROM items WHERE dataset_id = datasets.id), 0)
+    + coalesce((SELECT sum(length(CAST(json AS BLOB))) FROM tombstones WHERE dataset_id = datasets.id), 0);
+  INSERT OR IGNORE INTO datasets (name, created_at)
+    VALUES ('default', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+  CREATE TABLE devices (
+    id              TEXT PRIMARY KEY,
+    dataset_id      INTEGER NOT NULL REFERENCES datasets(id),
+    name            TEXT NOT NULL,
+    token_sha256    BLOB NOT NULL UNIQUE,
+    from_env        INTEGER NOT NULL DEFAULT 0,
+    created_at      INTEGER NOT NULL,
+    last_seen_at    INTEGER,
+    last_seen_from  TEXT
+  );
+  CREATE INDEX devices_by_dataset ON devices (dataset_id);
+  CREATE TABLE web_sessions (
+    id              TEXT PRIMARY KEY,
+    id_sha256       BLOB NOT NULL UNIQUE,
+    dataset_id      INTEGER NOT NULL REFERENCES datasets(id),
+    device_id       TEXT NOT NULL REFERENCES devices(id),
+    created_at      INTEGER NOT NULL,
+    last_used_at    INTEGER NOT NULL,
+    last_used_from  TEXT
+  );
+  CREATE INDEX web_sessions_by_dataset ON web_sessions (dataset_id);
+  CREATE INDEX web_sessions_by_device ON web_sessions (device_id);
+  CREATE TABLE removed_datasets (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,
+    removed_at  INTEGER NOT NULL
+  );
+  CREATE TABLE account_images (
+    dataset_id  INTEGER NOT NULL,
+    name        TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    mtime_ns    TEXT NOT NULL,
+    ino         TEXT NOT NULL,
+    type        TEXT,
+    sha256      TEXT NOT NULL,
+    PRIMARY KEY (dataset_id, name)
+  ) WITHOUT ROWID;
+  INSERT INTO account_images (dataset_id, name, size, mtime_ns, ino, type, sha256)
+    SELECT (SELECT id FROM datasets WHERE name = 'default'), name, size, mtime_ns, ino, type, sha256 FROM images;
+  DROP TABLE images;
+  ALTER TABLE account_images RENAME TO images;
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -5,7 +5,9 @@ import { itemKey, planDelta, splitItemKey, type StoredItem, type StoredState, ty
 import { COLLECTIONS, tombstoneTypeOf, type Collection } from '../sync/model.js';
 import { nextStamp } from '../sync/stamps.js';
 import type { DeltaRequest } from '../sync/validate.js';
+import { ApiError } from '../errors.js';
 import { migrate } from './migrations.js';
+import { SqliteAccountStore } from './sqlite-account-store.js';
 import { SqliteImageIndex } from './sqlite-image-index.js';
 import type { DatasetStats, DeltaOutcome, ExportSnapshot, FullUploadWrite, HistoryEntry, Store } from './store.js';
 
@@ -15,6 +17,8 @@ interface DatasetRow {
   last_stamp: number;
   written: number;
   extra_json: string;
+  json_bytes: number;
+  max_bytes: number | null;
 }
 
 /**
@@ -26,6 +30,7 @@ interface DatasetRow {
 export class SqliteStore implements Store {
   readonly file: string;
   readonly imageIndex: SqliteImageIndex;
+  readonly accounts: SqliteAccountStore;
   private readonly db: Database.Database;
   private readonly statements;
 
@@ -36,6 +41,7 @@ export class SqliteStore implements Store {
     migrate(this.db);
     this.statements = prepareStatements(this.db);
     this.imageIndex = new SqliteImageIndex(this.db);
+    this.accounts = new SqliteAccountStore(this.db);
   }
 
   /** The connection itself, for tests that inject faults (max_page_count) or inspect the WAL. */
@@ -58,10 +64,19 @@ export class SqliteStore implements Store {
         const stamp = nextStamp(dataset.last_stamp, now);
         const plan = planDelta(this.storedState(datasetId), request.changes);
 
-        for (const { collection, id } of plan.remove) s.deleteItem.run(datasetId, collection, id);
-        for (const t of plan.addTombstones) s.insertTombstone.run(datasetId, t.typeKey, t.id, stamp, t.json);
-        for (const item of plan.put) s.upsertItem.run(datasetId, item.collection, item.id, item.time, stamp, item.json);
-        s.updateDataset.run(stamp, dataset.extra_json, datasetId);
+        // The stored JSON's size, kept exact row by row for the quota.
+        let bytes = dataset.json_bytes;
+        for (const { collection, id } of plan.remove) bytes -= (s.removeItem.get(datasetId, collection, id) as number | undefined) ?? 0;
+        for (const t of plan.addTombstones) {
+          if (s.insertTombstone.run(datasetId, t.typeKey, t.id, stamp, t.json).changes > 0) bytes += Buffer.byteLength(t.json);
+        }
+        for (const item of plan.put) {
+          bytes += Buffer.byteLength(item.json) - ((s.itemBytes.get(datasetId, item.collection, item.id) as number | undefined) ?? 0);
+          s.upsertItem.run(datasetId, item.collection, item.id, item.time, stamp, item.json);
+        }
+        // A delta that only deletes always passes, whatever its tombstones weigh.
+        if (plan.put.length > 0) checkQuota(dataset, bytes);
+        s.updateDataset.run(stamp, dataset.extra_json, bytes, datasetId);
 
         // A lastSyncTime the server never issued (a device clock, a restored
         // backup) cannot be trusted to mean "seen everything up to here".
@@ -110,7 +125,10 @@ export class SqliteStore implements Store {
           s.deleteItem.run(datasetId, collection, id);
         }
         for (const t of upload.plan.tombstones) s.insertTombstone.run(datasetId, t.typeKey, t.id, stamp, t.json);
-        s.updateDataset.run(stamp, upload.extraFieldsJson, datasetId);
+        // Counted afresh rather than row by row: the upload has just read every row anyway.
+        const bytes = s.datasetBytes.get(datasetId, datasetId) as number;
+        checkQuota(dataset, bytes);
+        s.updateDataset.run(stamp, upload.extraFieldsJson, bytes, datasetId);
         return { stamp };
       })
       .immediate();
@@ -195,6 +213,14 @@ export class SqliteStore implements Store {
   }
 }
 
+/** Refuses, and so rolls back, a write that grows the account's JSON past its limit; one that shrinks it passes. */
+function checkQuota(dataset: DatasetRow, bytesAfter: number): void {
+  if (dataset.max_bytes === null || bytesAfter <= dataset.max_bytes || bytesAfter <= dataset.json_bytes) return;
+  throw ApiError.quotaExceeded(
+    `this write would take the account's stored data to ${bytesAfter} bytes, past its limit of ${dataset.max_bytes} bytes (accounts set --max-bytes); nothing was stored`,
+  );
+}
+
 function openDatabase(file: string): Database.Database {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
@@ -229,11 +255,19 @@ function prepareStatements(db: Database.Database) {
   return {
     datasetByName: db.prepare('SELECT id FROM datasets WHERE name = ?'),
     insertDataset: db.prepare('INSERT INTO datasets (name, created_at) VALUES (?, ?)'),
-    datasetById: db.prepare('SELECT last_stamp, written, extra_json FROM datasets WHERE id = ?'),
-    updateDataset: db.prepare('UPDATE datasets SET last_stamp = ?, written = 1, extra_json = ? WHERE id = ?'),
+    datasetById: db.prepare('SELECT last_stamp, written, extra_json, json_bytes, max_bytes FROM datasets WHERE id = ?'),
+    updateDataset: db.prepare('UPDATE datasets SET last_stamp = ?, written = 1, extra_json = ?, json_bytes = ? WHERE id = ?'),
+    itemBytes: db.prepare('SELECT length(CAST(json AS BLOB)) FROM items WHERE dataset_id = ? AND collection = ? AND id = ?').pluck(),
+    datasetBytes: db
+      .prepare(
+        `SELECT coalesce((SELECT sum(length(CAST(json AS BLOB))) FROM items WHERE dataset_id = ?), 0)
+              + coalesce((SELECT sum(length(CAST(json AS BLOB))) FROM tombstones WHERE dataset_id = ?), 0)`,
+      )
+      .pluck(),
     itemById: db.prepare('SELECT updated_ms AS time, json, stamp FROM items WHERE dataset_id = ? AND collection = ? AND id = ?'),
     tombstoneById: db.prepare('SELECT json, stamp FROM tombstones WHERE dataset_id = ? AND type_key = ? AND id = ?'),
     deleteItem: db.prepare('DELETE FROM items WHERE dataset_id = ? AND collection = ? AND id = ?'),
+    removeItem: db.prepare('DELETE FROM items WHERE dataset_id = ? AND collection = ? AND id = ? RETURNING length(CAST(json AS BLOB))').pluck(),
     upsertItem: db.prepare(
       `INSERT INTO items (dataset_id, collection, id, updated_ms, stamp, json) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (dataset_id, collection, id) DO UPDATE SET updated_ms = excluded.updated_ms, stamp = excluded.stamp, json = excluded.json`,

@@ -1,4 +1,5 @@
 import type { ImageIndex } from '../images/image-index.js';
+import type { AccountStore } from './account-store.js';
 import type { Collection } from '../sync/model.js';
 import type { DeltaRequest } from '../sync/validate.js';
 import type { FullUploadPlan } from '../sync/merge.js';
@@ -13,8 +14,15 @@ import type { FullUploadPlan } from '../sync/merge.js';
 export interface Store {
   /** What is known of each stored image (type, hash), kept with the rest of the data. */
   readonly imageIndex: ImageIndex;
-  /** The id of the named dataset (an account), created on first use. */
+  /** Accounts, devices and web sessions (account-store.ts). */
+  readonly accounts: AccountStore;
+  /** The id of the named dataset (an account), created on first use; only `default` is made this way. */
   datasetId(name: string): Promise<number>;
+  /**
+   * Both writes refuse (ApiError quota_exceeded, nothing stored) when they would
+   * take the account's stored JSON past its maxBytes; shrinking writes and
+   * deltas that only delete always pass.
+   */
   applyDelta(datasetId: number, request: DeltaRequest, now: number): Promise<DeltaOutcome>;
   applyFullUpload(datasetId: number, upload: FullUploadWrite, now: number): Promise<{ stamp: number }>;
   /** A consistent read of the whole dataset, or undefined if it was never written. */

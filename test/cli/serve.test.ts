@@ -1,26 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
-import { CLI_ENTRY, startChildServer } from '../helpers/child-server.js';
+import { startChildServer } from '../helpers/child-server.js';
+import { cli } from '../helpers/cli.js';
 import { tempDir, TEST_TOKEN } from '../helpers/server.js';
-
-const run = promisify(execFile);
-
-/** Runs the CLI and returns its exit code and output; never throws on a non-zero exit. */
-async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const cleanEnv = { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env };
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI_ENTRY, ...args], { env: cleanEnv, timeout: 15_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 test('`token` prints a new random 256-bit token', async () => {
   const first = await cli(['token'], {});
@@ -32,7 +17,7 @@ test('`token` prints a new random 256-bit token', async () => {
 
 const startErrors: [string, Record<string, string>, RegExp][] = [
   ['a bad PORT', { PORT: 'http', AUTH_TOKEN: 'x' }, /PORT \(--port\): "http" is not a port; use a whole number from 0 to 65535/],
-  ['no token', {}, /no token: set AUTH_TOKEN .*--generate-token/],
+  ['no token and no device', {}, /no token and no device: .*`ascently-sync accounts add NAME`.*AUTH_TOKEN.*--generate-token/],
   ['an unreadable token file', { AUTH_TOKEN_FILE: '/nonexistent/token' }, /AUTH_TOKEN_FILE: cannot read \/nonexistent\/token \(ENOENT\)/],
 ];
 for (const [name, env, message] of startErrors) {

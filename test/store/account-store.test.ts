@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { secretHash } from '../../src/auth/secrets.js';
+import { resolveToken } from '../../src/auth/identity.js';
+import type { NewDevice } from '../../src/store/account-store.js';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
+import type { Store } from '../../src/store/store.js';
+import { parseDocument, validateDelta } from '../../src/sync/validate.js';
+import { tempDir } from '../helpers/server.js';
+
+/**
+ * The account part of the Store, through the interface only, so that another
+ * backend can run the same file with its own factory.
+ */
+async function openStore(t: TestContext): Promise<Store> {
+  const store = new SqliteStore(tempDir(t));
+  t.after(() => store.close());
+  return store;
+}
+
+const NO_QUOTAS = { maxBytes: null, maxImageBytes: null };
+const device = (id: string, token = `token-${id}`): NewDevice => ({ id, name: `phone ${id}`, tokenHash: secretHash(token) });
+
+test('an account is made with its first device; a taken name is refused and changes nothing', async (t) => {
+  const store = await openStore(t);
+  const made = await store.accounts.create('anna', device('d1'), { maxBytes: 1000, maxImageBytes: null }, 1_000);
+  assert.deepEqual(made && { name: made.name, createdAt: made.createdAt, maxBytes: made.maxBytes, maxImageBytes: made.maxImageBytes }, {
+    name: 'anna',
+    createdAt: 1_000,
+    maxBytes: 1000,
+    maxImageBytes: null,
+  });
+  assert.equal(await store.accounts.create('anna', device('d2'), NO_QUOTAS, 2_000), undefined);
+  assert.equal(await store.accounts.findByTokenHash(secretHash('token-d2')), undefined, 'the refused device was not kept');
+  const list = await store.accounts.list();
+  assert.deepEqual(
+    list.map((a) => [a.name, a.devices, a.items, a.tombstones, a.bytes, a.lastSyncAt, a.maxBytes]),
+    [
+      ['anna', 1, 0, 0, 0, null, 1000],
+      ['default', 0, 0, 0, 0, null, null],
+    ],
+  );
+});
+
+test('a token resolves to its account and device by its hash; an unknown one to nothing', async (t) => {
+  const store = await openStore(t);
+  const anna = (await store.accounts.create('anna', device('d1'), NO_QUOTAS, 1))!;
+  const owner = await store.accounts.findByTokenHash(secretHash('token-d1'));
+  assert.deepEqual(owner, { accountId: anna.id, accountName: 'anna', deviceId: 'd1', lastSeenAt: null, maxImageBytes: null });
+  assert.equal(await store.accounts.findByTokenHash(secretHash('token-d1 ')), undefined);
+});
+
+test('last seen is written at most once a minute per device', async (t) => {
+  const store = await openStore(t);
+  await store.accounts.create('anna', device('d1'), NO_QUOTAS, 1);
+  const seen = async (): Promise<[number | null, string | null]> => {
+    const d = (await store.accounts.listDevices((await store.accounts.find('anna'))!.id))[0]!;
+    return [d.lastSeenAt, d.lastSeenFrom];
+  };
+  await resolveToken(store.accounts, 'token-d1', '10.0.0.1', 100_000);
+  assert.deepEqual(await seen(), [100_000, '10.0.0.1']);
+  await resolveToken(store.accounts, 'token-d1', '10.0.0.2', 159_999);
+  assert.deepEqual(await seen(), [100_000, '10.0.0.1'], 'within the minute: no write');
+  await resolveToken(store.accounts, 'token-d1', '10.0.0.2', 160_000);
+  assert.deepEqual(await seen(), [160_000, '10.0.0.2']);
+});
+
+test('revoking a device ends its web sessions; the AUTH_TOKEN device is not revocable; unknown ids are not found', async (t) => {
+  const store = await openStore(t);
+  const anna = (await store.accounts.create('anna', device('d1'), NO_QUOTAS, 1))!;
+  await store.accounts.addDevice(anna.id, device('d2'), 2);
+  await store.accounts.createWebSession({ id: 'w1', idHash: secretHash('cookie-1'), accountId: anna.id, deviceId: 'd1', from: '10.0.0.1' }, 3);
+  await store.accounts.createWebSession({ id: 'w2', idHash: secretHash('cookie-2'), accountId: anna.id, deviceId: 'd2', from: '10.0.0.1' }, 4);
+  assert.deepEqual(
+    (await store.accounts.listDevices(anna.id)).map((d) => [d.id, d.kind]),
+    [
+      ['d1', 'device'],
+      ['d2', 'device'],
+      ['w1', 'web'],
+      ['w2', 'web'],
+    ],
+  );
+  assert.equal(await store.accounts.revoke(anna.id, 'd1'), 'revoked');
+  assert.equal(await store.accounts.findByTokenHash(secretHash('token-d1')), undefined);
+  assert.equal(await store.accounts.findWebSession(secretHash('cookie-1'), 5, 1e9, 'x'), undefined);
+  assert.equal(await store.accounts.revoke(anna.id, 'w2'), 'revoked', 'a web session is revoked by its own id');
+  assert.equal(await store.accounts.findWebSession(secretHash('cookie-2'), 5, 1e9, 'x'), undefined);
+  assert.ok(await store.accounts.findByTokenHash(secretHash('token-d2')), 'the other device stays');
+
+  const defaultId = await store.datasetId('default');
+  await store.accounts.setEnvironmentDevice(defaultId, secretHash('env-token'), 6);
+  const env = (await store.accounts.listDevices(defaultId))[0]!;
+  assert.deepEqual([env.name, env.fromEnvironment], ['AUTH_TOKEN', true]);
+  assert.equal(await store.accounts.revoke(defaultId, env.id), 'from_environment');
+  assert.equal(await store.accounts.revoke(anna.id, env.id), 'not_found', "another account's device is not found");
+  assert.equal(await store.accounts.revoke(anna.id, 'nope'), 'not_found');
+  await store.accounts.setEnvironmentDevice(defaultId, undefined, 7);
+  assert.equal(await store.accounts.findByTokenHash(secretHash('env-token')), undefined, 'gone from the environment, gone');
+});
+
+test('a web session ends after the idle time, and is touched at most once a minute', async (t) => {
+  const store = await openStore(t);
+  const anna = (await store.accounts.create('anna', device('d1'), NO_QUOTAS, 0))!;
+  await store.accounts.createWebSession({ id: 'w1', idHash: secretHash('c'), accountId: anna.id, deviceId: 'd1', from: 'a' }, 0);
+  const idle = 10 * 60_000;
+  assert.equal((await store.accounts.findWebSession(secretHash('c'), idle, idle, 'b'))?.accountName, 'anna', 'just within');
+  assert.equal((await store.accounts.findWebSession(secretHash('c'), 2 * idle, idle, 'b'))?.sessionId, 'w1', 'the use above renewed it');
+  assert.equal(await store.accounts.findWebSession(secretHash('c'), 3 * idle + 1, idle, 'b'), undefined);
+  assert.equal(await store.accounts.findWebSession(secretHash('c'), 3 * idle + 2, 1e12, 'b'), undefined, 'an expired session was deleted');
+  await store.accounts.createWebSession({ id: 'w2', idHash: secretHash('d'), accountId: anna.id, deviceId: 'd1', from: 'a' }, 0);
+  await store.accounts.deleteWebSession(secretHash('d'));
+  assert.equal(await store.accounts.findWebSession(secretHash('d'), 1, idle, 'b'), undefined);
+});
+
+test('removing an account removes all it holds and nothing of the others; its id is never given again', async (t) => {
+  const store = await openStore(t);
+  const anna = (await store.accounts.create('anna', device('d1'), NO_QUOTAS, 1))!;
+  const ben = (await store.accounts.create('ben', device('d2'), NO_QUOTAS, 1))!;
+  for (const account of [anna, ben]) {
+    const text = '{"gyms":[{"id":"g1","updatedAt":"2024-01-01T00:00:00Z"}]}';
+    await store.applyDelta(account.id, validateDelta(parseDocument(text), text), 10);
+    await store.imageIndex.put(account.id, 'a.png', { size: 1, mtimeNs: '1', ino: '1', type: 'image/png', sha256: 'x' });
+  }
+  await store.accounts.createWebSession({ id: 'w1', idHash: secretHash('c'), accountId: anna.id, deviceId: 'd1', from: 'a' }, 0);
+  assert.equal(await store.accounts.remove(anna.id, 20), true);
+  assert.equal(await store.accounts.remove(anna.id, 21), false);
+  assert.equal(await store.accounts.find('anna'), undefined);
+  assert.equal(await store.accounts.findByTokenHash(secretHash('token-d1')), undefined);
+  assert.equal(await store.imageIndex.get(anna.id, 'a.png'), undefined);
+  assert.ok(await store.imageIndex.get(ben.id, 'a.png'));
+  assert.equal((await store.stats(ben.id)).items.gyms, 1);
+  assert.equal((await store.stats(anna.id).catch(() => undefined))?.items.gyms ?? 0, 0);
+
+  const again = (await store.accounts.create('anna', device('d3'), NO_QUOTAS, 30))!;
+  assert.ok(again.id > ben.id, `a new account gets a new id (${again.id})`);
+});
