@@ -1,8 +1,7 @@
 # syntax=docker/dockerfile:1
-# Build: compile TypeScript, then keep only the production dependencies.
-# better-sqlite3 13 replaces the lock file's 12 here: 12 aborts on Node 24.19+
-# when a statement is garbage-collected, 13 (Node-API) does not but needs Node
-# 22+, so development on Node 20 stays on 12. The API we use is the same.
+# Build: compile TypeScript, then keep only the production dependencies, as the
+# lock file gives them. On Node 24 the server runs better-sqlite3 13 (prebuilt);
+# the compilers are for 12, which the lock file installs for Node 20 machines.
 FROM node:24-bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
     && rm -rf /var/lib/apt/lists/*
@@ -11,8 +10,7 @@ COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build:server && npm prune --omit=dev \
-    && npm install --no-save --omit=dev better-sqlite3@13
+RUN npm run build:server && npm prune --omit=dev
 
 # Runtime: slim, tini as PID 1 (signals reach node; graceful shutdown), non-root.
 FROM node:24-bookworm-slim

@@ -24,6 +24,15 @@ test('the README gives the two commands a newcomer needs, and they exist', () =>
   assert.match(read('.ci/run'), /^npm test$/m);
 });
 
+test('CI runs the suite on every supported Node, and the image installs only what the lock file says', () => {
+  const ci = read('.ci/run');
+  for (const major of [22, 24]) assert.match(ci, new RegExp(`^bash scripts/test-on-node\\.sh ${major}$`, 'm'));
+  assert.match(read('scripts/test-on-node.sh'), /^npm ci$/m);
+  const dockerfile = read('Dockerfile');
+  assert.match(dockerfile, /^RUN npm ci$/m);
+  assert.doesNotMatch(dockerfile, /npm (install|i|add)\b/);
+});
+
 test('the Dockerfile only runs npm scripts and files that exist', () => {
   const dockerfile = read('Dockerfile');
   const scripts = JSON.parse(read('package.json')).scripts as Record<string, string>;

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { Database } from './sqlite-driver.js';
 
 /**
  * Numbered schema migrations, applied in order at start; `PRAGMA user_version`
@@ -122,7 +122,7 @@ export const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-export function migrate(db: Database.Database): void {
+export function migrate(db: Database): void {
   const applied = db.pragma('user_version', { simple: true }) as number;
   if (applied > MIGRATIONS.length) {
     throw new Error(`the database was written by a newer ascently-sync (schema ${applied}, this one knows ${MIGRATIONS.length})`);

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { Database } from './sqlite-driver.js';
 import type {
   Account,
   AccountStore,
@@ -26,7 +26,7 @@ interface AccountRow {
 export class SqliteAccountStore implements AccountStore {
   private readonly s;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(private readonly db: Database) {
     this.s = prepareStatements(db);
   }
 
@@ -160,7 +160,7 @@ export class SqliteAccountStore implements AccountStore {
 
 const ACCOUNT_COLUMNS = 'id, name, created_at AS createdAt, max_bytes AS maxBytes, max_image_bytes AS maxImageBytes';
 
-function prepareStatements(db: Database.Database) {
+function prepareStatements(db: Database) {
   return {
     accountByName: db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM datasets WHERE name = ?`),
     accountById: db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM datasets WHERE id = ?`),

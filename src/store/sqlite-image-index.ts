@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { Database } from './sqlite-driver.js';
 import type { ImageIndex, ImageMeta } from '../images/image-index.js';
 
 /**
@@ -9,7 +9,7 @@ import type { ImageIndex, ImageMeta } from '../images/image-index.js';
 export class SqliteImageIndex implements ImageIndex {
   private readonly statements;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database) {
     this.statements = {
       get: db.prepare('SELECT size, mtime_ns AS mtimeNs, ino, type, sha256 FROM images WHERE dataset_id = ? AND name = ?'),
       put: db.prepare(

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { Database } from './sqlite-driver.js';
 import { itemKey, planDelta, splitItemKey, type StoredItem, type StoredState, type StoredTombstone } from '../sync/merge.js';
 import { COLLECTIONS, tombstoneTypeOf, type Collection } from '../sync/model.js';
 import { nextStamp } from '../sync/stamps.js';
@@ -31,7 +31,7 @@ export class SqliteStore implements Store {
   readonly file: string;
   readonly imageIndex: SqliteImageIndex;
   readonly accounts: SqliteAccountStore;
-  private readonly db: Database.Database;
+  private readonly db: Database;
   private readonly statements;
 
   constructor(dataDir: string) {
@@ -45,7 +45,7 @@ export class SqliteStore implements Store {
   }
 
   /** The connection itself, for tests that inject faults (max_page_count) or inspect the WAL. */
-  get database(): Database.Database {
+  get database(): Database {
     return this.db;
   }
 
@@ -221,7 +221,7 @@ function checkQuota(dataset: DatasetRow, bytesAfter: number): void {
   );
 }
 
-function openDatabase(file: string): Database.Database {
+function openDatabase(file: string): Database {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   // FULL: a commit is fsynced before it returns, so a 2xx answer survives kill -9 and power loss.
@@ -251,7 +251,7 @@ function emptyCollections(): Record<Collection, string[]> {
   return { gyms: [], problems: [], sessions: [], attempts: [] };
 }
 
-function prepareStatements(db: Database.Database) {
+function prepareStatements(db: Database) {
   return {
     datasetByName: db.prepare('SELECT id FROM datasets WHERE name = ?'),
     insertDataset: db.prepare('INSERT INTO datasets (name, created_at) VALUES (?, ?)'),

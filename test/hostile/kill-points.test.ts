@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import Database from 'better-sqlite3';
+import { Database } from '../../src/store/sqlite-driver.js';
 import { startChildServer, type ChildServer } from '../helpers/child-server.js';
 import { tempDir } from '../helpers/server.js';
 import { syncState } from './raw-http.js';
