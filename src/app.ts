@@ -61,7 +61,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     done(null, payload);
   });
 
-  installErrorHandling(app);
+  installErrorHandling(app, { maxJsonBytes: config.maxJsonBytes });
   installRequestLog(app);
   const now = deps.now ?? Date.now;
   await deps.store.accounts.setEnvironmentDevice(
@@ -71,8 +71,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   );
   installAuth(app, deps.store.accounts, now);
 
-  // Answers only: the apps never compress what they send, and inflating request
-  // bodies would let a small upload grow past the size limits.
+  // Answers only: compressed request bodies are refused with 415 (sync-routes.ts).
   await app.register(compress, {
     threshold: 1024,
     encodings: ['br', 'gzip', 'deflate'],

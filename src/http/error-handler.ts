@@ -7,7 +7,7 @@ const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
 
 /** Fastify's own errors that are the client's fault, by their code. */
 const FRAMEWORK_ERRORS: Record<string, { status: number; code: ErrorCode; message: string }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large', message: 'request body is larger than the server accepts' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large', message: 'request body is too large' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'bad_request', message: 'Content-Length does not match the body' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type', message: 'unsupported Content-Type' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'bad_request', message: 'request body is empty' },
@@ -20,7 +20,7 @@ const FRAMEWORK_ERRORS: Record<string, { status: number; code: ErrorCode; messag
  * One place where errors become answers: `{"error": "...", "code": "..."}`.
  * A 5xx never shows its cause to the client; it is logged once with the request id.
  */
-export function installErrorHandling(app: FastifyInstance): void {
+export function installErrorHandling(app: FastifyInstance, limits: { maxJsonBytes: number }): void {
   const storage = new StorageFullLog();
   app.setErrorHandler((error: FastifyError | ApiError | Error, request, reply) => {
     // Whether the store reported it (SQLITE_FULL) or a module already turned ENOSPC into a 507.
@@ -37,7 +37,11 @@ export function installErrorHandling(app: FastifyInstance): void {
       return sendError(reply, error);
     }
     const known = 'code' in error && typeof error.code === 'string' ? FRAMEWORK_ERRORS[error.code] : undefined;
-    if (known) return sendError(reply, new ApiError(known.status, known.code, known.message));
+    if (known) {
+      // Like an image's 413, the answer names the limit and the setting that raises it.
+      const message = known.status === 413 ? `request body is larger than the ${limits.maxJsonBytes} bytes this server accepts (MAX_JSON_BYTES)` : known.message;
+      return sendError(reply, new ApiError(known.status, known.code, message));
+    }
     const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
     if (status >= 400 && status < 500) {
       return sendError(reply, new ApiError(status, 'bad_request', error.message));

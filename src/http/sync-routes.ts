@@ -18,6 +18,14 @@ export async function syncRoutes(app: FastifyInstance, options: SyncRouteOptions
   // by the service with plain JSON.parse: it keeps a "__proto__" key as an
   // ordinary field, which the item must round-trip unchanged.
   app.removeAllContentTypeParsers();
+  // Compressed bodies are refused, not inflated: the apps never compress what they
+  // send, and inflating would let a small request grow past MAX_JSON_BYTES.
+  app.addHook('onRequest', (request, _reply, done) => {
+    const encoding = request.headers['content-encoding'];
+    if (request.method === 'GET' || request.method === 'HEAD' || encoding === undefined || /^\s*identity\s*$/i.test(encoding)) return done();
+    const named = JSON.stringify(encoding.replace(/[^\x20-\x7e]/g, '?').slice(0, 60));
+    done(ApiError.unsupportedMediaType(`Content-Encoding ${named} is not accepted: send the request body uncompressed`));
+  });
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.maxJsonBytes }, (_request, body, done) => done(null, body));
 
   // The account (dataset) comes from the token, resolved by the auth hook.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { gunzipSync } from 'node:zlib';
+import { brotliCompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { postJson, startTestServer, type TestServer } from '../helpers/server.js';
 
 const DELTA_KEYS = ['serverTime', 'gyms', 'problems', 'sessions', 'attempts', 'deletedItems'];
@@ -117,9 +117,32 @@ test('a body over MAX_JSON_BYTES is 413 and the server stays up', async (t) => {
   const big = JSON.stringify({ gyms: [{ id: 'g', notes: 'x'.repeat(2000) }] });
   const answer = await server.fetch('/sync', { method: 'POST', body: big, headers: { 'content-type': 'application/json' } });
   assert.equal(answer.status, 413);
-  assert.equal(((await answer.json()) as { code: string }).code, 'payload_too_large');
+  assert.deepEqual(await answer.json(), {
+    error: 'request body is larger than the 1000 bytes this server accepts (MAX_JSON_BYTES)',
+    code: 'payload_too_large',
+  });
   assert.equal((await server.fetch('/health')).status, 200);
   assert.equal((await server.fetch('/sync')).status, 404, 'nothing was written');
+});
+
+test('a compressed request body is a 415 that names its encoding, and changes nothing', async (t) => {
+  const server = await startTestServer(t);
+  const document = JSON.stringify({ gyms: [{ id: 'g1', name: 'Gym', updatedAt: '2024-01-15T10:00:00.000Z' }] });
+  for (const [path, encoding, body] of [
+    ['/sync', 'gzip', gzipSync(document)],
+    ['/sync/delta', 'br', brotliCompressSync(document)],
+    ['/sync', 'gzip, deflate', gzipSync(document)],
+  ] as const) {
+    const answer = await server.fetch(path, { method: 'POST', body, headers: { 'content-type': 'application/json', 'content-encoding': encoding } });
+    assert.equal(answer.status, 415, `${path} ${encoding}`);
+    assert.deepEqual(await answer.json(), {
+      error: `Content-Encoding "${encoding}" is not accepted: send the request body uncompressed`,
+      code: 'unsupported_media_type',
+    });
+  }
+  assert.equal((await server.fetch('/sync')).status, 404, 'nothing was written');
+  const plain = await server.fetch('/sync', { method: 'POST', body: document, headers: { 'content-type': 'application/json', 'content-encoding': 'identity' } });
+  assert.equal(plain.status, 200, 'identity is no encoding at all');
 });
 
 test('the clock-skew scenario of sync-semantics section 2 loses nothing', async (t) => {
