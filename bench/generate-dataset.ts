@@ -1,5 +1,5 @@
 /**
- * A seeded generator of realistic app data (../shared/spec/data-model.md): one
+ * A seeded generator of realistic app data (the sync document of docs/sync-protocol.md): one
  * climber logging for years. Scale 1 is about 20 gyms, 5,000 problems, 1,500
  * sessions, 60,000 attempts and 25 MB of JSON. The same seed and scale always give
  * the same bytes, so the bench is repeatable and tests can use it.

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { COMMANDS } from '../src/cli/commands.js';
+import { readmeCommandLine } from '../src/cli/help.js';
 import { configTable } from '../src/config-table.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -12,6 +14,11 @@ test('the README configuration table is the one the schema generates', () => {
   const readme = read('README.md');
   const section = /<!-- config-table:start -->\n([\s\S]*?)\n<!-- config-table:end -->/.exec(readme)?.[1];
   assert.equal(section, configTable(), 'regenerate it with: node -e "import(\'./dist/src/config-table.js\').then(m=>console.log(m.configTable()))"');
+});
+
+test('the README command line reference is the one the command table generates', () => {
+  const section = /<!-- cli:start -->\n([\s\S]*?)\n<!-- cli:end -->/.exec(read('README.md'))?.[1];
+  assert.equal(section, readmeCommandLine(COMMANDS), 'regenerate it from readmeCommandLine(COMMANDS) in dist/src/cli/help.js');
 });
 
 test('the README gives the two commands a newcomer needs, and they exist', () => {
@@ -48,6 +55,25 @@ test('the Dockerfile only runs npm scripts and files that exist', () => {
   assert.equal(entry, 'dist/src/cli/main.js');
   const tsconfig = JSON.parse(read('tsconfig.build.json')) as { include: string[] };
   assert.deepEqual(tsconfig.include, ['src']);
-  assert.match(read('src/cli/main.ts'), /case 'healthcheck'/);
+  assert.ok(COMMANDS['healthcheck'], 'the image checks its health with the healthcheck command');
   assert.match(read('docker-compose.yml'), /"8080:8080"/);
+});
+
+test('the repository stands alone: no file refers to one outside it', () => {
+  const outside = /\.\.\/shared\b|\/work\/(shared|main|wt)\b/;
+  const offenders: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(path.join(root, dir), { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (!['node_modules', 'dist', 'data', '.git'].includes(entry.name)) walk(file);
+      } else if (/\.(ts|js|md|json|yml|sh)$|^(Dockerfile|run)$/.test(entry.name) && outside.test(read(file))) {
+        offenders.push(file);
+      }
+    }
+  };
+  walk('.');
+  assert.deepEqual(offenders, []);
+  assert.match(read('README.md'), /\(docs\/sync-protocol\.md\)/, 'the README links the protocol page');
+  assert.ok(existsSync(path.join(root, 'docs/sync-protocol.md')));
 });

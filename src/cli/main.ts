@@ -1,115 +1,44 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { ConfigError, rawFromEnv, resolveConfig, SETTINGS, type RawSettings } from '../config.js';
-import { createLogger } from '../logger.js';
-import { DEFAULT_ACCOUNT } from '../store/account-store.js';
-import { closeOnSignals, startServer } from '../server.js';
-import { accountsCommand, devicesCommand } from './accounts-command.js';
-import { CommandError } from './command-error.js';
-import { exportCommand, historyCommand, importCommand } from './data-commands.js';
-import { imagesCommand } from './images-command.js';
-import { healthcheck } from './healthcheck.js';
-import { newToken, resolveToken } from './token.js';
+import { COMMANDS, RUNNING } from './commands.js';
+import { describeFailure } from './exit-codes.js';
 
-const USAGE = `Usage: ascently-sync [command] [options]
-
-Commands:
-  serve                     run the server (the default)
-  token                     print a new random 256-bit token
-  history list              list the snapshots kept before full uploads
-  history restore <id>      put a snapshot back (itself a new write)
-  import <file>             replace the data with an ascently.json document
-  export [file]             write the GET /sync document (stdout by default)
-  images check              list images problems reference but that are missing, and
-                            stored images no problem references (orphans)
-  accounts add NAME [--device DEVICE_NAME]
-                            make an account and its first device; prints its token once
-  accounts list             every account with its usage and quotas
-  accounts set NAME [--max-bytes SIZE] [--max-image-bytes SIZE]
-                            set an account's quotas (0 or none: no limit)
-  accounts remove NAME --yes
-                            remove an account and all it holds
-  devices add ACCOUNT DEVICE_NAME
-                            a new device; prints its token once
-  devices list ACCOUNT      the account's devices and web sessions
-  devices revoke ACCOUNT ID revoke a device or web session, from its next request on
-  healthcheck               exit 0 if the local server answers /health (Docker)
-
-Options (each also an environment variable):
-${SETTINGS.map((s) => `  --${s.flag.padEnd(22)}${s.env}: ${s.doc.replace(/`/g, '')}`).join('\n')}
-  --generate-token          serve: make a token in DATA_DIR if none is set
-  --delete-orphans          images check: delete orphans older than a day
-  --account NAME            history, import, export, images check: the account (default: default)
-  --json                    accounts, devices: print JSON on one line
-  -h, --help                this text`;
-
-async function main(argv: string[]): Promise<number> {
-  const options = Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: 'string' as const }]));
-  const { values, positionals } = parseArgs({
+async function main(argv: string[]): Promise<number | typeof RUNNING> {
+  const commandFlags = Object.entries(COMMANDS).flatMap(([name, c]) => Object.entries(c.flags ?? {}).map(([flag, spec]) => [flag, name, spec] as const));
+  const parsed = parseArgs({
     args: joinNegativeValues(argv),
     allowPositionals: true,
     options: {
-      ...options,
-      'generate-token': { type: 'boolean' },
-      'delete-orphans': { type: 'boolean' },
-      account: { type: 'string' },
-      json: { type: 'boolean' },
-      yes: { type: 'boolean' },
-      device: { type: 'string' },
-      'max-bytes': { type: 'string' },
+      ...Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: 'string' as const }])),
+      ...Object.fromEntries(commandFlags.map(([flag, , spec]) => [flag, { type: spec.value === undefined ? ('boolean' as const) : ('string' as const) }])),
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const positionals = parsed.positionals;
+  const [name = 'serve', ...args] = values.help ? ['help'] : positionals;
+  const command = COMMANDS[name];
+  if (command === undefined) throw new ConfigError(`unknown command "${name}"; \`ascently-sync help\` lists the commands`);
+  // A command's own flag may share a setting's name (accounts --max-image-bytes):
+  // for that command it is the command's, for the others the setting.
+  const own = (flag: string): boolean => command.flags?.[flag] !== undefined;
+  const settingFlags = new Set(SETTINGS.map((s) => s.flag));
+  const flags: Record<string, string | boolean | undefined> = {};
+  for (const [flag, owner] of commandFlags) {
+    if (values[flag] === undefined || (settingFlags.has(flag) && !own(flag))) continue;
+    if (!own(flag)) throw new ConfigError(`--${flag} is an option of \`${owner}\`, not of \`${name}\``);
+    flags[flag] = values[flag];
   }
-  const [command = 'serve', ...rest] = positionals;
-  // For `accounts set`, --max-image-bytes is the account's quota, not the server's MAX_IMAGE_BYTES.
-  const accountFlags = command === 'accounts' ? new Set(['max-image-bytes']) : new Set<string>();
+
   const raw: RawSettings = rawFromEnv(process.env);
   for (const s of SETTINGS) {
-    const value = (values as Record<string, unknown>)[s.flag];
-    if (typeof value === 'string' && !accountFlags.has(s.flag)) raw[s.key] = value;
+    const value = values[s.flag];
+    if (typeof value === 'string' && !own(s.flag)) raw[s.key] = value;
   }
   const config = resolveConfig(raw);
-  const account = values.account ?? DEFAULT_ACCOUNT;
-  const accountOptions = {
-    json: values.json === true,
-    yes: values.yes === true,
-    device: values.device,
-    maxBytes: values['max-bytes'],
-    maxImageBytes: (values as Record<string, unknown>)['max-image-bytes'] as string | undefined,
-  };
-
-  switch (command) {
-    case 'serve': {
-      const token = resolveToken(config, values['generate-token'] === true, (message) => process.stderr.write(`${message}\n`));
-      const logger = createLogger(config.logLevel);
-      const server = await startServer(config, token, logger);
-      closeOnSignals(server, logger);
-      return -1; // keep running
-    }
-    case 'token':
-      process.stdout.write(`${newToken()}\n`);
-      return 0;
-    case 'healthcheck':
-      return healthcheck(config);
-    case 'history':
-      return historyCommand(config, rest, account);
-    case 'import':
-      return importCommand(config, rest, account);
-    case 'export':
-      return exportCommand(config, rest, account);
-    case 'images':
-      return imagesCommand(config, rest, { deleteOrphans: values['delete-orphans'] === true, account });
-    case 'accounts':
-      return accountsCommand(config, rest, accountOptions);
-    case 'devices':
-      return devicesCommand(config, rest, accountOptions);
-    default:
-      throw new ConfigError(`unknown command "${command}"; see --help`);
-  }
+  logLevel = config.logLevel;
+  return command.run({ config, args, flags });
 }
 
 /**
@@ -132,15 +61,17 @@ function joinNegativeValues(argv: string[]): string[] {
   return out;
 }
 
+/** Until the settings are read, LOG_LEVEL from the environment decides whether a failure shows its stack. */
+let logLevel = process.env.LOG_LEVEL?.toLowerCase();
+
 main(process.argv.slice(2)).then(
   (code) => {
-    if (code >= 0) process.exitCode = code;
+    if (code !== RUNNING) process.exitCode = code;
   },
   (err: unknown) => {
-    const usage = err instanceof ConfigError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'));
-    const known = usage || err instanceof CommandError;
-    // One line: parseArgs adds a second line of advice to some of its messages.
-    process.stderr.write(`ascently-sync: ${known ? (err as Error).message.split('\n')[0] : String((err as Error)?.stack ?? err)}\n`);
-    process.exitCode = usage ? 2 : 1;
+    const { code, message } = describeFailure(err);
+    process.stderr.write(`ascently-sync: ${message}\n`);
+    if (logLevel === 'debug' || logLevel === 'trace') process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exitCode = code;
   },
 );

@@ -4,6 +4,7 @@ import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promi
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { ApiError } from '../errors.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-files.js';
 import { imagePath } from './filename.js';
 import { imageFolderUsage } from './account-images.js';
 import { matches, type ImageIndex, type ImageMeta } from './image-index.js';
@@ -52,7 +53,7 @@ export class ImageStore {
 
   /** Creates the folder and removes the temporary files a crash left behind. */
   static async open(dir: string, maxBytes: number, index: ImageIndex, datasetId: number): Promise<ImageStore> {
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
     for (const name of await readdir(dir)) {
       if (isTempFile(name)) await rm(path.join(dir, name), { force: true });
     }
@@ -85,7 +86,7 @@ export class ImageStore {
     const room = quota === null ? Infinity : await this.roomFor(name, quota);
 
     const writeChunk = async (chunk: Buffer): Promise<void> => {
-      handle ??= await open(temp, 'wx', 0o644);
+      handle ??= await open(temp, 'wx', PRIVATE_FILE_MODE);
       hash.update(chunk);
       await handle.write(chunk);
     };

@@ -1,5 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { makePrivateDir, makePrivateFile } from '../private-files.js';
 import { Database } from './sqlite-driver.js';
 import { itemKey, planDelta, splitItemKey, type StoredItem, type StoredState, type StoredTombstone } from '../sync/merge.js';
 import { COLLECTIONS, tombstoneTypeOf, type Collection } from '../sync/model.js';
@@ -35,8 +36,10 @@ export class SqliteStore implements Store {
   private readonly statements;
 
   constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
+    makePrivateDir(dataDir);
     this.file = path.join(dataDir, DATABASE_FILE);
+    makePrivateFile(this.file);
+    for (const companion of [`${this.file}-wal`, `${this.file}-shm`]) if (existsSync(companion)) makePrivateFile(companion);
     this.db = openDatabase(this.file);
     migrate(this.db);
     this.statements = prepareStatements(this.db);

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import { ApiError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { SyncService } from './sync-service.js';
 
@@ -17,11 +18,17 @@ export async function importLegacyFileOnFirstStart(store: Store, datasetId: numb
 }
 
 export async function importDocumentFile(store: Store, datasetId: number, file: string, historyKeep: number) {
-  const text = await readFile(file, 'utf8');
+  return importDocumentText(store, datasetId, file, await readFile(file, 'utf8'), historyKeep);
+}
+
+/** Replaces the data with a document read from `file`; a refusal names the file, not a request. */
+export async function importDocumentText(store: Store, datasetId: number, file: string, text: string, historyKeep: number) {
   try {
     await new SyncService(store, { historyKeep }).fullUpload(datasetId, text, `import of ${file}`);
   } catch (err) {
-    throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
+    if (!(err instanceof ApiError) || err.status >= 500) throw err;
+    const reason = err.message.replace(/^request body/, 'the file');
+    throw new Error(`${file} is not a document the server accepts: ${reason}`, { cause: err });
   }
   const stats = await store.stats(datasetId);
   return { ...stats.items, deletedItems: stats.tombstones, bytes: Buffer.byteLength(text) };

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { statSync, writeFileSync } from 'node:fs';
+import { chmodSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
 import { test } from 'node:test';
 import { startChildServer } from '../helpers/child-server.js';
-import { cli } from '../helpers/cli.js';
+import { cli, oneLine } from '../helpers/cli.js';
 import { tempDir, TEST_TOKEN } from '../helpers/server.js';
+import { TINY_IMAGES } from '../images/fixtures.js';
 
 test('`token` prints a new random 256-bit token', async () => {
   const first = await cli(['token'], {});
@@ -51,10 +52,61 @@ test('--generate-token makes a 0600 token file, prints it once and reuses it', a
   assert.ok(!/"msg":"[^"]*[0-9a-f]{64}/.test(first.output()), 'the token is not in any log line');
 
   const second = await startChildServer(dataDir, { AUTH_TOKEN: '' }, ['--generate-token']);
-  t.after(() => second.kill9());
   assert.ok(!second.output().includes(printed), 'not printed again');
   const again = await fetch(`${second.url}/health`, { headers: { authorization: `Bearer ${printed}` } });
   assert.equal(again.status, 200);
+  assert.equal(await second.stop(), 0);
+
+  // A plain restart, as a supervisor or `npm start` does it: the kept token, no flag needed.
+  const plain = await startChildServer(dataDir, { AUTH_TOKEN: '' });
+  t.after(() => plain.kill9());
+  assert.match(plain.output(), /Using the token kept in .*auth-token/);
+  assert.equal((await fetch(`${plain.url}/health`, { headers: { authorization: `Bearer ${printed}` } })).status, 200);
+});
+
+test('a token shorter than 32 characters is accepted with a warning; a long one without', async (t) => {
+  const short = await startChildServer(tempDir(t), { AUTH_TOKEN: 'abc' });
+  t.after(() => short.kill9());
+  assert.match(short.output(), /Warning: the token from AUTH_TOKEN is only 3 characters long and may be guessed; use at least 32/);
+  assert.equal((await fetch(`${short.url}/health`, { headers: { authorization: 'Bearer abc' } })).status, 200);
+  const long = await startChildServer(tempDir(t), { AUTH_TOKEN: 'a'.repeat(32) });
+  t.after(() => long.kill9());
+  assert.doesNotMatch(long.output(), /Warning/);
+});
+
+test('the data folder is private: the folder 0700, the database, its WAL and the images 0600', async (t) => {
+  const dataDir = path.join(tempDir(t), 'data');
+  const server = await startChildServer(dataDir);
+  t.after(() => server.kill9());
+  const body = JSON.stringify({ gyms: [{ id: 'g1', name: 'Gym', updatedAt: '2024-01-15T10:00:00.000Z' }] });
+  assert.equal((await server.fetch('/sync', { method: 'POST', body, headers: { 'content-type': 'application/json' } })).status, 200);
+  assert.equal((await server.fetch('/images/upload?filename=a.png', { method: 'POST', body: TINY_IMAGES['image/png'] })).status, 200);
+  const mode = (file: string): string => (statSync(path.join(dataDir, file)).mode & 0o777).toString(8);
+  assert.equal(mode('.'), '700');
+  assert.equal(mode('images'), '700');
+  for (const file of ['ascently.db', 'ascently.db-wal', 'ascently.db-shm', 'images/a.png']) assert.equal(mode(file), '600', file);
+});
+
+test('a database left readable by an earlier version is made private at start', async (t) => {
+  const dataDir = tempDir(t);
+  const first = await startChildServer(dataDir);
+  await first.kill9();
+  chmodSync(path.join(dataDir, 'ascently.db'), 0o644);
+  const second = await startChildServer(dataDir);
+  t.after(() => second.kill9());
+  assert.equal(statSync(path.join(dataDir, 'ascently.db')).mode & 0o777, 0o600);
+});
+
+test('a port in use is one line and exit code 5, without a stack; LOG_LEVEL=debug adds the stack', async (t) => {
+  const server = await startChildServer(tempDir(t));
+  t.after(() => server.kill9());
+  const port = new URL(server.url).port;
+  const taken = await cli(['serve'], { DATA_DIR: tempDir(t), AUTH_TOKEN: 'x'.repeat(32), PORT: port });
+  assert.equal(taken.code, 5);
+  assert.equal(oneLine(taken), `ascently-sync: cannot listen on 127.0.0.1:${port}: the port is in use by another program; stop it or set PORT to a free port`);
+  const debug = await cli(['serve'], { DATA_DIR: tempDir(t), AUTH_TOKEN: 'x'.repeat(32), PORT: port, LOG_LEVEL: 'debug' });
+  assert.equal(debug.code, 5);
+  assert.match(debug.stderr, /EADDRINUSE[\s\S]*\n {4}at /);
 });
 
 test('SIGTERM finishes the request in flight, then exits 0', async (t) => {
@@ -86,4 +138,21 @@ test('SIGTERM finishes the request in flight, then exits 0', async (t) => {
   assert.deepEqual(JSON.parse(text).gyms, []);
   assert.equal(await exit, 0);
   assert.match(server.output(), /shutting down/);
+});
+
+test('healthcheck says in one line whether the server is healthy, and why not', async (t) => {
+  const dataDir = tempDir(t);
+  const server = await startChildServer(dataDir);
+  t.after(() => server.kill9());
+  const port = new URL(server.url).port;
+  const healthy = await cli(['healthcheck'], { DATA_DIR: dataDir, AUTH_TOKEN: TEST_TOKEN, PORT: port });
+  assert.equal(healthy.code, 0);
+  assert.match(healthy.stdout, new RegExp(`^healthy: http://127\\.0\\.0\\.1:${port}/health answered 200 in \\d+ ms\\n$`));
+  const refused = await cli(['healthcheck'], { DATA_DIR: dataDir, AUTH_TOKEN: 'wrong', PORT: port });
+  assert.equal(refused.code, 1);
+  assert.match(oneLine(refused), /^unhealthy: .* refused the token \(401\)/);
+  await server.kill9();
+  const down = await cli(['healthcheck'], { DATA_DIR: dataDir, AUTH_TOKEN: TEST_TOKEN, PORT: port });
+  assert.equal(down.code, 1);
+  assert.match(oneLine(down), /^unhealthy: nothing answers at .* \(connection refused\); is the server running/);
 });

@@ -13,16 +13,28 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI in its own process and returns its exit code and output; never throws on a non-zero exit. */
-export async function cli(args: string[], env: Record<string, string>): Promise<CliResult> {
+/**
+ * Runs the built CLI in its own process as a user would, with only PATH and the
+ * given variables in its environment; answers its exit code and output, never
+ * throws on a non-zero exit.
+ */
+export async function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   const cleanEnv = { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env };
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI_ENTRY, ...args], { env: cleanEnv, timeout: 15_000 });
+    const { stdout, stderr } = await run(process.execPath, [CLI_ENTRY, ...args], { env: cleanEnv, timeout: 30_000 });
     return { code: 0, stdout, stderr };
   } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
+    const e = err as { code: number | string; stdout: string; stderr: string };
+    if (typeof e.code !== 'number') throw err;
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
+}
+
+/** A failure as the README promises it: one line on stderr, no stack. */
+export function oneLine(result: CliResult): string {
+  const lines = result.stderr.trimEnd().split('\n');
+  if (lines.length !== 1 || / at .*\(.*:\d+:\d+\)/.test(result.stderr)) throw new Error(`expected one line on stderr, got:\n${result.stderr}`);
+  return lines[0]!;
 }
 
 /** An account with one device, made through the store as `accounts add` does; returns the device's token. */

@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
-import { CLI_ENTRY } from '../helpers/child-server.js';
+import { cli } from '../helpers/cli.js';
 import { postJson, startTestServer } from '../helpers/server.js';
 import { TINY_IMAGES, upload } from './fixtures.js';
 
-const run = promisify(execFile);
 const TWO_DAYS_AGO = new Date(Date.now() - 2 * 24 * 60 * 60 * 1000);
 
 function problem(id: string, imagePaths: unknown): Record<string, unknown> {
@@ -30,8 +27,9 @@ test('images check finds a missing and an orphan image; --delete-orphans deletes
   // Referenced but old: never an orphan, whatever its age.
   utimesSync(path.join(dir, 'kept.jpg'), TWO_DAYS_AGO, TWO_DAYS_AGO);
 
-  const env = { ...process.env, DATA_DIR: server.dataDir };
-  const check = await run(process.execPath, [CLI_ENTRY, 'images', 'check'], { env });
+  const env = { DATA_DIR: server.dataDir };
+  const check = await cli(['images', 'check'], env);
+  assert.equal(check.code, 1, 'a missing image needs a person');
   const lines = check.stdout.split('\n');
   assert.match(check.stdout, /3 images .*problems reference 2/);
   assert.match(check.stdout, /Missing .*: 1\n {2}gone\.jpg {2}problem p1\n/);
@@ -41,18 +39,43 @@ test('images check finds a missing and an orphan image; --delete-orphans deletes
   assert.ok(!lines.some((l) => l.includes('kept.jpg')), 'a referenced image is neither missing nor an orphan');
   assert.ok(existsSync(path.join(dir, 'old-orphan.png')), 'check alone deletes nothing');
 
-  const cleanup = await run(process.execPath, [CLI_ENTRY, 'images', 'check', '--delete-orphans'], { env });
+  const cleanup = await cli(['images', 'check', '--delete-orphans'], env);
   assert.match(cleanup.stdout, /Deleted 1 file/);
+  assert.equal(cleanup.code, 1, 'gone.jpg is still missing after deleting orphans');
   assert.equal(existsSync(path.join(dir, 'old-orphan.png')), false);
   assert.equal(existsSync(path.join(dir, 'new-orphan.gif')), true, 'a young orphan may be waiting for its delta');
   assert.equal(existsSync(path.join(dir, 'kept.jpg')), true);
   assert.equal((await server.fetch('/images/download?filename=kept.jpg')).status, 200);
 });
 
-test('images check on an empty server reports nothing to do', async (t) => {
+test('images check on an empty server reports nothing to do, and exits 0', async (t) => {
   const server = await startTestServer(t);
-  const { stdout } = await run(process.execPath, [CLI_ENTRY, 'images', 'check'], { env: { ...process.env, DATA_DIR: server.dataDir } });
+  const { stdout, code } = await cli(['images', 'check'], { DATA_DIR: server.dataDir });
+  assert.equal(code, 0);
   assert.match(stdout, /0 images .*problems reference 0/);
   assert.match(stdout, /Missing .*: 0/);
   assert.match(stdout, /Orphans .*: 0/);
+});
+
+test('images check lists the first 10 of each kind; --all lists every one, --json gives the whole report', async (t) => {
+  const server = await startTestServer(t);
+  const names = Array.from({ length: 25 }, (_, i) => `lost-${String(i).padStart(2, '0')}.jpg`);
+  assert.equal((await postJson(server, '/sync', { problems: [problem('p1', names)] })).status, 200);
+  const env = { DATA_DIR: server.dataDir };
+
+  const summary = await cli(['images', 'check'], env);
+  assert.equal(summary.code, 1);
+  assert.match(summary.stdout, /Missing .*: 25\n/);
+  assert.equal(summary.stdout.split('\n').filter((l) => /^ {2}lost-/.test(l)).length, 10);
+  assert.match(summary.stdout, /\n {2}… and 15 more \(--all lists every one, --json gives the whole report\)\n/);
+
+  const all = await cli(['images', 'check', '--all'], env);
+  assert.equal(all.stdout.split('\n').filter((l) => /^ {2}lost-/.test(l)).length, 25);
+
+  const json = await cli(['images', 'check', '--json'], env);
+  assert.equal(json.code, 1);
+  const report = JSON.parse(json.stdout) as { missing: { name: string; problems: string[] }[]; orphans: unknown[] };
+  assert.deepEqual(report.missing.map((m) => m.name), names);
+  assert.deepEqual(report.missing[0]!.problems, ['p1']);
+  assert.deepEqual(report.orphans, []);
 });

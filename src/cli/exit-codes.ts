@@ -1,0 +1,88 @@
+import { ConfigError } from '../config.js';
+import { ApiError } from '../errors.js';
+import { CommandError } from './command-error.js';
+
+/**
+ * The CLI's exit codes, one per kind of failure, so that a script or a
+ * supervisor can tell "fix the settings" from "fix the file" from "a bug".
+ * The README's Command line section lists them (a test keeps the two equal).
+ */
+export const EXIT_CODES = {
+  ok: { code: 0, doc: 'done' },
+  failed: { code: 1, doc: 'not done: no such account or device, a name taken; or `healthcheck` or `images check` found a problem' },
+  usage: { code: 2, doc: 'wrong command, flag or setting, or nothing to authenticate with (no token, no device)' },
+  file: { code: 3, doc: 'a file or folder cannot be read or written (missing, a folder, no permission, disk full)' },
+  data: { code: 4, doc: 'a file to import is not a document the server accepts' },
+  listen: { code: 5, doc: 'the server cannot listen (port in use, or not allowed)' },
+  internal: { code: 70, doc: 'an unexpected error: a bug; `LOG_LEVEL=debug` shows its stack' },
+} as const;
+
+export type ExitKind = keyof typeof EXIT_CODES;
+
+/** A failure the CLI explains in one line and exits with the code of its kind. */
+export class CliError extends Error {
+  override name = 'CliError';
+  constructor(
+    readonly kind: ExitKind,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+export interface Failure {
+  code: number;
+  /** One line: what was wrong and what to do. */
+  message: string;
+}
+
+/** Turns anything a command threw into its one line and exit code. */
+export function describeFailure(err: unknown): Failure {
+  const failure = (kind: ExitKind, message: string): Failure => ({ code: EXIT_CODES[kind].code, message });
+  if (err instanceof CliError) return failure(err.kind, err.message);
+  if (err instanceof ConfigError) return failure('usage', err.message);
+  if (err instanceof CommandError) return failure('failed', err.message);
+  const code = errorCode(err);
+  if (code?.startsWith('ERR_PARSE_ARGS')) return failure('usage', `${firstSentence((err as Error).message)}; \`ascently-sync help\` lists the options`);
+  if (err instanceof Error && err.cause instanceof ApiError) return failure('data', err.message);
+  const system = err as NodeJS.ErrnoException;
+  if (code !== undefined && system.syscall === 'listen') return failure('listen', listenMessage(system));
+  if (code !== undefined && code in FILE_ERRORS) return failure('file', `${system.path ?? 'a file'}: ${FILE_ERRORS[code]}`);
+  if (code === 'SQLITE_FULL') return failure('file', 'the disk or the database is full (SQLITE_FULL); nothing was written; free some space and try again');
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') return failure('file', `the database in DATA_DIR is not a readable SQLite file (${code}); restore it from a backup`);
+  if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY') return failure('file', `the database in DATA_DIR cannot be opened for writing (${code}); check the folder's owner and permissions`);
+  const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  return failure('internal', `unexpected error: ${reason} (run with LOG_LEVEL=debug for the stack, and please report it)`);
+}
+
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or folder; check the path',
+  EISDIR: 'is a folder; give the path of a file',
+  ENOTDIR: 'a part of this path is a file, not a folder; check the path',
+  EACCES: 'permission denied; check its owner and mode, or run as the user that owns DATA_DIR',
+  EPERM: 'operation not permitted; check its owner and mode',
+  EROFS: 'the file system is read-only; choose a writable place',
+  ENOSPC: 'no space left on the disk; free some space and try again',
+  EDQUOT: 'disk quota exceeded; free some space and try again',
+  EEXIST: 'already exists; remove it or choose another name',
+  EMFILE: 'too many open files; raise the limit (ulimit -n) and try again',
+};
+
+function listenMessage(err: NodeJS.ErrnoException & { address?: string; port?: number }): string {
+  const where = `${err.address ?? 'HOST'}:${err.port ?? 'PORT'}`;
+  if (err.code === 'EADDRINUSE') return `cannot listen on ${where}: the port is in use by another program; stop it or set PORT to a free port`;
+  if (err.code === 'EACCES') return `cannot listen on ${where}: not allowed (ports below 1024 need privileges); set PORT to 1024 or above`;
+  if (err.code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: that address is not one of this machine's; set HOST to one of its addresses or 0.0.0.0`;
+  return `cannot listen on ${where} (${err.code}); check HOST and PORT`;
+}
+
+/** Node's argument errors go on to explain `--` at length; the first sentence is the point. */
+function firstSentence(message: string): string {
+  return message.split(/\.\s|\n/)[0]!.replace(/\.$/, '');
+}
+
+function errorCode(err: unknown): string | undefined {
+  const code = err instanceof Error && 'code' in err ? err.code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { SETTINGS } from '../../src/config.js';
+import { CLI_ENTRY } from '../helpers/child-server.js';
+import { oneLine, cli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/server.js';
+
+const DOCUMENT = JSON.stringify({
+  gyms: [{ id: 'g1', name: 'Boulderhalle', updatedAt: '2024-01-15T10:00:00.000Z' }],
+  problems: [{ id: 'p1', gymId: 'g1', name: 'Crimp', updatedAt: '2024-01-15T10:00:00.000Z' }],
+});
+
+function withDocument(dir: string, text = DOCUMENT): string {
+  const file = path.join(dir, 'ascently.json');
+  writeFileSync(file, text);
+  return file;
+}
+
+const failures: [string, (dir: string) => string[], number, (dir: string) => RegExp][] = [
+  ['a missing import file', (dir) => ['import', path.join(dir, 'nope.json')], 3, (dir) => new RegExp(`^ascently-sync: ${dir}/nope\\.json: no such file or folder; check the path$`)],
+  ['a folder to import', (dir) => ['import', dir], 3, (dir) => new RegExp(`^ascently-sync: ${dir}: is a folder; give the path of a file$`)],
+  ['a file that is not JSON', (dir) => ['import', withDocument(dir, '{"gyms": [')], 4, () => /^ascently-sync: .*ascently\.json is not a document the server accepts: the file is not valid JSON/],
+  ['a document the server refuses', (dir) => ['import', withDocument(dir, '{"gyms": 3}')], 4, () => /^ascently-sync: .*ascently\.json is not a document the server accepts: gyms must be an array$/],
+  ['an export into a missing folder', (dir) => ['export', path.join(dir, 'missing', 'out.json')], 3, (dir) => new RegExp(`^ascently-sync: cannot write .*out\\.json: the folder ${dir}/missing does not exist; create it or choose another path$`)],
+  ['an unknown command', () => ['frobnicate'], 2, () => /^ascently-sync: unknown command "frobnicate"; `ascently-sync help` lists the commands$/],
+  ['an unknown option', () => ['export', '--bogus'], 2, () => /^ascently-sync: Unknown option '--bogus'; `ascently-sync help` lists the options$/],
+  ['an option of another command', () => ['export', '--json'], 2, () => /^ascently-sync: --json is an option of `images`, not of `export`$/],
+];
+for (const [name, args, code, message] of failures) {
+  test(`${name}: one line saying what to do, exit code ${code}, no stack`, async (t) => {
+    const dir = tempDir(t);
+    const dataDir = path.join(dir, 'data');
+    const result = await cli(args(dir), { DATA_DIR: dataDir });
+    assert.equal(result.code, code, result.stderr);
+    assert.match(oneLine(result), message(dir));
+    assert.ok(!readdirSync(dir).some((f) => f.endsWith('.partial')), 'no partial file left');
+  });
+}
+
+test('a failed import creates no data folder', async (t) => {
+  const dir = tempDir(t);
+  await cli(['import', path.join(dir, 'nope.json')], { DATA_DIR: path.join(dir, 'data') });
+  assert.equal(existsSync(path.join(dir, 'data')), false);
+});
+
+test('LOG_LEVEL=debug adds the stack to the one line', async (t) => {
+  const dir = tempDir(t);
+  const result = await cli(['import', path.join(dir, 'nope.json')], { DATA_DIR: dir, LOG_LEVEL: 'debug' });
+  assert.equal(result.code, 3);
+  assert.match(result.stderr, /^ascently-sync: .*no such file or folder.*\nError: ENOENT[^\n]*\n {4}at /);
+});
+
+test('import and export say what they did in a summary line', async (t) => {
+  const dir = tempDir(t);
+  const env = { DATA_DIR: path.join(dir, 'data') };
+  const imported = await cli(['import', withDocument(dir)], env);
+  assert.equal(imported.code, 0, imported.stderr);
+  assert.match(imported.stdout, /^Imported 1 gyms, 1 problems, 0 sessions, 0 attempts and 0 deletions \(\d+ B\) in \d+ ms\.\n$/);
+  assert.equal(imported.stderr, '', 'no progress when stderr is not a terminal');
+
+  const out = path.join(dir, 'out.json');
+  const exported = await cli(['export', out], env);
+  assert.equal(exported.code, 0, exported.stderr);
+  assert.match(exported.stdout, new RegExp(`^Exported \\d+ B to ${out} in \\d+ ms\\.\\n$`));
+  assert.equal(JSON.parse((await cli(['export'], env)).stdout).gyms[0].id, 'g1');
+  assert.match((await cli(['export'], env)).stderr, /^Exported \d+ B to standard output in \d+ ms\.\n$/, 'beside the document, on stderr');
+});
+
+test('history restore takes the id as `history list` prints it, and sizes read as bytes', async (t) => {
+  const dir = tempDir(t);
+  const env = { DATA_DIR: path.join(dir, 'data') };
+  assert.equal((await cli(['import', withDocument(dir)], env)).code, 0);
+  assert.equal((await cli(['import', withDocument(dir, '{"gyms": []}')], env)).code, 0);
+  const list = await cli(['history', 'list'], env);
+  const id = /^(#\d+) /m.exec(list.stdout)?.[1];
+  assert.ok(id, list.stdout);
+  assert.match(list.stdout, /\d+ B \(\d+ B stored\)/, 'a small snapshot is not "0.0 MB"');
+  const restored = await cli(['history', 'restore', id], env);
+  assert.equal(restored.code, 0, restored.stderr);
+  assert.match(restored.stdout, new RegExp(`^Restored ${id} at `));
+});
+
+test('`help` and --help print aligned columns; every setting and command has its row', async () => {
+  const help = await cli(['help']);
+  assert.equal(help.code, 0);
+  assert.equal((await cli(['--help'])).stdout, help.stdout);
+  for (const s of SETTINGS) {
+    // A flag's text starts two spaces or more after it (or on the next line), never glued on.
+    assert.match(help.stdout, new RegExp(`\\n  --${s.flag} <value>( {2,}|\\n {4,})${s.env}: `), s.flag);
+  }
+  const commandRows = help.stdout.split('\n\n')[1]!.split('\n').slice(1);
+  const starts = new Set(commandRows.filter((l) => /^ {2}\S.* {2}\S/.test(l)).map((l) => /^ {2}\S.*? {2,}/.exec(l)![0].length));
+  assert.equal(starts.size, 1, `one column for the summaries:\n${commandRows.join('\n')}`);
+  assert.match(help.stdout, /\n {2}70 {2}an unexpected error/);
+});
+
+test('on a terminal, import and export show their progress on stderr', async (t) => {
+  const script = '/usr/bin/script';
+  if (!existsSync(script)) {
+    assert.ok(!process.env['CI'], 'util-linux `script` is needed in CI to give the CLI a terminal');
+    t.skip('util-linux `script` is not installed: it gives the CLI a real terminal');
+    return;
+  }
+  const dir = tempDir(t);
+  const file = withDocument(dir);
+  mkdirSync(path.join(dir, 'data'));
+  const env = { PATH: process.env.PATH ?? '', DATA_DIR: path.join(dir, 'data'), TERM: 'dumb' };
+  const command = (args: string): string => `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI_ENTRY)} ${args}`;
+  const { stdout } = await promisify(execFile)(script, ['-qec', command(`import ${JSON.stringify(file)}`), '/dev/null'], { env, timeout: 30_000 });
+  assert.match(stdout, new RegExp(`Reading ${file}: \\d+ B of \\d+ B`));
+  assert.match(stdout, /Checking and writing \d+ B/);
+  assert.ok(stdout.includes('\r\u001b[KImported 1 gyms'), 'the progress line is cleared before the summary');
+  const exported = await promisify(execFile)(script, ['-qec', command(`export ${JSON.stringify(path.join(dir, 'out.json'))}`), '/dev/null'], { env, timeout: 30_000 });
+  assert.match(exported.stdout, /Exporting: \d+ B written/);
+});
