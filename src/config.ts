@@ -49,7 +49,7 @@ const MiB = 1024 * 1024;
 export const SETTINGS: readonly AnySetting[] = [
   { key: 'port', env: 'PORT', flag: 'port', defaultText: '8080', doc: 'TCP port to listen on.', parse: parsePort },
   { key: 'host', env: 'HOST', flag: 'host', defaultText: '0.0.0.0', doc: 'Address to listen on (`127.0.0.1` to accept local connections only).', parse: parseNonEmpty },
-  { key: 'authToken', env: 'AUTH_TOKEN', flag: 'auth-token', defaultText: '(none)', doc: 'A bearer token for the `default` account, listed as its device `AUTH_TOKEN`. Needed unless `AUTH_TOKEN_FILE`, `--generate-token` or a device made with `accounts add` / `devices add` is there.', parse: parseNonEmpty },
+  { key: 'authToken', env: 'AUTH_TOKEN', flag: 'auth-token', defaultText: '(none)', doc: 'A bearer token for the `default` account (32 characters or more), listed as its device `AUTH_TOKEN`. Needed unless `AUTH_TOKEN_FILE` is set, a token is kept in `DATA_DIR/auth-token` (`--generate-token` makes one) or a device made with `accounts add` / `devices add` is there.', parse: parseNonEmpty },
   { key: 'authTokenFile', env: 'AUTH_TOKEN_FILE', flag: 'auth-token-file', defaultText: '(none)', doc: 'Read the token from this file instead (Docker secrets).', parse: parseNonEmpty },
   { key: 'dataDir', env: 'DATA_DIR', flag: 'data-dir', defaultText: './data', doc: 'Folder for the SQLite database, history and generated token.', parse: parseNonEmpty },
   { key: 'dataFile', env: 'DATA_FILE', flag: 'data-file', defaultText: '`DATA_DIR/ascently.json`', doc: "A reference server's `ascently.json`, imported once on first start when the database is empty.", parse: parseNonEmpty },
