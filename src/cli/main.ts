@@ -25,9 +25,12 @@ async function main(argv: string[]): Promise<number | typeof RUNNING> {
   const own = (flag: string): boolean => command.flags?.[flag] !== undefined;
   const settingFlags = new Set(SETTINGS.map((s) => s.flag));
   const flags: Record<string, string | boolean | undefined> = {};
-  for (const [flag, owner] of commandFlags) {
+  for (const [flag] of commandFlags) {
     if (values[flag] === undefined || (settingFlags.has(flag) && !own(flag))) continue;
-    if (!own(flag)) throw new ConfigError(`--${flag} is an option of \`${owner}\`, not of \`${name}\``);
+    if (!own(flag)) {
+      const owners = commandFlags.filter(([f]) => f === flag).map(([, owner]) => `\`${owner}\``);
+      throw new ConfigError(`--${flag} is an option of ${owners.join(' and ')}, not of \`${name}\``);
+    }
     flags[flag] = values[flag];
   }
 

@@ -28,7 +28,7 @@ const failures: [string, (dir: string) => string[], number, (dir: string) => Reg
   ['an export into a missing folder', (dir) => ['export', path.join(dir, 'missing', 'out.json')], 3, (dir) => new RegExp(`^ascently-sync: cannot write .*out\\.json: the folder ${dir}/missing does not exist; create it or choose another path$`)],
   ['an unknown command', () => ['frobnicate'], 2, () => /^ascently-sync: unknown command "frobnicate"; `ascently-sync help` lists the commands$/],
   ['an unknown option', () => ['export', '--bogus'], 2, () => /^ascently-sync: Unknown option '--bogus'; `ascently-sync help` lists the options$/],
-  ['an option of another command', () => ['export', '--json'], 2, () => /^ascently-sync: --json is an option of `images`, not of `export`$/],
+  ['an option of other commands', () => ['export', '--json'], 2, () => /^ascently-sync: --json is an option of `images` and `accounts` and `devices`, not of `export`$/],
 ];
 for (const [name, args, code, message] of failures) {
   test(`${name}: one line saying what to do, exit code ${code}, no stack`, async (t) => {
