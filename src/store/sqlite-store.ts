@@ -74,8 +74,8 @@ export class SqliteStore implements Store {
           bytes += Buffer.byteLength(item.json) - ((s.itemBytes.get(datasetId, item.collection, item.id) as number | undefined) ?? 0);
           s.upsertItem.run(datasetId, item.collection, item.id, item.time, stamp, item.json);
         }
-        // A delta that only deletes always passes, whatever its tombstones weigh.
-        if (plan.put.length > 0) checkQuota(dataset, bytes);
+        // A delta that sends only deletions always passes, whatever its tombstones weigh.
+        if (request.changes.items.length > 0) checkQuota(dataset, bytes);
         s.updateDataset.run(stamp, dataset.extra_json, bytes, datasetId);
 
         // A lastSyncTime the server never issued (a device clock, a restored
