@@ -2,6 +2,7 @@ import { ConfigError, type Config } from '../config.js';
 import { accountImagesDir } from '../images/account-images.js';
 import { collectReferences, deleteOldOrphans, examineImages, ORPHAN_AGE_MS, type StoredFile } from '../images/image-doctor.js';
 import { withAccount } from './data-commands.js';
+import { humanSize } from './human-size.js';
 
 /** `ascently-sync images check [--delete-orphans] [--account NAME]`: report, and optionally delete old orphans. */
 export async function imagesCommand(config: Config, args: string[], options: { deleteOrphans: boolean; account: string; now?: number }): Promise<number> {
@@ -19,7 +20,7 @@ export async function imagesCommand(config: Config, args: string[], options: { d
     const report = await examineImages(imagesDir, references);
     const out: string[] = [];
     const storedBytes = report.stored.reduce((sum, f) => sum + f.size, 0);
-    out.push(`${imagesDir}: ${report.stored.length} images (${size(storedBytes)}); problems reference ${report.referenced}.`);
+    out.push(`${imagesDir}: ${report.stored.length} images (${humanSize(storedBytes)}); problems reference ${report.referenced}.`);
 
     out.push(`Missing (referenced by a problem, not on disk): ${report.missing.length}`);
     for (const m of report.missing) {
@@ -38,7 +39,7 @@ export async function imagesCommand(config: Config, args: string[], options: { d
     if (options.deleteOrphans) {
       const deleted = await deleteOldOrphans(imagesDir, report, cutoff);
       for (const f of deleted) await store.imageIndex.delete(datasetId, f.name);
-      out.push(`Deleted ${deleted.length} file(s) older than a day (${size(deleted.reduce((sum, f) => sum + f.size, 0))}); younger orphans are kept, as their delta may not have arrived yet.`);
+      out.push(`Deleted ${deleted.length} file(s) older than a day (${humanSize(deleted.reduce((sum, f) => sum + f.size, 0))}); younger orphans are kept, as their delta may not have arrived yet.`);
     } else if (old.length > 0) {
       out.push(`Run with --delete-orphans to delete the ${old.length} older than a day.`);
     }
@@ -49,11 +50,5 @@ export async function imagesCommand(config: Config, args: string[], options: { d
 
 function describe(file: StoredFile, cutoff: number): string {
   const age = file.modifiedMs < cutoff ? 'older than a day' : 'recent';
-  return `${file.name}  ${size(file.size)}  modified ${new Date(file.modifiedMs).toISOString()} (${age})`;
-}
-
-function size(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  if (bytes < 1e6) return `${(bytes / 1e3).toFixed(1)} kB`;
-  return `${(bytes / 1e6).toFixed(1)} MB`;
+  return `${file.name}  ${humanSize(file.size)}  modified ${new Date(file.modifiedMs).toISOString()} (${age})`;
 }
