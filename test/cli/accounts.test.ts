@@ -39,7 +39,7 @@ test('accounts and devices print exactly the documented JSON', async (t) => {
   const phone = json(await cli(['devices', 'add', 'anna', 'Pixel 8', '--json'], env)) as { account: string; device: { name: string; token: string } };
   assert.deepEqual([phone.account, phone.device.name], ['anna', 'Pixel 8']);
   assert.notEqual(phone.device.token, added.device.token);
-  const named = json(await cli(['accounts', 'add', 'ben', '--device', 'iPad', '--json'], env)) as { device: { name: string } };
+  const named = json(await cli(['accounts', 'add', 'ben', '--device', 'iPad', '--json'], { ...env, DEFAULT_MAX_BYTES: '1MB' })) as { device: { name: string } };
   assert.equal(named.device.name, 'iPad');
 
   const list = json(await cli(['accounts', 'list', '--json'], env)) as Record<string, unknown>[];
@@ -51,6 +51,7 @@ test('accounts and devices print exactly the documented JSON', async (t) => {
   assert.deepEqual(Object.keys(anna), ['name', 'createdAt', 'devices', 'items', 'tombstones', 'bytes', 'images', 'imageBytes', 'lastSyncAt', 'maxBytes', 'maxImageBytes']);
   assert.match(anna['createdAt'] as string, ISO);
   assert.deepEqual({ ...anna, createdAt: 'x' }, { name: 'anna', createdAt: 'x', devices: 2, items: 0, tombstones: 0, bytes: 0, images: 0, imageBytes: 0, lastSyncAt: null, maxBytes: null, maxImageBytes: null });
+  assert.equal(list[1]!['maxBytes'], 1_000_000, 'DEFAULT_MAX_BYTES gives a new account its limit');
 
   const set = json(await cli(['accounts', 'set', 'anna', '--max-bytes', '5MB', '--max-image-bytes', '1GiB', '--json'], env)) as Record<string, unknown>;
   assert.deepEqual([set['maxBytes'], set['maxImageBytes']], [5_000_000, 1024 ** 3]);
