@@ -14,6 +14,7 @@ import { generateDataset, type Dataset, type Item } from './generate-dataset.js'
 import type { BenchContext, ScaleState } from './lib/context.js';
 import { MB, summarize, type Summary } from './lib/stats.js';
 import { machineDescription, markdown, writeResults } from './report.js';
+import { authScenario, cliScenario } from './scenarios/accounts.js';
 import { deltaScenario } from './scenarios/delta.js';
 import { devicesScenario } from './scenarios/devices.js';
 import { getSyncScenario, measureJsonLimits, postSyncScenario, seedScale, type Encoding } from './scenarios/full-sync.js';
@@ -92,6 +93,9 @@ async function main(): Promise<void> {
     }
     data.clear();
 
+    ctx.progress('auth per request, and the accounts CLI');
+    await authScenario(ctx);
+    cliScenario(ctx, states.get(1)!);
     ctx.progress('GET /health under load');
     await healthScenario(ctx);
     ctx.progress('50 devices');

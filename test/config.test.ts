@@ -60,3 +60,13 @@ test('every setting has an env name, a flag and a doc, each unique', () => {
   assert.equal(flags.size, SETTINGS.length);
   for (const s of SETTINGS) assert.ok(s.doc.length > 10, `${s.env} has a doc`);
 });
+
+test('account settings: new accounts unlimited by default, web sessions 30 days; none or 0 is no limit', () => {
+  const defaults = resolveConfig({});
+  assert.deepEqual([defaults.defaultMaxBytes, defaults.defaultMaxImageBytes, defaults.webSessionDays], [null, null, 30]);
+  const set = resolveConfig(rawFromEnv({ DEFAULT_MAX_BYTES: '50MB', DEFAULT_MAX_IMAGE_BYTES: 'none', WEB_SESSION_DAYS: '7' }));
+  assert.deepEqual([set.defaultMaxBytes, set.defaultMaxImageBytes, set.webSessionDays], [50_000_000, null, 7]);
+  assert.equal(resolveConfig(rawFromEnv({ DEFAULT_MAX_BYTES: '0' })).defaultMaxBytes, null);
+  assert.throws(() => resolveConfig(rawFromEnv({ DEFAULT_MAX_BYTES: '12XB' })), /DEFAULT_MAX_BYTES \(--default-max-bytes\): "12XB" is not a size/);
+  assert.throws(() => resolveConfig(rawFromEnv({ WEB_SESSION_DAYS: '0' })), /WEB_SESSION_DAYS \(--web-session-days\): "0" is not a whole number >= 1/);
+});

@@ -5,6 +5,7 @@ import { DEFAULT_ACCOUNT, type Account, type AccountUsage, type DeviceEntry, typ
 import { SqliteStore } from '../store/sqlite-store.js';
 import { formatInstant } from '../sync/timestamps.js';
 import { CommandError } from './command-error.js';
+import { formatBytes } from './progress.js';
 
 /** Options of `accounts` and `devices` beyond the positional words. */
 export interface AccountOptions {
@@ -123,8 +124,8 @@ async function listAccounts(store: SqliteStore, config: Config): Promise<Output>
     String(a.devices),
     String(a.items),
     String(a.tombstones),
-    `${size(a.bytes)}${a.maxBytes === null ? '' : ` of ${size(a.maxBytes)}`}`,
-    `${a.images} (${size(a.imageBytes)}${a.maxImageBytes === null ? '' : ` of ${size(a.maxImageBytes)}`})`,
+    `${formatBytes(a.bytes)}${a.maxBytes === null ? '' : ` of ${formatBytes(a.maxBytes)}`}`,
+    `${a.images} (${formatBytes(a.imageBytes)}${a.maxImageBytes === null ? '' : ` of ${formatBytes(a.maxImageBytes)}`})`,
     a.lastSyncAt ?? 'never',
   ]);
   return { json: accounts, text: table(['ACCOUNT', 'DEVICES', 'ITEMS', 'DELETIONS', 'DATA', 'IMAGES', 'LAST SYNC'], rows) };
@@ -140,7 +141,7 @@ async function setQuotas(store: SqliteStore, config: Config, name: string, optio
   const usage = (await store.accounts.list()).find((a) => a.id === account.id);
   if (!usage) throw unknownAccount(name);
   const json = await withImages(usage, config);
-  const limit = (bytes: number | null): string => (bytes === null ? 'none' : size(bytes));
+  const limit = (bytes: number | null): string => (bytes === null ? 'none' : formatBytes(bytes));
   return { json, text: `Account ${name}: data limit ${limit(json.maxBytes)}, image limit ${limit(json.maxImageBytes)}.\n` };
 }
 
@@ -221,10 +222,4 @@ function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return `${[header, ...rows].map(line).join('\n')}\n`;
-}
-
-function size(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  if (bytes < 1e6) return `${(bytes / 1e3).toFixed(1)} kB`;
-  return `${(bytes / 1e6).toFixed(1)} MB`;
 }

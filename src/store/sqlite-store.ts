@@ -77,8 +77,8 @@ export class SqliteStore implements Store {
           bytes += Buffer.byteLength(item.json) - ((s.itemBytes.get(datasetId, item.collection, item.id) as number | undefined) ?? 0);
           s.upsertItem.run(datasetId, item.collection, item.id, item.time, stamp, item.json);
         }
-        // A delta that only deletes always passes, whatever its tombstones weigh.
-        if (plan.put.length > 0) checkQuota(dataset, bytes);
+        // A delta that sends only deletions always passes, whatever its tombstones weigh.
+        if (request.changes.items.length > 0) checkQuota(dataset, bytes);
         s.updateDataset.run(stamp, dataset.extra_json, bytes, datasetId);
 
         // A lastSyncTime the server never issued (a device clock, a restored
@@ -188,7 +188,15 @@ export class SqliteStore implements Store {
   }
 
   async pruneTombstones(datasetId: number, stampedBefore: number): Promise<number> {
-    return this.statements.pruneTombstones.run(datasetId, stampedBefore).changes;
+    const s = this.statements;
+    return this.db
+      .transaction(() => {
+        // The forgotten deletions leave the account's byte count too.
+        const sizes = s.pruneTombstones.all(datasetId, stampedBefore) as number[];
+        if (sizes.length > 0) s.shrinkDataset.run(sizes.reduce((sum, n) => sum + n, 0), datasetId);
+        return sizes.length;
+      })
+      .immediate();
   }
 
   async close(): Promise<void> {
@@ -289,7 +297,8 @@ function prepareStatements(db: Database) {
     ),
     readHistory: db.prepare('SELECT gzip FROM history WHERE dataset_id = ? AND id = ?').pluck(),
     countItems: db.prepare('SELECT collection, count(*) AS n FROM items WHERE dataset_id = ? GROUP BY collection'),
-    pruneTombstones: db.prepare('DELETE FROM tombstones WHERE dataset_id = ? AND stamp < ?'),
+    pruneTombstones: db.prepare('DELETE FROM tombstones WHERE dataset_id = ? AND stamp < ? RETURNING length(CAST(json AS BLOB))').pluck(),
+    shrinkDataset: db.prepare('UPDATE datasets SET json_bytes = json_bytes - ? WHERE id = ?'),
     countTombstones: db.prepare('SELECT count(*) FROM tombstones WHERE dataset_id = ?').pluck(),
   };
 }

@@ -129,4 +129,8 @@ test('without AUTH_TOKEN the server starts when a device exists, and the AUTH_TO
   assert.equal((await child.fetch('/health')).status, 401, 'the old AUTH_TOKEN no longer works');
   assert.equal((await child.fetch('/health', { headers: { authorization: `Bearer ${made.device.token}` } })).status, 200);
   assert.equal((await child.fetch('/health', { headers: { authorization: `Bearer ${TEST_TOKEN}` } })).status, 401);
+  // Docker's healthcheck has no device token to send: the server's JSON 401 shows it is up.
+  const port = new URL(child.url).port;
+  assert.equal((await cli(['healthcheck'], { DATA_DIR: dataDir, PORT: port })).code, 0);
+  assert.equal((await cli(['healthcheck'], { DATA_DIR: dataDir, PORT: port, AUTH_TOKEN: 'not-the-token' })).code, 1);
 });

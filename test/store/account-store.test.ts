@@ -134,3 +134,17 @@ test('removing an account removes all it holds and nothing of the others; its id
   const again = (await store.accounts.create('anna', device('d3'), NO_QUOTAS, 30))!;
   assert.ok(again.id > ben.id, `a new account gets a new id (${again.id})`);
 });
+
+test('forgetting old deletions keeps the byte figure exact, and only for that account', async (t) => {
+  const store = await openStore(t);
+  const anna = (await store.accounts.create('anna', device('d1'), NO_QUOTAS, 1))!;
+  const ben = (await store.accounts.create('ben', device('d2'), NO_QUOTAS, 1))!;
+  const text = '{"gyms":[{"id":"g1","updatedAt":"2024-01-01T00:00:00Z"}],"deletedItems":[{"id":"p1","type":"problem","deletedAt":"2024-01-01T00:00:00Z"}]}';
+  for (const account of [anna, ben]) await store.applyDelta(account.id, validateDelta(parseDocument(text), text), 1_000);
+  const bytes = async (id: number) => (await store.accounts.list()).find((a) => a.id === id)!.bytes;
+  const before = await bytes(anna.id);
+  assert.equal(await store.pruneTombstones(anna.id, 2_000), 1);
+  assert.equal(await bytes(anna.id), before - Buffer.byteLength('{"id":"p1","type":"problem","deletedAt":"2024-01-01T00:00:00Z"}'));
+  assert.equal(await bytes(ben.id), before);
+  assert.equal((await store.stats(ben.id)).tombstones, 1);
+});
