@@ -1,6 +1,6 @@
 import { COLLECTIONS, type Collection, type IncomingTombstone } from './model.js';
 import { itemKey } from './merge.js';
-import type { ScannedUpload } from './upload-scan.js';
+import { utf8Text, type ScannedUpload } from './upload-scan.js';
 
 /**
  * The live items a full upload leaves in the dataset: each id once, in the order
@@ -103,7 +103,7 @@ class ScannedUploadItems implements UploadItems {
     const c = this.collectionIndex(position);
     const items = this.scan.items[COLLECTIONS[c]!];
     const k = this.winners[c]![position - this.offsets[c]!]!;
-    return this.scan.bytes.toString('utf8', items.starts[k], items.ends[k]);
+    return utf8Text(this.scan.bytes, items.starts[k]!, items.ends[k]!);
   }
 
   positionOf(collection: Collection, id: string): number {

@@ -43,6 +43,8 @@ const CLOSE_ARRAY = 0x5d;
 /** Bodies refused as "not an object" are parsed whole only below this size, to name the exact reason. */
 const SMALL_BODY = 1024 * 1024;
 
+const ITEM_BOUNDARY = Buffer.from('},{');
+
 const COLLECTION_SET: ReadonlySet<string> = new Set(COLLECTIONS);
 
 export function scanFullUpload(bytes: Buffer): ScannedUpload {
@@ -98,8 +100,7 @@ class Scanner {
       i = this.whitespace(i + 1);
       if (b[i] === CLOSE_ARRAY) return i + 1;
       for (let index = 0; ; index++) {
-        const end = this.valueEnd(i);
-        this.element(field, index, i, end);
+        const end = this.element(field, index, i);
         i = this.whitespace(end);
         if (b[i] === COMMA) {
           i = this.whitespace(i + 1);
@@ -110,7 +111,7 @@ class Scanner {
       }
     }
     const end = this.valueEnd(i);
-    const text = this.b.toString('utf8', i, end);
+    const text = utf8Text(this.b, i, end);
     const value = this.parseText(text);
     if (isCollection || key === 'deletedItems') {
       // null means none; anything else but an array is refused once the whole body is known to be JSON.
@@ -122,18 +123,31 @@ class Scanner {
     return end;
   }
 
-  /** Parses one array element alone and keeps what the upload needs of it; the first invalid element of a field is remembered, not thrown, since a later syntax error must win. */
-  private element(field: Field, index: number, start: number, end: number): void {
-    const text = this.b.toString('utf8', start, end);
-    const value = this.parseText(text);
-    if (field.kind === 'value' || field.error) return;
+  /**
+   * Parses the array element starting at `start` alone and keeps what the upload
+   * needs of it; returns the index past it. The first invalid element of a field is
+   * remembered, not thrown, since a syntax error later in the body must win.
+   */
+  private element(field: Field, index: number, start: number): number {
+    let end = this.b[start] === OPEN_OBJECT ? this.quickObject(start) : -1;
+    let text: string;
+    let value: unknown;
+    if (end === -1) {
+      end = this.valueEnd(start);
+      text = utf8Text(this.b, start, end);
+      value = this.parseText(text);
+    } else {
+      text = this.quickText;
+      value = this.quickValue;
+    }
+    if (field.kind === 'value' || field.error) return end;
     try {
       if (field.kind === 'tombstones') {
         field.tombstones.push(readTombstone(value, `deletedItems[${index}]`, text));
-        return;
+        return end;
       }
       const item = readItem(field.collection, value, `${field.collection}[${index}]`, text);
-      if (isActiveSession(item)) return;
+      if (isActiveSession(item)) return end;
       const items = field.items;
       items.ids.push(item.id);
       items.times.push(item.time);
@@ -143,6 +157,38 @@ class Scanner {
       if (!(err instanceof ApiError)) throw err;
       field.error = err;
     }
+    return end;
+  }
+
+  private quickText = '';
+  private quickValue: unknown;
+  private quickFrom = 0;
+
+  /**
+   * The usual case without looking at every byte: in compact JSON an object in an
+   * array is followed by `},{`, found natively. The text up to there is the whole
+   * item exactly when JSON.parse accepts it, since no proper prefix of a JSON
+   * object (nor an object with more after it) is valid JSON. -1 when that is not
+   * so (the last item, a nested array of objects, pretty-printed JSON): the byte
+   * scan decides then.
+   */
+  private quickObject(start: number): number {
+    if (start < this.quickFrom) return -1;
+    const boundary = this.b.indexOf(ITEM_BOUNDARY, start);
+    if (boundary === -1) {
+      this.quickFrom = Infinity;
+      return -1;
+    }
+    const text = utf8Text(this.b, start, boundary + 1);
+    try {
+      this.quickValue = JSON.parse(text);
+    } catch {
+      // Not tried again before that boundary: no byte is searched or parsed twice this way.
+      this.quickFrom = boundary + 1;
+      return -1;
+    }
+    this.quickText = text;
+    return boundary + 1;
   }
 
   private result(): ScannedUpload {
@@ -173,7 +219,7 @@ class Scanner {
   }
 
   private parse(start: number, end: number): unknown {
-    return this.parseText(this.b.toString('utf8', start, end));
+    return this.parseText(utf8Text(this.b, start, end));
   }
 
   private parseText(text: string): unknown {
@@ -252,6 +298,14 @@ class Scanner {
     }
     return this.unexpected(b.length);
   }
+}
+
+/**
+ * The text of bytes [start, end) decoded as UTF-8, exactly as toString('utf8',
+ * start, end), without its argument checks: called once or twice per item.
+ */
+export function utf8Text(bytes: Buffer, start: number, end: number): string {
+  return (bytes as Buffer & { utf8Slice(start: number, end: number): string }).utf8Slice(start, end);
 }
 
 const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
