@@ -47,7 +47,14 @@ function referenceFullUpload(store: SqliteStore, datasetId: number, text: string
     }
     for (const key of stored.keys()) db.prepare('DELETE FROM items WHERE dataset_id = ? AND collection = ? AND id = ?').run(datasetId, ...splitItemKey(key));
     for (const t of plan.tombstones) db.prepare('INSERT OR IGNORE INTO tombstones (dataset_id, type_key, id, stamp, json) VALUES (?, ?, ?, ?, ?)').run(datasetId, t.typeKey, t.id, stamp, t.json);
-    db.prepare('UPDATE datasets SET last_stamp = ?, written = 1, extra_json = ? WHERE id = ?').run(stamp, upload.extraFieldsJson, datasetId);
+    const bytes = db
+      .prepare(
+        `SELECT coalesce((SELECT sum(length(CAST(json AS BLOB))) FROM items WHERE dataset_id = ?), 0)
+              + coalesce((SELECT sum(length(CAST(json AS BLOB))) FROM tombstones WHERE dataset_id = ?), 0)`,
+      )
+      .pluck()
+      .get(datasetId, datasetId);
+    db.prepare('UPDATE datasets SET last_stamp = ?, written = 1, extra_json = ?, json_bytes = ? WHERE id = ?').run(stamp, upload.extraFieldsJson, bytes, datasetId);
   }).immediate();
 }
 
@@ -57,7 +64,7 @@ function dump(store: SqliteStore): string {
   return JSON.stringify([
     db.prepare('SELECT collection, id, updated_ms, stamp, json FROM items ORDER BY rowid').raw().all(),
     db.prepare('SELECT type_key, id, stamp, json FROM tombstones ORDER BY rowid').raw().all(),
-    db.prepare('SELECT last_stamp, written, extra_json FROM datasets').raw().all(),
+    db.prepare('SELECT last_stamp, written, extra_json, json_bytes FROM datasets').raw().all(),
   ]);
 }
 
@@ -153,7 +160,7 @@ test('the full-upload path leaves the same rows and answers as parse-all, compar
       const a = new SqliteStore(dirA);
       const b = new SqliteStore(dirB);
       try {
-        for (const store of [a, b]) store.database.exec('DELETE FROM items; DELETE FROM tombstones; DELETE FROM history; UPDATE datasets SET last_stamp = 0, written = 0');
+        for (const store of [a, b]) store.database.exec('DELETE FROM items; DELETE FROM tombstones; DELETE FROM history; UPDATE datasets SET last_stamp = 0, written = 0, json_bytes = 0');
         const idA = await a.datasetId('default');
         const idB = await b.datasetId('default');
         let clock = 1_700_000_000_000;
