@@ -17,16 +17,19 @@ import { machineDescription, markdown, writeResults } from './report.js';
 import { authScenario, cliScenario } from './scenarios/accounts.js';
 import { deltaScenario } from './scenarios/delta.js';
 import { devicesScenario } from './scenarios/devices.js';
-import { getSyncScenario, measureJsonLimits, postSyncScenario, seedScale, type Encoding } from './scenarios/full-sync.js';
+import { downloadScenario, measureJsonLimits, seedScale, type Encoding } from './scenarios/full-sync.js';
 import { healthScenario } from './scenarios/health.js';
 import { imagesScenario } from './scenarios/images.js';
+import { bigUploadScenario, postSyncScenario, type UploadBodies } from './scenarios/uploads.js';
 
 const RESULTS_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/results.json');
 /** Attempts each scale's devices edit: more than the 50 concurrent devices, so none share one. */
 const SAMPLE_SIZE = 200;
 
-interface ScaleData {
-  bytes: Buffer;
+/** About 200 MiB of JSON, the largest upload MAX_JSON_BYTES allows by default. */
+const BIG_SCALE = 7.8;
+
+interface ScaleData extends UploadBodies {
   sample: Item[];
   stringify: Summary;
   parse: Summary;
@@ -37,7 +40,7 @@ async function main(): Promise<void> {
   const quick = values.quick === true;
   const runs = values.runs ? Number(values.runs) : quick ? 3 : 5;
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
-  // Quick leaves out scale 4: generating, seeding and reading it is most of a full run.
+  // Quick leaves out scale 4 and the 200 MiB upload: generating, seeding and reading them is most of a full run.
   const scales = quick ? [0.1, 1] : [0.1, 1, 4];
   const started = Date.now();
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'ascently-bench-'));
@@ -60,17 +63,18 @@ async function main(): Promise<void> {
       const sample = dataset.attempts.slice(0, SAMPLE_SIZE);
       // In-process limits only where a figure is compared with them.
       const limits = scale >= 1 ? measureJsonLimits(ctx, dataset, bytes) : { stringify: summarize([]), parse: summarize([]) };
+      const changed = scale >= 1 ? changedBody(dataset) : bytes;
       dataset = undefined;
-      data.set(scale, { bytes, sample, ...limits });
+      data.set(scale, { bytes, changed, sample, ...limits });
       ctx.progress(`scale ${scale}: ${(bytes.length / MB).toFixed(1)} MiB of JSON; JSON.stringify ${limits.stringify.median.toFixed(0)} ms, JSON.parse ${limits.parse.median.toFixed(0)} ms`);
     }
 
     const states = new Map<number, ScaleState>();
     for (const scale of scales) {
       const d = data.get(scale)!;
-      if (scale === 1) {
-        ctx.progress(`POST /sync scale 1, ${runs} fresh servers, then ${runs} re-uploads`);
-        states.set(scale, await postSyncScenario(ctx, scale, d.bytes, d.sample, d.parse));
+      if (scale >= 1) {
+        ctx.progress(`POST /sync scale ${scale}, ${runs} fresh servers, then ${runs} re-uploads of the same data and ${runs} changing 1%`);
+        states.set(scale, await postSyncScenario(ctx, scale, d, d.sample, d.parse));
       } else {
         ctx.progress(`seeding scale ${scale}`);
         const seeded = await seedScale(ctx, scale, d.bytes, d.sample);
@@ -88,7 +92,12 @@ async function main(): Promise<void> {
       const encodings: Encoding[] = scale === 1 ? ['identity', 'gzip', 'br'] : ['identity', 'gzip'];
       for (const encoding of encodings) {
         ctx.progress(`GET /sync scale ${scale}, ${encoding}`);
-        await getSyncScenario(ctx, states.get(scale)!, encoding, data.get(scale)!.stringify);
+        await downloadScenario(ctx, states.get(scale)!, 'GET /sync', encoding, data.get(scale)!.stringify);
+      }
+      // A new device's first sync: the apps ask for gzip; the memory target is at scale 4, uncompressed.
+      for (const encoding of scale === 1 ? (['identity', 'gzip'] as const) : (['identity'] as const)) {
+        ctx.progress(`delta from scratch scale ${scale}, ${encoding}`);
+        await downloadScenario(ctx, states.get(scale)!, 'delta from scratch', encoding, data.get(scale)!.stringify);
       }
     }
     data.clear();
@@ -102,6 +111,14 @@ async function main(): Promise<void> {
     await devicesScenario(ctx, states.get(1)!);
     ctx.progress('images');
     await imagesScenario(ctx);
+    if (!quick) {
+      ctx.progress(`generating scale ${BIG_SCALE} for the 200 MiB upload`);
+      let big: Dataset | undefined = generateDataset({ scale: BIG_SCALE });
+      const bodies = { bytes: Buffer.from(JSON.stringify(big), 'utf8'), changed: changedBody(big) };
+      big = undefined;
+      ctx.progress(`POST /sync of ${(bodies.bytes.length / MB).toFixed(0)} MiB on a server held to 1 GiB`);
+      await bigUploadScenario(ctx, mkdtempSync(path.join(workDir, 'big-')), bodies);
+    }
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
@@ -118,6 +135,15 @@ async function main(): Promise<void> {
   writeResults(RESULTS_FILE, report);
   process.stdout.write(`${markdown(report)}\n`);
   ctx.progress(`done; results in ${path.relative(process.cwd(), RESULTS_FILE)}`);
+}
+
+/** The dataset with 1% of its items edited (every hundredth one), as JSON. */
+function changedBody(dataset: Dataset): Buffer {
+  const edit = (items: Item[]): Item[] => items.map((item, i) => (i % 100 === 0 ? { ...item, notes: `edited ${i}` } : item));
+  return Buffer.from(
+    JSON.stringify({ ...dataset, gyms: edit(dataset.gyms), problems: edit(dataset.problems), sessions: edit(dataset.sessions), attempts: edit(dataset.attempts) }),
+    'utf8',
+  );
 }
 
 main().catch((err: unknown) => {

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../errors.js';
+import { bodyReader } from './body-reader.js';
 import type { SyncService } from '../sync/sync-service.js';
 import { accountOf } from './auth.js';
 
@@ -26,7 +27,7 @@ export async function syncRoutes(app: FastifyInstance, options: SyncRouteOptions
     const named = JSON.stringify(encoding.replace(/[^\x20-\x7e]/g, '?').slice(0, 60));
     done(ApiError.unsupportedMediaType(`Content-Encoding ${named} is not accepted: send the request body uncompressed`));
   });
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.maxJsonBytes }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('*', bodyReader(options.maxJsonBytes));
 
   // The account (dataset) comes from the token, resolved by the auth hook.
   app.get('/sync', async (request, reply) => {
@@ -38,16 +39,18 @@ export async function syncRoutes(app: FastifyInstance, options: SyncRouteOptions
   });
 
   app.post('/sync', async (request, reply) => {
-    await service.fullUpload(accountOf(request).accountId, bodyText(request.body));
+    await service.fullUpload(accountOf(request).accountId, bodyBytes(request.body));
     return reply.type(JSON_TYPE).send('{}');
   });
 
   app.post('/sync/delta', async (request, reply) => {
-    const answer = await service.delta(accountOf(request).accountId, bodyText(request.body));
-    return reply.type(JSON_TYPE).send(answer);
+    const answer = await service.delta(accountOf(request).accountId, bodyBytes(request.body).toString('utf8'));
+    if (typeof answer === 'string') return reply.type(JSON_TYPE).send(answer);
+    reply.raw.once('close', answer.close);
+    return reply.type(JSON_TYPE).send(Readable.from(answer.chunks));
   });
 }
 
-function bodyText(body: unknown): string {
-  return Buffer.isBuffer(body) ? body.toString('utf8') : '';
+function bodyBytes(body: unknown): Buffer {
+  return Buffer.isBuffer(body) ? body : Buffer.alloc(0);
 }

@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { makePrivateDir, makePrivateFile } from '../private-files.js';
 import { Database } from './sqlite-driver.js';
-import { itemKey, planDelta, splitItemKey, type StoredItem, type StoredState, type StoredTombstone } from '../sync/merge.js';
-import { COLLECTIONS, tombstoneTypeOf, type Collection } from '../sync/model.js';
+import { itemKey, planDelta, type StoredItem, type StoredState, type StoredTombstone } from '../sync/merge.js';
+import { COLLECTIONS, normaliseTombstoneType, type Collection } from '../sync/model.js';
+import type { PlannedUpload } from '../sync/upload-plan.js';
 import { nextStamp } from '../sync/stamps.js';
 import type { DeltaRequest } from '../sync/validate.js';
 import { ApiError } from '../errors.js';
@@ -61,8 +62,8 @@ export class SqliteStore implements Store {
 
   async applyDelta(datasetId: number, request: DeltaRequest, now: number): Promise<DeltaOutcome> {
     const s = this.statements;
-    return this.db
-      .transaction((): DeltaOutcome => {
+    const outcome = this.db
+      .transaction(() => {
         const dataset = this.dataset(datasetId);
         const stamp = nextStamp(dataset.last_stamp, now);
         const plan = planDelta(this.storedState(datasetId), request.changes);
@@ -85,53 +86,61 @@ export class SqliteStore implements Store {
         // backup) cannot be trusted to mean "seen everything up to here".
         const since = request.lastSyncMs === null || request.lastSyncMs > dataset.last_stamp ? -1 : request.lastSyncMs;
         const items = emptyCollections();
-        for (const row of s.itemsBetween.iterate(datasetId, since, stamp) as Iterable<{ collection: Collection; json: string }>) {
-          items[row.collection].push(row.json);
-        }
         for (const echo of plan.echoItems) if (echo.stamp === undefined || echo.stamp <= since) items[echo.collection].push(echo.json);
-        const tombstones = s.tombstonesBetween.all(datasetId, since, stamp) as string[];
+        const tombstones: string[] = [];
         for (const echo of plan.echoTombstones) if (echo.stamp <= since) tombstones.push(echo.json);
-        return { stamp, items, tombstones };
+        if (since === -1) return { stamp, since, echoItems: items, echoTombstones: tombstones };
+        // A delta answers what changed since the device last synced: small, read here whole.
+        const changed = emptyCollections();
+        for (const row of s.itemsBetween.iterate(datasetId, since, stamp) as Iterable<{ collection: Collection; json: string }>) {
+          changed[row.collection].push(row.json);
+        }
+        for (const c of COLLECTIONS) changed[c].push(...items[c]);
+        return { stamp, since, echoItems: changed, echoTombstones: [...(s.tombstonesBetween.all(datasetId, since, stamp) as string[]), ...tombstones] };
       })
       .immediate();
+    if (outcome.since !== -1) {
+      const { stamp, echoItems, echoTombstones } = outcome;
+      return { stamp, streamed: false, items: (c) => echoItems[c], tombstones: () => echoTombstones, close: () => undefined };
+    }
+    // From scratch the answer is the whole dataset: read it from a snapshot taken
+    // before any other write can commit (this runs in the same turn as the commit),
+    // page by page while it is sent, so memory stays flat however large it is.
+    return this.streamedDelta(datasetId, outcome.stamp, outcome.echoItems, outcome.echoTombstones);
   }
 
   async applyFullUpload(datasetId: number, upload: FullUploadWrite, now: number): Promise<{ stamp: number }> {
     const s = this.statements;
+    const { items, tombstones } = upload.plan;
+    const before = this.dataset(datasetId);
+    const diff = this.compare(datasetId, upload.plan, before.extra_json);
+    const snapshot = diff.changes && upload.snapshot ? await upload.snapshot() : undefined;
     return this.db
       .transaction(() => {
         const dataset = this.dataset(datasetId);
+        // The caller holds the dataset's write lock; this guards against another process.
+        if (dataset.last_stamp !== before.last_stamp) throw new Error('the dataset changed while a full upload was being prepared');
         const stamp = nextStamp(dataset.last_stamp, now);
-        if (upload.snapshot) {
-          const { reason, items, tombstones, rawBytes, gzip } = upload.snapshot;
-          s.insertHistory.run(datasetId, now, reason, items, tombstones, rawBytes, gzip);
+        if (snapshot) {
+          const { reason, items: count, tombstones: tombstoneCount, rawBytes, gzip } = snapshot;
+          s.insertHistory.run(datasetId, now, reason, count, tombstoneCount, rawBytes, gzip);
           s.pruneHistory.run(datasetId, datasetId, upload.historyKeep);
         }
-        // Compared here rather than in SQL: an unchanged item (most of a re-upload)
-        // then costs one string comparison and no write at all.
-        const stored = new Map<string, string>();
-        for (const row of s.allItems.iterate(datasetId) as Iterable<{ collection: string; id: string; json: string }>) {
-          stored.set(itemKey(row.collection, row.id), row.json);
+        let itemBytes = diff.unchangedBytes;
+        for (let position = 0; position < items.length; position++) {
+          if (diff.unchanged[position] === 1) continue;
+          const json = items.json(position);
+          itemBytes += Buffer.byteLength(json);
+          s.upsertItem.run(datasetId, items.collection(position), items.id(position), items.time(position), stamp, json);
         }
-        const keptTombstones = new Set((s.allTombstoneKeys.all(datasetId) as { type_key: string; id: string }[]).map((t) => itemKey(t.type_key, t.id)));
-        for (const item of upload.plan.items) {
-          const key = itemKey(item.collection, item.id);
-          const previous = stored.get(key);
-          stored.delete(key);
-          if (previous !== item.json) s.upsertItem.run(datasetId, item.collection, item.id, item.time, stamp, item.json);
-          const tombstoneKey = itemKey(tombstoneTypeOf(item.collection), item.id);
-          if (keptTombstones.has(tombstoneKey)) s.deleteTombstone.run(datasetId, tombstoneTypeOf(item.collection), item.id);
-        }
+        for (const { typeKey, id } of diff.revivedTombstones) s.deleteTombstone.run(datasetId, typeKey, id);
         // What the upload left out goes, without tombstones: other devices keep their own data.
-        for (const key of stored.keys()) {
-          const [collection, id] = splitItemKey(key);
-          s.deleteItem.run(datasetId, collection, id);
-        }
-        for (const t of upload.plan.tombstones) s.insertTombstone.run(datasetId, t.typeKey, t.id, stamp, t.json);
-        // Counted afresh rather than row by row: the upload has just read every row anyway.
-        const bytes = s.datasetBytes.get(datasetId, datasetId) as number;
+        for (const rowid of diff.leftOut) s.deleteItemRow.run(rowid);
+        for (const t of tombstones) s.insertTombstone.run(datasetId, t.typeKey, t.id, stamp, t.json);
+        // Items counted as they are compared and written; tombstones (few) by the table.
+        const bytes = itemBytes + (s.tombstoneBytes.get(datasetId) as number);
         checkQuota(dataset, bytes);
-        s.updateDataset.run(stamp, upload.extraFieldsJson, bytes, datasetId);
+        s.updateDataset.run(stamp, upload.plan.extraFieldsJson, bytes, datasetId);
         return { stamp };
       })
       .immediate();
@@ -140,17 +149,8 @@ export class SqliteStore implements Store {
   async openExport(datasetId: number): Promise<ExportSnapshot | undefined> {
     // A connection of its own, so the export can be streamed over many event-loop
     // turns from one consistent read while writes go on through the main one.
-    const reader = new Database(this.file, { readonly: true, fileMustExist: true });
-    reader.pragma('busy_timeout = 5000');
-    let open = true;
-    const close = (): void => {
-      if (!open) return;
-      open = false;
-      if (reader.inTransaction) reader.exec('COMMIT');
-      reader.close();
-    };
+    const { db: reader, close } = this.openReader();
     try {
-      reader.exec('BEGIN');
       const dataset = reader.prepare('SELECT written, extra_json FROM datasets WHERE id = ?').get(datasetId) as DatasetRow | undefined;
       if (!dataset || !dataset.written) {
         close();
@@ -203,6 +203,82 @@ export class SqliteStore implements Store {
     if (this.db.open) this.db.close();
   }
 
+  /**
+   * What a full upload would change, from one pass over the stored rows: an
+   * unchanged item (most of a re-upload) costs one string comparison and no write.
+   */
+  private compare(datasetId: number, plan: PlannedUpload, extraJson: string): FullUploadDiff {
+    const s = this.statements;
+    const { items } = plan;
+    const unchanged = new Uint8Array(items.length);
+    let kept = 0;
+    let unchangedBytes = 0;
+    const leftOut: number[] = [];
+    for (const [rowid, collection, id, json] of s.allItemRows.iterate(datasetId) as Iterable<[number, Collection, string, string]>) {
+      const position = items.positionOf(collection, id);
+      if (position === -1) {
+        leftOut.push(rowid);
+      } else if (items.json(position) === json) {
+        unchanged[position] = 1;
+        kept += 1;
+        unchangedBytes += Buffer.byteLength(json);
+      }
+    }
+    // A stored deletion of an id the upload holds live is forgotten; uploaded ones
+    // already stored keep their stamp (INSERT OR IGNORE).
+    const revivedTombstones: { typeKey: string; id: string }[] = [];
+    const storedTombstones = new Set<string>();
+    for (const [typeKey, id] of s.allTombstoneKeys.iterate(datasetId) as Iterable<[string, string]>) {
+      const collection = collectionOfType(typeKey);
+      if (collection && items.positionOf(collection, id) !== -1) revivedTombstones.push({ typeKey, id });
+      else storedTombstones.add(itemKey(typeKey, id));
+    }
+    const newTombstones = plan.tombstones.some((t) => !storedTombstones.has(itemKey(t.typeKey, t.id)));
+    const changes = kept < items.length || leftOut.length > 0 || revivedTombstones.length > 0 || newTombstones || extraJson !== plan.extraFieldsJson;
+    return { unchanged, unchangedBytes, leftOut, revivedTombstones, changes };
+  }
+
+  private streamedDelta(datasetId: number, stamp: number, echoItems: Record<Collection, string[]>, echoTombstones: string[]): DeltaOutcome {
+    const reader = this.openReader();
+    try {
+      const itemsOf = reader.db
+        .prepare('SELECT json FROM items INDEXED BY items_by_stamp WHERE dataset_id = ? AND stamp < ? AND collection = ? ORDER BY stamp, rowid')
+        .pluck();
+      const tombstonesOf = reader.db.prepare('SELECT json FROM tombstones WHERE dataset_id = ? AND stamp < ? ORDER BY stamp, rowid').pluck();
+      reader.db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(datasetId); // starts the read snapshot now
+      return {
+        stamp,
+        streamed: true,
+        items: (collection) => pages(() => itemsOf.iterate(datasetId, stamp, collection) as Iterable<string>, echoItems[collection]),
+        tombstones: () => pages(() => tombstonesOf.iterate(datasetId, stamp) as Iterable<string>, echoTombstones),
+        close: reader.close,
+      };
+    } catch (err) {
+      reader.close();
+      throw err;
+    }
+  }
+
+  /** A read-only connection of its own, in a read transaction, so a large answer can be streamed over many event-loop turns from one consistent read. */
+  private openReader(): { db: Database; close: () => void } {
+    const db = new Database(this.file, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 5000');
+    let open = true;
+    const close = (): void => {
+      if (!open) return;
+      open = false;
+      if (db.inTransaction) db.exec('COMMIT');
+      db.close();
+    };
+    try {
+      db.exec('BEGIN');
+    } catch (err) {
+      close();
+      throw err;
+    }
+    return { db, close };
+  }
+
   private dataset(datasetId: number): DatasetRow {
     const row = this.statements.datasetById.get(datasetId) as DatasetRow | undefined;
     if (!row) throw new Error(`no dataset ${datasetId}`);
@@ -246,7 +322,7 @@ function openDatabase(file: string): Database {
 const PAGE_ROWS = 1000;
 
 /** Runs the query on the first page asked for, not when the export is assembled: one cursor at a time on the reader. */
-async function* pages(query: () => Iterable<string>): AsyncGenerator<string[]> {
+async function* pages(query: () => Iterable<string>, after: readonly string[] = []): AsyncGenerator<string[]> {
   let page: string[] = [];
   for (const row of query()) {
     page.push(row);
@@ -255,7 +331,24 @@ async function* pages(query: () => Iterable<string>): AsyncGenerator<string[]> {
       page = [];
     }
   }
+  page.push(...after);
   if (page.length > 0) yield page;
+}
+
+interface FullUploadDiff {
+  /** 1 at each position of an item stored with exactly this text. */
+  readonly unchanged: Uint8Array;
+  /** UTF-8 bytes of the unchanged items' JSON, as stored (for the quota). */
+  readonly unchangedBytes: number;
+  /** Rowids of stored items the upload does not hold. */
+  readonly leftOut: number[];
+  readonly revivedTombstones: { typeKey: string; id: string }[];
+  /** Whether the upload changes anything at all (else no snapshot is kept). */
+  readonly changes: boolean;
+}
+
+function collectionOfType(typeKey: string): Collection | undefined {
+  return normaliseTombstoneType(typeKey).collection;
 }
 
 function emptyCollections(): Record<Collection, string[]> {
@@ -269,12 +362,7 @@ function prepareStatements(db: Database) {
     datasetById: db.prepare('SELECT last_stamp, written, extra_json, json_bytes, max_bytes FROM datasets WHERE id = ?'),
     updateDataset: db.prepare('UPDATE datasets SET last_stamp = ?, written = 1, extra_json = ?, json_bytes = ? WHERE id = ?'),
     itemBytes: db.prepare('SELECT length(CAST(json AS BLOB)) FROM items WHERE dataset_id = ? AND collection = ? AND id = ?').pluck(),
-    datasetBytes: db
-      .prepare(
-        `SELECT coalesce((SELECT sum(length(CAST(json AS BLOB))) FROM items WHERE dataset_id = ?), 0)
-              + coalesce((SELECT sum(length(CAST(json AS BLOB))) FROM tombstones WHERE dataset_id = ?), 0)`,
-      )
-      .pluck(),
+    tombstoneBytes: db.prepare('SELECT coalesce(sum(length(CAST(json AS BLOB))), 0) FROM tombstones WHERE dataset_id = ?').pluck(),
     itemById: db.prepare('SELECT updated_ms AS time, json, stamp FROM items WHERE dataset_id = ? AND collection = ? AND id = ?'),
     tombstoneById: db.prepare('SELECT json, stamp FROM tombstones WHERE dataset_id = ? AND type_key = ? AND id = ?'),
     deleteItem: db.prepare('DELETE FROM items WHERE dataset_id = ? AND collection = ? AND id = ?'),
@@ -286,8 +374,9 @@ function prepareStatements(db: Database) {
     insertTombstone: db.prepare('INSERT OR IGNORE INTO tombstones (dataset_id, type_key, id, stamp, json) VALUES (?, ?, ?, ?, ?)'),
     itemsBetween: db.prepare('SELECT collection, json FROM items WHERE dataset_id = ? AND stamp > ? AND stamp < ? ORDER BY stamp'),
     tombstonesBetween: db.prepare('SELECT json FROM tombstones WHERE dataset_id = ? AND stamp > ? AND stamp < ? ORDER BY stamp').pluck(),
-    allItems: db.prepare('SELECT collection, id, json FROM items WHERE dataset_id = ?'),
-    allTombstoneKeys: db.prepare('SELECT type_key, id FROM tombstones WHERE dataset_id = ?'),
+    allItemRows: db.prepare('SELECT rowid, collection, id, json FROM items WHERE dataset_id = ?').raw(),
+    allTombstoneKeys: db.prepare('SELECT type_key, id FROM tombstones WHERE dataset_id = ?').raw(),
+    deleteItemRow: db.prepare('DELETE FROM items WHERE rowid = ?'),
     deleteTombstone: db.prepare('DELETE FROM tombstones WHERE dataset_id = ? AND type_key = ? AND id = ?'),
     insertHistory: db.prepare('INSERT INTO history (dataset_id, created_at, reason, items, tombstones, raw_bytes, gzip) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     pruneHistory: db.prepare('DELETE FROM history WHERE dataset_id = ? AND id NOT IN (SELECT id FROM history WHERE dataset_id = ? ORDER BY id DESC LIMIT ?)'),

@@ -1,8 +1,8 @@
 import type { ImageIndex } from '../images/image-index.js';
 import type { AccountStore } from './account-store.js';
 import type { Collection } from '../sync/model.js';
+import type { PlannedUpload } from '../sync/upload-plan.js';
 import type { DeltaRequest } from '../sync/validate.js';
-import type { FullUploadPlan } from '../sync/merge.js';
 
 /**
  * The storage seam. Everything the server keeps goes through this narrow
@@ -36,10 +36,14 @@ export interface Store {
 }
 
 export interface FullUploadWrite {
-  readonly plan: FullUploadPlan;
-  readonly extraFieldsJson: string;
-  /** What the upload replaces, kept as history; absent when there was nothing to keep. */
-  readonly snapshot?: HistorySnapshot;
+  readonly plan: PlannedUpload;
+  /**
+   * Takes the snapshot of what the upload replaces, kept as history. The store
+   * calls it only when the upload changes something (an identical re-upload keeps
+   * no copy of itself) and writes nothing until it resolves; undefined when there
+   * was nothing to keep.
+   */
+  readonly snapshot?: () => Promise<HistorySnapshot | undefined>;
   readonly historyKeep: number;
 }
 
@@ -65,9 +69,16 @@ export interface HistoryEntry {
 export interface DeltaOutcome {
   /** The transaction's change stamp, answered as serverTime. */
   readonly stamp: number;
-  /** JSON text of each item the device must be sent, by collection. */
-  readonly items: Readonly<Record<Collection, string[]>>;
-  readonly tombstones: string[];
+  /**
+   * True when the answer is read from the store while it is sent (a device syncing
+   * from scratch gets the whole dataset): it must be streamed, and closed.
+   */
+  readonly streamed: boolean;
+  /** JSON text of each item the device must be sent. */
+  items(collection: Collection): Iterable<string> | TextPages;
+  tombstones(): Iterable<string> | TextPages;
+  /** Releases what a streamed answer reads from; safe to call more than once. */
+  close(): void;
 }
 
 /**

@@ -18,18 +18,19 @@ export async function importLegacyFileOnFirstStart(store: Store, datasetId: numb
 }
 
 export async function importDocumentFile(store: Store, datasetId: number, file: string, historyKeep: number) {
-  return importDocumentText(store, datasetId, file, await readFile(file, 'utf8'), historyKeep);
+  return importDocumentText(store, datasetId, file, await readFile(file), historyKeep);
 }
 
-/** Replaces the data with a document read from `file`; a refusal names the file, not a request. */
-export async function importDocumentText(store: Store, datasetId: number, file: string, text: string, historyKeep: number) {
+/** Replaces the data with a document read from `file` (its bytes, or its text); a refusal names the file, not a request. */
+export async function importDocumentText(store: Store, datasetId: number, file: string, document: Buffer | string, historyKeep: number) {
+  const bytes = typeof document === 'string' ? Buffer.from(document, 'utf8') : document;
   try {
-    await new SyncService(store, { historyKeep }).fullUpload(datasetId, text, `import of ${file}`);
+    await new SyncService(store, { historyKeep }).fullUpload(datasetId, bytes, `import of ${file}`);
   } catch (err) {
     if (!(err instanceof ApiError) || err.status >= 500) throw err;
     const reason = err.message.replace(/^request body/, 'the file');
     throw new Error(`${file} is not a document the server accepts: ${reason}`, { cause: err });
   }
   const stats = await store.stats(datasetId);
-  return { ...stats.items, deletedItems: stats.tombstones, bytes: Buffer.byteLength(text) };
+  return { ...stats.items, deletedItems: stats.tombstones, bytes: bytes.length };
 }

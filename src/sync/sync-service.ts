@@ -5,10 +5,11 @@ import { createGzip, gunzip } from 'node:zlib';
 import type { ExportSnapshot, HistorySnapshot, Store } from '../store/store.js';
 import { documentChunks, documentText } from './document.js';
 import { KeyedLock } from './keyed-lock.js';
-import { planFullUpload } from './merge.js';
 import { COLLECTIONS } from './model.js';
 import { formatInstant } from './timestamps.js';
-import { parseDocument, validateDelta, validateFullUpload } from './validate.js';
+import { planScannedUpload } from './upload-plan.js';
+import { scanFullUpload } from './upload-scan.js';
+import { parseDocument, validateDelta } from './validate.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -38,30 +39,38 @@ export class SyncService {
     this.now = options.now ?? Date.now;
   }
 
-  /** POST /sync/delta, from the request body's text: merge, then answer everything the device has not seen. */
-  delta(datasetId: number, bodyText: string): Promise<string> {
+  /**
+   * POST /sync/delta, from the request body's text: merge, then answer everything
+   * the device has not seen. A device syncing from scratch gets the whole dataset,
+   * as chunks to stream (close() when done, as for an export); otherwise the text.
+   */
+  delta(datasetId: number, bodyText: string): Promise<string | ExportDocument> {
     const request = validateDelta(parseDocument(bodyText), bodyText);
     return this.lock.run(datasetId, async () => {
       const outcome = await this.store.applyDelta(datasetId, request, this.now());
-      return documentText({
-        head: [['serverTime', JSON.stringify(formatInstant(outcome.stamp))]],
-        arrays: [...COLLECTIONS.map((c) => [c, outcome.items[c]] as const), ['deletedItems', outcome.tombstones]],
-      });
+      const parts = {
+        head: [['serverTime', JSON.stringify(formatInstant(outcome.stamp))]] as const,
+        arrays: [...COLLECTIONS.map((c) => [c, outcome.items(c)] as const), ['deletedItems', outcome.tombstones()] as const],
+      };
+      if (!outcome.streamed) return documentText(parts);
+      return { chunks: closing(documentChunks(parts), outcome.close), close: outcome.close };
     });
   }
 
-  /** POST /sync, from the request body's text: the upload becomes the dataset, after a snapshot of what it replaces. */
-  fullUpload(datasetId: number, bodyText: string, reason = 'full upload'): Promise<{ stamp: number }> {
-    const upload = validateFullUpload(parseDocument(bodyText), bodyText);
-    const plan = planFullUpload(upload.changes);
-    return this.lock.run(datasetId, async () => {
-      const snapshot = this.options.historyKeep > 0 ? await this.snapshot(datasetId, reason) : undefined;
-      return this.store.applyFullUpload(
+  /**
+   * POST /sync, from the request body's bytes: the upload becomes the dataset,
+   * after a snapshot of what it replaces. The body is checked before the write
+   * lock is taken, so a slow or invalid upload never holds up other writes.
+   */
+  fullUpload(datasetId: number, body: Buffer, reason = 'full upload'): Promise<{ stamp: number }> {
+    const plan = planScannedUpload(scanFullUpload(body));
+    return this.lock.run(datasetId, () =>
+      this.store.applyFullUpload(
         datasetId,
-        { plan, extraFieldsJson: upload.extraFieldsJson, snapshot, historyKeep: this.options.historyKeep },
+        { plan, snapshot: this.options.historyKeep > 0 ? () => this.snapshot(datasetId, reason) : undefined, historyKeep: this.options.historyKeep },
         this.now(),
-      );
-    });
+      ),
+    );
   }
 
   /**
@@ -79,8 +88,7 @@ export class SyncService {
   async restore(datasetId: number, historyId: number): Promise<{ stamp: number }> {
     const gz = await this.store.readHistory(datasetId, historyId);
     if (!gz) throw new Error(`no history entry ${historyId}`);
-    const text = (await gunzipAsync(gz)).toString('utf8');
-    return this.fullUpload(datasetId, text, `before restore of #${historyId}`);
+    return this.fullUpload(datasetId, await gunzipAsync(gz), `before restore of #${historyId}`);
   }
 
   private async snapshot(datasetId: number, reason: string): Promise<HistorySnapshot | undefined> {
@@ -111,6 +119,14 @@ export class SyncService {
       exported.close();
     }
     return { reason, items, tombstones: stats.tombstones, rawBytes, gzip: Buffer.concat(compressed) };
+  }
+}
+
+async function* closing(chunks: AsyncIterable<string>, close: () => void): AsyncGenerator<string> {
+  try {
+    yield* chunks;
+  } finally {
+    close();
   }
 }
 

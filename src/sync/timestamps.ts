@@ -14,6 +14,8 @@ const CANONICAL = /^\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-5]\d\.\d{3}Z$/;
 /** Milliseconds since the epoch (possibly fractional), or undefined when unreadable. */
 export function parseInstant(text: string): number | undefined {
   if (CANONICAL.test(text)) {
+    const fast = canonicalInstant(text);
+    if (fast !== undefined) return fast;
     // Date.parse rolls 2024-02-30 over into March: only a round trip proves the date real.
     const ms = Date.parse(text);
     if (!Number.isNaN(ms) && new Date(ms).toISOString() === text) return ms;
@@ -37,13 +39,33 @@ export function parseInstant(text: string): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
+/**
+ * The canonical form read digit by digit: every item of a full upload has one or
+ * two of these, and this is several times faster than Date.parse plus the round
+ * trip. Undefined for what it does not settle (years before 100, which Date.UTC
+ * would read as 19xx, and hour 24): the general path decides those.
+ */
+function canonicalInstant(text: string): number | undefined {
+  const digit = (i: number): number => text.charCodeAt(i) - 48;
+  const two = (i: number): number => digit(i) * 10 + digit(i + 1);
+  const year = two(0) * 100 + two(2);
+  const month = two(5);
+  const day = two(8);
+  const hour = two(11);
+  if (year < 100 || hour > 23 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  return Date.UTC(year, month - 1, day, hour, two(14), two(17), digit(20) * 100 + two(21));
+}
+
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 /** The server's own timestamps: UTC, exactly three fraction digits and `Z`. */
 export function formatInstant(ms: number): string {
   return new Date(Math.floor(ms)).toISOString();
 }
 
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month !== 2) return MONTH_DAYS[month - 1]!;
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
 }
 
 /**

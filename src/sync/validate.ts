@@ -1,10 +1,10 @@
 import { ApiError } from '../errors.js';
-import { COLLECTIONS, normaliseTombstoneType, type ChangeSet, type IncomingItem, type IncomingTombstone, type JsonObject } from './model.js';
+import { COLLECTIONS, normaliseTombstoneType, type ChangeSet, type Collection, type IncomingItem, type IncomingTombstone, type JsonObject } from './model.js';
 import { scanTopLevel, type SourceText } from './source-text.js';
 import { itemTime, parseInstant } from './timestamps.js';
 
 /** Top-level fields the server writes itself; any other field of a full upload is kept and returned. */
-const DOCUMENT_FIELDS = new Set<string>(['exportedAt', 'version', 'formatVersion', 'deletedItems', ...COLLECTIONS]);
+export const DOCUMENT_FIELDS: ReadonlySet<string> = new Set<string>(['exportedAt', 'version', 'formatVersion', 'deletedItems', ...COLLECTIONS]);
 
 export interface FullUpload {
   readonly changes: ChangeSet;
@@ -70,22 +70,29 @@ function readChangeSet(document: JsonObject, source: SourceText | undefined): Ch
     const texts = sourceElements(source, collection, array);
     array.forEach((value, index) => {
       const path = `${collection}[${index}]`;
-      const item = requireItem(value, path);
-      items.push({ collection, id: item['id'] as string, time: itemTime(item), value: item, json: texts?.[index] ?? serialise(item, path) });
+      items.push(readItem(collection, value, path, texts?.[index]));
     });
   }
   const tombstones: IncomingTombstone[] = [];
   const array = readArray(document, 'deletedItems');
   const texts = sourceElements(source, 'deletedItems', array);
-  array.forEach((value, index) => {
-    const path = `deletedItems[${index}]`;
-    const tombstone = requireItem(value, path);
-    const type = tombstone['type'];
-    if (typeof type !== 'string' || type.trim() === '') throw ApiError.badRequest(`${path}.type must be a non-empty string`);
-    requireWellFormed(type, `${path}.type`);
-    tombstones.push({ ...normaliseTombstoneType(type), id: tombstone['id'] as string, json: texts?.[index] ?? serialise(tombstone, path) });
-  });
+  array.forEach((value, index) => tombstones.push(readTombstone(value, `deletedItems[${index}]`, texts?.[index])));
   return { items, tombstones };
+}
+
+/** One element of a collection array, checked; `json` is its source text when known. */
+export function readItem(collection: Collection, value: unknown, path: string, json: string | undefined): IncomingItem {
+  const item = requireItem(value, path);
+  return { collection, id: item['id'] as string, time: itemTime(item), value: item, json: json ?? serialise(item, path) };
+}
+
+/** One element of `deletedItems`, checked; `json` is its source text when known. */
+export function readTombstone(value: unknown, path: string, json: string | undefined): IncomingTombstone {
+  const tombstone = requireItem(value, path);
+  const type = tombstone['type'];
+  if (typeof type !== 'string' || type.trim() === '') throw ApiError.badRequest(`${path}.type must be a non-empty string`);
+  requireWellFormed(type, `${path}.type`);
+  return { ...normaliseTombstoneType(type), id: tombstone['id'] as string, json: json ?? serialise(tombstone, path) };
 }
 
 function readArray(document: JsonObject, field: string): readonly unknown[] {

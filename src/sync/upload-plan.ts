@@ -1,0 +1,120 @@
+import { COLLECTIONS, type Collection, type IncomingTombstone } from './model.js';
+import { itemKey } from './merge.js';
+import { utf8Text, type ScannedUpload } from './upload-scan.js';
+
+/**
+ * The live items a full upload leaves in the dataset: each id once, in the order
+ * they are listed (collection by collection, each id where it first appeared).
+ * Items are reached by position, and their text is made only when asked for, so
+ * that a large upload is held as its bytes plus a few numbers per item.
+ */
+export interface UploadItems {
+  readonly length: number;
+  collection(position: number): Collection;
+  id(position: number): string;
+  time(position: number): number;
+  json(position: number): string;
+  /** The position of the item with this collection and id, or -1. */
+  positionOf(collection: Collection, id: string): number;
+}
+
+/** A full upload reduced to what the store must hold afterwards (sync-semantics.md section 5). */
+export interface PlannedUpload {
+  readonly items: UploadItems;
+  /** Uploaded tombstones to add, each (type, id) once, none for an id uploaded as live. */
+  readonly tombstones: readonly IncomingTombstone[];
+  readonly extraFieldsJson: string;
+  /** Bytes of JSON text the items and tombstones take as stored: known before anything is written. */
+  readonly bytes: number;
+}
+
+/**
+ * The same rules as planFullUpload: the newest of several items with one id wins
+ * (the first of equals), in the place where the id first appeared; a tombstone for
+ * an id uploaded live is dropped.
+ */
+export function planScannedUpload(scan: ScannedUpload): PlannedUpload {
+  const items = new ScannedUploadItems(scan);
+  const tombstones = new Map<string, IncomingTombstone>();
+  for (const tombstone of scan.tombstones) {
+    const key = itemKey(tombstone.typeKey, tombstone.id);
+    const live = tombstone.collection !== undefined && items.positionOf(tombstone.collection, tombstone.id) !== -1;
+    if (!live && !tombstones.has(key)) tombstones.set(key, tombstone);
+  }
+  let bytes = items.bytes;
+  for (const tombstone of tombstones.values()) bytes += Buffer.byteLength(tombstone.json);
+  return { items, tombstones: [...tombstones.values()], extraFieldsJson: scan.extraFieldsJson, bytes };
+}
+
+class ScannedUploadItems implements UploadItems {
+  readonly length: number;
+  readonly bytes: number;
+  /** Per collection: the scanned index of the winning item at each position. */
+  private readonly winners: number[][];
+  private readonly positions: Map<string, number>[];
+  /** Position where each collection's items begin. */
+  private readonly offsets: number[];
+
+  constructor(private readonly scan: ScannedUpload) {
+    this.winners = [];
+    this.positions = [];
+    this.offsets = [];
+    let length = 0;
+    let bytes = 0;
+    for (const collection of COLLECTIONS) {
+      const { ids, times, starts, ends } = scan.items[collection];
+      const winners: number[] = [];
+      const positions = new Map<string, number>();
+      for (let k = 0; k < ids.length; k++) {
+        const id = ids[k]!;
+        const slot = positions.get(id);
+        if (slot === undefined) {
+          positions.set(id, winners.length);
+          winners.push(k);
+        } else if (times[k]! > times[winners[slot]!]!) {
+          winners[slot] = k;
+        }
+      }
+      for (const k of winners) bytes += ends[k]! - starts[k]!;
+      this.offsets.push(length);
+      this.winners.push(winners);
+      this.positions.push(positions);
+      length += winners.length;
+    }
+    this.length = length;
+    this.bytes = bytes;
+  }
+
+  collection(position: number): Collection {
+    return COLLECTIONS[this.collectionIndex(position)]!;
+  }
+
+  id(position: number): string {
+    const c = this.collectionIndex(position);
+    return this.scan.items[COLLECTIONS[c]!].ids[this.winners[c]![position - this.offsets[c]!]!]!;
+  }
+
+  time(position: number): number {
+    const c = this.collectionIndex(position);
+    return this.scan.items[COLLECTIONS[c]!].times[this.winners[c]![position - this.offsets[c]!]!]!;
+  }
+
+  json(position: number): string {
+    const c = this.collectionIndex(position);
+    const items = this.scan.items[COLLECTIONS[c]!];
+    const k = this.winners[c]![position - this.offsets[c]!]!;
+    return utf8Text(this.scan.bytes, items.starts[k]!, items.ends[k]!);
+  }
+
+  positionOf(collection: Collection, id: string): number {
+    const c = COLLECTIONS.indexOf(collection);
+    const slot = this.positions[c]!.get(id);
+    return slot === undefined ? -1 : this.offsets[c]! + slot;
+  }
+
+  private collectionIndex(position: number): number {
+    let c = COLLECTIONS.length - 1;
+    while (position < this.offsets[c]!) c -= 1;
+    return c;
+  }
+}
