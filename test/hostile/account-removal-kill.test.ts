@@ -36,7 +36,7 @@ async function buildTemplate(dataDir: string): Promise<{ victimId: number; bysta
       const { account, deviceId } = await addAccount(store, name);
       const gyms = Array.from({ length: ITEMS }, (_, i) => ({ id: `g${i}`, name: `${name} gym ${i}`, updatedAt: '2024-01-01T00:00:00.000Z' }));
       const deletedItems = Array.from({ length: 50 }, (_, i) => ({ id: `x${i}`, type: 'gym', deletedAt: '2024-01-01T00:00:00.000Z' }));
-      for (let upload = 0; upload < 3; upload++) await service.fullUpload(account.id, JSON.stringify({ gyms: gyms.slice((2 - upload) * 10), deletedItems }));
+      for (let upload = 0; upload < 3; upload++) await service.fullUpload(account.id, Buffer.from(JSON.stringify({ gyms: gyms.slice((2 - upload) * 10), deletedItems })));
       await store.accounts.createWebSession({ id: `w-${name}`, idHash: secretHash(`cookie-${name}`), accountId: account.id, deviceId, from: '127.0.0.1' }, 1);
       const dir = accountImagesDir(path.join(dataDir, 'images'), account);
       mkdirSync(dir, { recursive: true });
