@@ -23,10 +23,14 @@ export interface Config {
   readonly defaultMaxBytes: number | null;
   readonly defaultMaxImageBytes: number | null;
   readonly webSessionDays: number;
+  readonly metricsToken: string | undefined;
+  readonly logFormat: LogFormat;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+export type LogFormat = 'json' | 'pretty';
+const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty'];
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -39,6 +43,8 @@ interface Setting<K extends keyof Config> {
   /** Shown in the README; derived defaults are computed in resolveConfig. */
   defaultText: string;
   doc: string;
+  /** Never shown: the start-up line says only whether it is set. */
+  secret?: true;
   parse(raw: string, name: string): Config[K];
 }
 
@@ -49,7 +55,7 @@ const MiB = 1024 * 1024;
 export const SETTINGS: readonly AnySetting[] = [
   { key: 'port', env: 'PORT', flag: 'port', defaultText: '8080', doc: 'TCP port to listen on.', parse: parsePort },
   { key: 'host', env: 'HOST', flag: 'host', defaultText: '0.0.0.0', doc: 'Address to listen on (`127.0.0.1` to accept local connections only).', parse: parseNonEmpty },
-  { key: 'authToken', env: 'AUTH_TOKEN', flag: 'auth-token', defaultText: '(none)', doc: 'A bearer token for the `default` account (32 characters or more), listed as its device `AUTH_TOKEN`. Needed unless `AUTH_TOKEN_FILE` is set, a token is kept in `DATA_DIR/auth-token` (`--generate-token` makes one) or a device made with `accounts add` / `devices add` is there.', parse: parseNonEmpty },
+  { key: 'authToken', env: 'AUTH_TOKEN', flag: 'auth-token', defaultText: '(none)', doc: 'A bearer token for the `default` account (32 characters or more), listed as its device `AUTH_TOKEN`. Needed unless `AUTH_TOKEN_FILE` is set, a token is kept in `DATA_DIR/auth-token` (`--generate-token` makes one) or a device made with `accounts add` / `devices add` is there.', secret: true, parse: parseNonEmpty },
   { key: 'authTokenFile', env: 'AUTH_TOKEN_FILE', flag: 'auth-token-file', defaultText: '(none)', doc: 'Read the token from this file instead (Docker secrets).', parse: parseNonEmpty },
   { key: 'dataDir', env: 'DATA_DIR', flag: 'data-dir', defaultText: './data', doc: 'Folder for the SQLite database, history and generated token.', parse: parseNonEmpty },
   { key: 'dataFile', env: 'DATA_FILE', flag: 'data-file', defaultText: '`DATA_DIR/ascently.json`', doc: "A reference server's `ascently.json`, imported once on first start when the database is empty.", parse: parseNonEmpty },
@@ -63,6 +69,8 @@ export const SETTINGS: readonly AnySetting[] = [
   { key: 'defaultMaxImageBytes', env: 'DEFAULT_MAX_IMAGE_BYTES', flag: 'default-max-image-bytes', defaultText: 'none', doc: "A new account's limit on the sum of its images; `none` or 0 is unlimited.", parse: parseQuota },
   { key: 'webSessionDays', env: 'WEB_SESSION_DAYS', flag: 'web-session-days', defaultText: '30', doc: 'A dashboard login ends after this many days without use.', parse: parsePositiveCount },
   { key: 'tombstoneRetentionDays', env: 'TOMBSTONE_RETENTION_DAYS', flag: 'tombstone-retention-days', defaultText: '0', doc: 'Forget deletions older than this many days (0 keeps them forever). A device offline for longer may bring items deleted meanwhile back.', parse: parseCount },
+  { key: 'metricsToken', env: 'METRICS_TOKEN', flag: 'metrics-token', defaultText: '(none)', doc: 'Turns on `GET /metrics` (Prometheus) for `Authorization: Bearer <METRICS_TOKEN>` only; it opens nothing else. Unset, `/metrics` is a 404.', secret: true, parse: parseNonEmpty },
+  { key: 'logFormat', env: 'LOG_FORMAT', flag: 'log-format', defaultText: 'json', doc: 'Log format: `json` (one JSON line per event) or `pretty` (readable on a terminal).', parse: parseLogFormat },
 ];
 
 const DEFAULTS = {
@@ -76,6 +84,7 @@ const DEFAULTS = {
   historyKeep: 20,
   tombstoneRetentionDays: 0,
   webSessionDays: 30,
+  logFormat: 'json',
 } as const;
 
 /** Raw values by setting key, from env or flags; flags win. */
@@ -100,6 +109,9 @@ export function resolveConfig(raw: RawSettings): Config {
   if (parsed.authToken !== undefined && parsed.authTokenFile !== undefined) {
     throw new ConfigError('AUTH_TOKEN and AUTH_TOKEN_FILE are both set: set only one.');
   }
+  if (parsed.metricsToken !== undefined && parsed.metricsToken === parsed.authToken) {
+    throw new ConfigError('METRICS_TOKEN is the same as AUTH_TOKEN: the metrics token must open /metrics only, so choose another.');
+  }
   const config: Config = {
     port: (parsed.port as number | undefined) ?? DEFAULTS.port,
     host: (parsed.host as string | undefined) ?? DEFAULTS.host,
@@ -117,8 +129,25 @@ export function resolveConfig(raw: RawSettings): Config {
     defaultMaxBytes: (parsed.defaultMaxBytes as number | null | undefined) ?? null,
     defaultMaxImageBytes: (parsed.defaultMaxImageBytes as number | null | undefined) ?? null,
     webSessionDays: (parsed.webSessionDays as number | undefined) ?? DEFAULTS.webSessionDays,
+    metricsToken: parsed.metricsToken as string | undefined,
+    logFormat: (parsed.logFormat as LogFormat | undefined) ?? DEFAULTS.logFormat,
   };
   return Object.freeze(config);
+}
+
+/**
+ * The settings in force, by environment variable, for the start-up line. A secret
+ * shows only whether it is set, never its value or a part of it.
+ */
+export function effectiveSettings(config: Config): Record<string, string | number | boolean> {
+  const shown: Record<string, string | number | boolean> = {};
+  for (const s of SETTINGS) {
+    const value = config[s.key];
+    if (s.secret) shown[s.env] = value === undefined ? '(not set)' : '(set)';
+    else if (value === null) shown[s.env] = 'none';
+    else if (value !== undefined) shown[s.env] = value;
+  }
+  return shown;
 }
 
 /** The token the server checks, from AUTH_TOKEN or AUTH_TOKEN_FILE; undefined when neither is set. */
@@ -170,6 +199,12 @@ function parseBoolean(raw: string, name: string): boolean {
 function parseLogLevel(raw: string, name: string): LogLevel {
   const v = raw.trim().toLowerCase() as LogLevel;
   if (!LOG_LEVELS.includes(v)) throw new ConfigError(`${name}: "${raw}" is not a log level; use one of ${LOG_LEVELS.join(', ')}.`);
+  return v;
+}
+
+function parseLogFormat(raw: string, name: string): LogFormat {
+  const v = raw.trim().toLowerCase() as LogFormat;
+  if (!LOG_FORMATS.includes(v)) throw new ConfigError(`${name}: "${raw}" is not a log format; use json or pretty.`);
   return v;
 }
 

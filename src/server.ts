@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp, DEFAULT_DATASET } from './app.js';
-import { ConfigError, type Config } from './config.js';
+import { ConfigError, effectiveSettings, type Config } from './config.js';
 import { secretHash } from './auth/secrets.js';
 import { removeOrphanAccountFolders } from './images/account-images.js';
 import { importLegacyFileOnFirstStart } from './sync/legacy-import.js';
@@ -33,6 +33,7 @@ export async function startServer(config: Config, token: string | undefined, log
     await importLegacyFileOnFirstStart(store, defaultId, config, logger);
     const app = await buildApp(config, { store, token, logger });
     await app.listen({ port: config.port, host: config.host });
+    await logStartup(app, store, config, logger);
     const stopPruning = pruneTombstonesDaily(store, config, logger);
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> => {
@@ -45,6 +46,27 @@ export async function startServer(config: Config, token: string | undefined, log
     await store.close();
     throw err;
   }
+}
+
+/**
+ * One line that answers "what is this server doing?": its settings (secrets only
+ * as set or not), where its data lives, how many accounts and devices it serves and
+ * where it listens.
+ */
+async function logStartup(app: FastifyInstance, store: SqliteStore, config: Config, logger: Logger): Promise<void> {
+  const accounts = await store.accounts.list();
+  logger.info(
+    {
+      settings: effectiveSettings(config),
+      database: store.file,
+      images: config.imagesDir,
+      accounts: accounts.length,
+      devices: accounts.reduce((sum, a) => sum + a.devices, 0),
+      listening: app.addresses().map((a) => (typeof a === 'string' ? a : a.family === 'IPv6' ? `http://[${a.address}]:${a.port}` : `http://${a.address}:${a.port}`)),
+      metrics: config.metricsToken === undefined ? 'off' : '/metrics',
+    },
+    'ascently-sync started',
+  );
 }
 
 /** SIGTERM/SIGINT: a graceful stop, then exit 0; a second signal or 10 s later, exit at once. */

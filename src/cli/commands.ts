@@ -44,7 +44,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     flags: { 'generate-token': { doc: 'make a token and keep it in DATA_DIR when none is set or kept' } },
     async run({ config, flags }) {
       const token = resolveToken(config, flags['generate-token'] === true, (message) => process.stderr.write(`${message}\n`));
-      const logger = createLogger(config.logLevel);
+      const logger = createLogger(config.logLevel, undefined, config.logFormat);
       const server = await startServer(config, token, logger);
       closeOnSignals(server, logger);
       return RUNNING;
