@@ -8,6 +8,7 @@ import { installAuth } from './http/auth.js';
 import { installErrorHandling } from './http/error-handler.js';
 import { healthRoutes } from './http/health-routes.js';
 import { imageRoutes } from './http/image-routes.js';
+import { installLingeringClose, type LingerBound } from './http/lingering-close.js';
 import { installRequestLog } from './http/request-log.js';
 import { syncRoutes } from './http/sync-routes.js';
 import type { Store } from './store/store.js';
@@ -24,6 +25,8 @@ export interface AppDeps {
   token?: string;
   logger: Logger;
   now?: () => number;
+  /** Tests shorten how long a refused body is read (lingering-close.ts). */
+  linger?: LingerBound;
 }
 
 export const GZIP_LEVEL = 3;
@@ -50,6 +53,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
+
+  installLingeringClose(app, config.maxJsonBytes, deps.linger);
 
   // Once shutting down, answers in flight close their connection, so the server
   // can finish as soon as they are sent instead of waiting on idle keep-alives.

@@ -52,10 +52,10 @@ export async function imageRoutes(app: FastifyInstance, options: ImageRouteOptio
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
-  app.post<ImageQuery>('/images/upload', { config: ROUTE_CONFIG }, async (request, reply) => {
+  app.post<ImageQuery>('/images/upload', { config: { ...ROUTE_CONFIG, bodyLimitBytes: options.maxImageBytes } }, async (request, reply) => {
     const name = requireImageName(request.query.filename);
     const declared = Number(request.headers['content-length']);
-    // Refused before a byte is read; Node then drops the unread body.
+    // Refused before a byte is read; the lingering close reads and drops the rest.
     if (declared > options.maxImageBytes) throw tooLarge(options.maxImageBytes);
     const body = request.body instanceof Readable ? request.body : request.raw;
     const account = accountOf(request);

@@ -132,10 +132,9 @@ export class ImageStore {
       await this.index.put(this.datasetId, name, meta);
       return { size, type: type!, etag: etagOf(meta) };
     } catch (err) {
-      // Read and drop the rest of the body, as Fastify does past its bodyLimit, so
-      // that the client gets the answer instead of a reset connection. Nothing of
-      // it is kept; the server's request timeout bounds how long this may go on.
-      if (!completed) discard(source);
+      // The rest of a refused body is left unread: the HTTP layer reads and drops
+      // it, up to a bound, after answering (http/lingering-close.ts).
+      if (!completed) source.on('error', () => undefined);
       throw translate(err, source);
     } finally {
       await handle?.close().catch(() => undefined);
@@ -229,12 +228,6 @@ async function syncDirectory(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
-}
-
-function discard(source: Readable): void {
-  source.on('error', () => undefined);
-  source.on('data', () => undefined);
-  source.resume();
 }
 
 function translate(err: unknown, source: Readable): unknown {

@@ -6,6 +6,7 @@ import type { TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { resolveConfig, type Config, type RawSettings } from '../../src/config.js';
+import type { LingerBound } from '../../src/http/lingering-close.js';
 import { createLogger } from '../../src/logger.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 
@@ -30,7 +31,7 @@ export function tempDir(t: TestContext, prefix = 'ascently-test-'): string {
 }
 
 /** A real server on 127.0.0.1 and an ephemeral port, over a fresh SQLite file; closed after the test. */
-export async function startTestServer(t: TestContext, settings: RawSettings = {}, options: { now?: () => number; dataDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(t: TestContext, settings: RawSettings = {}, options: { now?: () => number; dataDir?: string; linger?: LingerBound } = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir(t);
   const config = resolveConfig({ dataDir, host: '127.0.0.1', port: '0', logLevel: 'info', ...settings });
   const logs: string[] = [];
@@ -42,7 +43,7 @@ export async function startTestServer(t: TestContext, settings: RawSettings = {}
   });
   const logger = createLogger(config.logLevel, sink);
   const store = new SqliteStore(config.dataDir);
-  const app = await buildApp(config, { store, token: TEST_TOKEN, logger, now: options.now });
+  const app = await buildApp(config, { store, token: TEST_TOKEN, logger, now: options.now, linger: options.linger });
   await app.listen({ host: '127.0.0.1', port: 0 });
   t.after(async () => {
     await app.close();

@@ -1,0 +1,65 @@
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The largest body this route accepts, when it is not the JSON limit. */
+    bodyLimitBytes?: number;
+  }
+}
+
+export interface LingerBound {
+  /** How long the rest of a refused body may take to arrive. */
+  maxMs: number;
+  /** Read at most twice the route's limit, but never less than this. */
+  minBytes: number;
+}
+
+/** Like nginx's lingering close: 30 s at most, and twice the limit (64 MiB at least). */
+export const LINGER: LingerBound = { maxMs: 30_000, minBytes: 64 * 1024 * 1024 };
+
+/**
+ * An answer sent before the request's body was read (401, 413, 415, 429) must
+ * reach clients that write their whole body before they read: Node's fetch,
+ * OkHttp, URLSession. Closing at once makes the kernel reset the connection over
+ * the unread bytes, and such a client sees a broken pipe instead of the answer.
+ * So the rest of the body is read and thrown away, up to a bound, and the
+ * connection is kept: a client that sends it all can go on using it.
+ *
+ * Registered before the shutdown hook, so that one may still ask to close.
+ */
+export function installLingeringClose(app: FastifyInstance, jsonLimit: number, bound: LingerBound = LINGER): void {
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const raw = request.raw;
+    if (!raw.complete && !raw.destroyed) {
+      const limit = request.routeOptions.config?.bodyLimitBytes ?? jsonLimit;
+      // Fastify asks to close after refusing a body it did not read; reading it is the better way out.
+      reply.removeHeader('connection');
+      discardRest(raw, Math.max(2 * limit, bound.minBytes), bound.maxMs);
+    }
+    done(null, payload);
+  });
+}
+
+const discarding = new WeakSet<IncomingMessage>();
+
+/** Reads and drops what is left of the body (memory stays flat); past the bound, the connection is closed. */
+function discardRest(request: IncomingMessage, maxBytes: number, maxMs: number): void {
+  if (discarding.has(request)) return;
+  discarding.add(request);
+  let bytes = 0;
+  const stop = (): void => {
+    clearTimeout(timer);
+    request.socket?.destroy();
+  };
+  const timer = setTimeout(stop, maxMs);
+  timer.unref();
+  request.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (bytes > maxBytes) stop();
+  });
+  request.once('end', () => clearTimeout(timer));
+  request.once('close', () => clearTimeout(timer));
+  request.on('error', () => undefined);
+  request.resume();
+}
