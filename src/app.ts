@@ -2,9 +2,11 @@ import { constants as zlib } from 'node:zlib';
 import compress from '@fastify/compress';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { secretHash } from './auth/secrets.js';
 import { installAuth } from './http/auth.js';
+import { installRequestMetrics, metricsRoutes } from './http/metrics-routes.js';
+import { Metrics } from './metrics/metrics.js';
 import { installErrorHandling } from './http/error-handler.js';
 import { healthRoutes } from './http/health-routes.js';
 import { imageRoutes } from './http/image-routes.js';
@@ -70,13 +72,18 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   installErrorHandling(app, { maxJsonBytes: config.maxJsonBytes });
   installRequestLog(app);
+  const metrics = config.metricsToken === undefined ? undefined : new Metrics({ store: deps.store, imagesDir: config.imagesDir });
+  if (metrics) installRequestMetrics(app, metrics);
   const now = deps.now ?? Date.now;
   await deps.store.accounts.setEnvironmentDevice(
     await deps.store.datasetId(DEFAULT_DATASET),
     deps.token === undefined ? undefined : secretHash(deps.token),
     now(),
   );
-  installAuth(app, deps.store.accounts, now);
+  if (config.metricsToken !== undefined && (await deps.store.accounts.findByTokenHash(secretHash(config.metricsToken)))) {
+    throw new ConfigError('METRICS_TOKEN is also a device token: the metrics token must open /metrics only, so choose another one.');
+  }
+  installAuth(app, deps.store.accounts, now, config.metricsToken);
 
   // Answers only: compressed request bodies are refused with 415 (sync-routes.ts).
   // gzip is what the apps get (OkHttp and URLSession ask for it on their own), so
@@ -91,9 +98,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     globalDecompression: false,
   });
 
-  const service = new SyncService(deps.store, { historyKeep: config.historyKeep, now: deps.now });
+  const service = new SyncService(deps.store, { historyKeep: config.historyKeep, now: deps.now, onSync: metrics?.synced });
   await app.register(healthRoutes);
   await app.register(syncRoutes, { service, maxJsonBytes: config.maxJsonBytes });
-  await app.register(imageRoutes, { imagesDir: config.imagesDir, maxImageBytes: config.maxImageBytes, store: deps.store });
+  await app.register(imageRoutes, { imagesDir: config.imagesDir, maxImageBytes: config.maxImageBytes, store: deps.store, metrics });
+  if (metrics) await app.register(metricsRoutes, { metrics });
   return app;
 }

@@ -109,9 +109,6 @@ export function resolveConfig(raw: RawSettings): Config {
   if (parsed.authToken !== undefined && parsed.authTokenFile !== undefined) {
     throw new ConfigError('AUTH_TOKEN and AUTH_TOKEN_FILE are both set: set only one.');
   }
-  if (parsed.metricsToken !== undefined && parsed.metricsToken === parsed.authToken) {
-    throw new ConfigError('METRICS_TOKEN is the same as AUTH_TOKEN: the metrics token must open /metrics only, so choose another.');
-  }
   const config: Config = {
     port: (parsed.port as number | undefined) ?? DEFAULTS.port,
     host: (parsed.host as string | undefined) ?? DEFAULTS.host,

@@ -1,8 +1,11 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { secretHash } from '../auth/secrets.js';
 import { resolveToken, type Identity } from '../auth/identity.js';
 import { ApiError } from '../errors.js';
 import type { AccountStore } from '../store/account-store.js';
 import { FailureThrottle } from './failure-throttle.js';
+import { METRICS_PATH } from './metrics-routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -28,26 +31,59 @@ export function createAuthenticator(accounts: AccountStore, throttle = new Failu
     const match = BEARER.exec(request.headers.authorization ?? '');
     const identity = match ? await resolveToken(accounts, match[1]!, request.ip, now()) : undefined;
     if (identity) return identity;
-
-    const retryAfter = throttle.retryAfterSeconds(request.ip);
-    if (retryAfter > 0) {
-      throw new ApiError(429, 'too_many_requests', 'too many failed authentication attempts; try again later', {
-        'retry-after': String(retryAfter),
-      });
-    }
-    throttle.recordFailure(request.ip);
-    throw new ApiError(401, 'unauthorized', match ? 'invalid bearer token' : 'missing bearer token: send "Authorization: Bearer <token>"', {
-      'www-authenticate': 'Bearer',
-    });
+    throw refusal(request, throttle, match !== null);
   };
 }
 
-/** Every request must carry a device token; routes then read `request.identity`, never the token. */
-export function installAuth(app: FastifyInstance, accounts: AccountStore, now?: () => number): void {
-  const authenticate = createAuthenticator(accounts, undefined, now);
+/**
+ * METRICS_TOKEN, for GET /metrics only: compared by SHA-256 digests so that the
+ * comparison takes the same time whatever the lengths, and counted by the same
+ * throttle as device tokens, since guessing it is guessing too.
+ */
+export function createMetricsAuthenticator(metricsToken: string, throttle: FailureThrottle) {
+  const expected = secretHash(metricsToken);
+  return function authenticateMetrics(request: FastifyRequest): void {
+    const match = BEARER.exec(request.headers.authorization ?? '');
+    if (match && timingSafeEqual(secretHash(match[1]!), expected)) return;
+    throw refusal(request, throttle, match !== null);
+  };
+}
+
+/** 429 while the address is throttled, else 401, counted as a failure. */
+function refusal(request: FastifyRequest, throttle: FailureThrottle, hadToken: boolean): ApiError {
+  const retryAfter = throttle.retryAfterSeconds(request.ip);
+  if (retryAfter > 0) {
+    return new ApiError(429, 'too_many_requests', 'too many failed authentication attempts; try again later', {
+      'retry-after': String(retryAfter),
+    });
+  }
+  throttle.recordFailure(request.ip);
+  return new ApiError(401, 'unauthorized', hadToken ? 'invalid bearer token' : 'missing bearer token: send "Authorization: Bearer <token>"', {
+    'www-authenticate': 'Bearer',
+  });
+}
+
+/**
+ * Every request must carry a device token; routes then read `request.identity`,
+ * never the token. GET /metrics, registered only when METRICS_TOKEN is set, takes
+ * that token and no other: a device token does not open it, and it opens nothing else.
+ */
+export function installAuth(app: FastifyInstance, accounts: AccountStore, now?: () => number, metricsToken?: string): void {
+  const throttle = new FailureThrottle(AUTH_FAILURE_LIMIT);
+  const authenticate = createAuthenticator(accounts, throttle, now);
+  const authenticateMetrics = metricsToken === undefined ? undefined : createMetricsAuthenticator(metricsToken, throttle);
   app.decorateRequest('identity', null);
   // Callback style like the other per-request hooks: one promise fewer per request.
   app.addHook('onRequest', (request, _reply, done) => {
+    if (authenticateMetrics && request.routeOptions.url === METRICS_PATH) {
+      try {
+        authenticateMetrics(request);
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
+      return;
+    }
     authenticate(request).then(
       (identity) => {
         request.identity = identity;

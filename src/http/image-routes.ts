@@ -7,6 +7,7 @@ import { requireImageName } from '../images/filename.js';
 import { parseRange, etagMatches } from '../images/http-conditions.js';
 import { ImageStore, tooLarge, type OpenedImage } from '../images/image-store.js';
 import { DEFAULT_ACCOUNT } from '../store/account-store.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Store } from '../store/store.js';
 import { accountOf } from './auth.js';
 
@@ -14,6 +15,8 @@ export interface ImageRouteOptions {
   imagesDir: string;
   maxImageBytes: number;
   store: Store;
+  /** Counts uploads and downloads when metrics are on. */
+  metrics?: Pick<Metrics, 'imageUploaded' | 'imageDownloaded'>;
 }
 
 interface ImageQuery {
@@ -60,6 +63,7 @@ export async function imageRoutes(app: FastifyInstance, options: ImageRouteOptio
     const body = request.body instanceof Readable ? request.body : request.raw;
     const account = accountOf(request);
     const saved = await (await imagesOf(account)).save(name, body, account.maxImageBytes);
+    options.metrics?.imageUploaded(saved.size);
     return reply
       .header('etag', saved.etag)
       .type('application/json; charset=utf-8')
@@ -78,6 +82,7 @@ export async function imageRoutes(app: FastifyInstance, options: ImageRouteOptio
       try {
         const response = download(request, reply, image);
         streaming = response !== undefined;
+        if (streaming) options.metrics?.imageDownloaded(Number(reply.getHeader('content-length')));
         return reply.send(response);
       } finally {
         if (!streaming) await image.handle.close();

@@ -31,7 +31,7 @@ export async function syncRoutes(app: FastifyInstance, options: SyncRouteOptions
 
   // The account (dataset) comes from the token, resolved by the auth hook.
   app.get('/sync', async (request, reply) => {
-    const exported = await service.openExport(accountOf(request).accountId);
+    const exported = await service.download(accountOf(request).accountId);
     if (!exported) throw ApiError.notFound('no data on the server yet: upload with POST /sync or POST /sync/delta first');
     // Finished, aborted or HEAD: the export's read connection is released either way.
     reply.raw.once('close', exported.close);

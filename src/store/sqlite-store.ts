@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { makePrivateDir, makePrivateFile } from '../private-files.js';
 import { Database } from './sqlite-driver.js';
@@ -185,6 +186,11 @@ export class SqliteStore implements Store {
     for (const row of this.statements.countItems.all(datasetId) as { collection: Collection; n: number }[]) items[row.collection] = row.n;
     const tombstones = this.statements.countTombstones.get(datasetId) as number;
     return { written: dataset.written === 1, lastStamp: dataset.last_stamp, items, tombstones };
+  }
+
+  async sizeOnDisk(): Promise<{ main: number; wal: number }> {
+    const size = (file: string): Promise<number> => stat(file).then((s) => s.size, () => 0);
+    return { main: await size(this.file), wal: await size(`${this.file}-wal`) };
   }
 
   async pruneTombstones(datasetId: number, stampedBefore: number): Promise<number> {

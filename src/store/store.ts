@@ -30,6 +30,8 @@ export interface Store {
   listHistory(datasetId: number): Promise<HistoryEntry[]>;
   readHistory(datasetId: number, historyId: number): Promise<Buffer | undefined>;
   stats(datasetId: number): Promise<DatasetStats>;
+  /** Bytes the database takes on disk: its main file and its write-ahead log. */
+  sizeOnDisk(): Promise<{ main: number; wal: number }>;
   /** Forgets tombstones stamped before the given instant; returns how many. */
   pruneTombstones(datasetId: number, stampedBefore: number): Promise<number>;
   close(): Promise<void>;

@@ -2,7 +2,7 @@ import { promisify } from 'node:util';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, gunzip } from 'node:zlib';
-import type { ExportSnapshot, HistorySnapshot, Store } from '../store/store.js';
+import type { DatasetStats, DeltaOutcome, ExportSnapshot, HistorySnapshot, Store, TextPages } from '../store/store.js';
 import { documentChunks, documentText } from './document.js';
 import { KeyedLock } from './keyed-lock.js';
 import { COLLECTIONS } from './model.js';
@@ -22,6 +22,19 @@ export interface SyncServiceOptions {
   /** How many snapshots of replaced data to keep; 0 keeps none. */
   historyKeep: number;
   now?: () => number;
+  /** Told of each sync once it is done (metrics). */
+  onSync?: (event: SyncEvent) => void;
+}
+
+export interface SyncEvent {
+  readonly datasetId: number;
+  readonly kind: 'delta' | 'full_upload' | 'full_download';
+  /** Items and deletions the device sent. */
+  readonly received: number;
+  /** Items and deletions the device was sent. */
+  readonly sent: number;
+  /** The store's write transaction, commit and fsync included; absent for a download. */
+  readonly writeSeconds?: number;
 }
 
 /**
@@ -47,11 +60,19 @@ export class SyncService {
   delta(datasetId: number, bodyText: string): Promise<string | ExportDocument> {
     const request = validateDelta(parseDocument(bodyText), bodyText);
     return this.lock.run(datasetId, async () => {
+      const started = process.hrtime.bigint();
       const outcome = await this.store.applyDelta(datasetId, request, this.now());
       const parts = {
         head: [['serverTime', JSON.stringify(formatInstant(outcome.stamp))]] as const,
         arrays: [...COLLECTIONS.map((c) => [c, outcome.items(c)] as const), ['deletedItems', outcome.tombstones()] as const],
       };
+      this.options.onSync?.({
+        datasetId,
+        kind: 'delta',
+        received: request.changes.items.length + request.changes.tombstones.length,
+        sent: await sentCount(outcome, () => this.store.stats(datasetId)),
+        writeSeconds: secondsSince(started),
+      });
       if (!outcome.streamed) return documentText(parts);
       return { chunks: closing(documentChunks(parts), outcome.close), close: outcome.close };
     });
@@ -64,13 +85,22 @@ export class SyncService {
    */
   fullUpload(datasetId: number, body: Buffer, reason = 'full upload'): Promise<{ stamp: number }> {
     const plan = planScannedUpload(scanFullUpload(body));
-    return this.lock.run(datasetId, () =>
-      this.store.applyFullUpload(
+    return this.lock.run(datasetId, async () => {
+      // The write's time starts once the history snapshot, read before the transaction, is taken.
+      let started = process.hrtime.bigint();
+      const snapshot = async (): Promise<HistorySnapshot | undefined> => {
+        const taken = await this.snapshot(datasetId, reason);
+        started = process.hrtime.bigint();
+        return taken;
+      };
+      const written = await this.store.applyFullUpload(
         datasetId,
-        { plan, snapshot: this.options.historyKeep > 0 ? () => this.snapshot(datasetId, reason) : undefined, historyKeep: this.options.historyKeep },
+        { plan, snapshot: this.options.historyKeep > 0 ? snapshot : undefined, historyKeep: this.options.historyKeep },
         this.now(),
-      ),
-    );
+      );
+      this.options.onSync?.({ datasetId, kind: 'full_upload', received: plan.items.length + plan.tombstones.length, sent: 0, writeSeconds: secondsSince(started) });
+      return written;
+    });
   }
 
   /**
@@ -82,6 +112,15 @@ export class SyncService {
     const snapshot = await this.store.openExport(datasetId);
     if (!snapshot) return undefined;
     return { chunks: exportDocument(snapshot, formatInstant(this.now())), close: () => snapshot.close() };
+  }
+
+  /** GET /sync: openExport, and once the whole document is out, an onSync event with how many items it carried. */
+  async download(datasetId: number): Promise<ExportDocument | undefined> {
+    const snapshot = await this.store.openExport(datasetId);
+    if (!snapshot) return undefined;
+    const onSync = this.options.onSync;
+    const counted = onSync ? countingSnapshot(snapshot, (sent) => onSync({ datasetId, kind: 'full_download', received: 0, sent })) : snapshot;
+    return { chunks: exportDocument(counted, formatInstant(this.now())), close: () => snapshot.close() };
   }
 
   /** Puts a history snapshot back as a full upload, itself undoable and picked up by deltas. */
@@ -128,6 +167,38 @@ async function* closing(chunks: AsyncIterable<string>, close: () => void): Async
   } finally {
     close();
   }
+}
+
+function secondsSince(started: bigint): number {
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+/** The same snapshot, counting the rows read; `done` is called once the tombstones, read last, are all out. */
+function countingSnapshot(snapshot: ExportSnapshot, done: (rows: number) => void): ExportSnapshot {
+  let rows = 0;
+  async function* counted(pages: TextPages, last: boolean): AsyncGenerator<readonly string[]> {
+    for await (const page of pages) {
+      rows += page.length;
+      yield page;
+    }
+    if (last) done(rows);
+  }
+  return {
+    extraFieldsJson: snapshot.extraFieldsJson,
+    items: (collection) => counted(snapshot.items(collection), false),
+    tombstones: () => counted(snapshot.tombstones(), true),
+    close: () => snapshot.close(),
+  };
+}
+
+/** How many items and deletions a delta answer carries: counted when in memory, from the dataset when streamed from scratch. */
+async function sentCount(outcome: DeltaOutcome, stats: () => Promise<DatasetStats>): Promise<number> {
+  if (outcome.streamed) {
+    const s = await stats();
+    return COLLECTIONS.reduce((sum, c) => sum + s.items[c], s.tombstones);
+  }
+  const length = (rows: Iterable<string> | TextPages): number => (Array.isArray(rows) ? rows.length : 0);
+  return COLLECTIONS.reduce((sum, c) => sum + length(outcome.items(c)), length(outcome.tombstones()));
 }
 
 async function* exportDocument(snapshot: ExportSnapshot, exportedAt: string): AsyncGenerator<string> {
