@@ -3,6 +3,7 @@ import { createLogger } from '../logger.js';
 import { DEFAULT_ACCOUNT } from '../store/account-store.js';
 import { closeOnSignals, startServer } from '../server.js';
 import { accountsCommand, devicesCommand, type AccountOptions } from './accounts-command.js';
+import { backupCommand, restoreCommand } from './backup-command.js';
 import { exportCommand, historyCommand, importCommand } from './data-commands.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { healthcheck } from './healthcheck.js';
@@ -116,6 +117,15 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     ],
     flags: { json: JSON_OUTPUT },
     run: ({ config, args, flags }) => devicesCommand(config, args, accountOptions(flags)),
+  },
+  backup: {
+    help: [['backup <file>', 'write a .tar.gz of the database, images and kept token, while the server runs']],
+    run: ({ config, args }) => backupCommand(config, args),
+  },
+  restore: {
+    help: [['restore <file>', 'check a backup, then restore it into DATA_DIR (stop the server first)']],
+    flags: { force: { doc: 'restore: move the data already in DATA_DIR aside first' } },
+    run: ({ config, args, flags }) => restoreCommand(config, args, { force: flags['force'] === true }),
   },
   healthcheck: {
     help: [['healthcheck', 'ask the local server for /health; exit 0 if healthy']],

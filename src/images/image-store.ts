@@ -221,7 +221,7 @@ function overQuota(quota: number): ApiError {
 }
 
 /** The rename is durable only once the folder itself is flushed. */
-async function syncDirectory(dir: string): Promise<void> {
+export async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
   try {
     await handle.sync();

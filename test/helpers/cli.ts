@@ -18,10 +18,10 @@ export interface CliResult {
  * given variables in its environment; answers its exit code and output, never
  * throws on a non-zero exit.
  */
-export async function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+export async function cli(args: string[], env: Record<string, string> = {}, timeout = 30_000): Promise<CliResult> {
   const cleanEnv = { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env };
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI_ENTRY, ...args], { env: cleanEnv, timeout: 30_000 });
+    const { stdout, stderr } = await run(process.execPath, [CLI_ENTRY, ...args], { env: cleanEnv, timeout });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number | string; stdout: string; stderr: string };

@@ -1,0 +1,170 @@
+import { createHash } from 'node:crypto';
+import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import tar from 'tar-stream';
+import { syncDirectory } from '../images/image-store.js';
+import { DATABASE_FILE } from '../store/sqlite-store.js';
+import { DamagedArchiveError, DATABASE_ENTRY, IMAGES_PREFIX, isSafeEntryName, MANIFEST_ENTRY, parseManifest, TOKEN_ENTRY, type Manifest } from './manifest.js';
+
+export interface RestoreTargets {
+  dataDir: string;
+  imagesDir: string;
+  tokenFile: string;
+}
+
+/** An entry's bytes, read once. */
+type EntryBody = AsyncIterable<Buffer>;
+
+/** A manifest is a few hundred bytes per file; anything past this is not ours. */
+const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads the whole archive once without writing anything: every entry must be a
+ * file the manifest lists, with its size and SHA-256, and the manifest must list
+ * nothing that is missing. A truncated, bit-flipped or foreign archive fails here.
+ */
+export async function verifyArchive(archive: FileHandle): Promise<Manifest> {
+  const seen = new Map<string, { size: number; sha256: string }>();
+  let manifestText: string | undefined;
+  await forEachEntry(archive, async (name, body) => {
+    if (name === MANIFEST_ENTRY) {
+      manifestText = (await readAtMost(body, MAX_MANIFEST_BYTES)).toString('utf8');
+      return;
+    }
+    if (!isSafeEntryName(name) || seen.has(name)) throw new DamagedArchiveError(`it holds an unexpected entry (${JSON.stringify(name.slice(0, 200))})`);
+    seen.set(name, await digest(body));
+  });
+  if (manifestText === undefined) throw new DamagedArchiveError('it has no manifest: it is not an ascently-sync backup');
+  const manifest = parseManifest(manifestText);
+  const listed = new Set(manifest.files.map((f) => f.path));
+  for (const file of manifest.files) {
+    const found = seen.get(file.path);
+    if (!found) throw new DamagedArchiveError(`${file.path} is missing`);
+    if (found.size !== file.size || found.sha256 !== file.sha256) throw new DamagedArchiveError(`${file.path} does not match its manifest entry`);
+  }
+  for (const name of seen.keys()) if (!listed.has(name)) throw new DamagedArchiveError(`${name} is not in its manifest`);
+  return manifest;
+}
+
+/**
+ * Writes a verified archive into empty folders. Each file is checked against the
+ * manifest again as it is written (the archive could have changed since it was
+ * verified). The database goes in last, by rename: a restore cut short leaves no
+ * database, never a part of one, and on any failure everything written is removed.
+ */
+export async function extractArchive(archive: FileHandle, manifest: Manifest, targets: RestoreTargets): Promise<void> {
+  const expected = new Map(manifest.files.map((f) => [f.path, f]));
+  const written: string[] = [];
+  const databasePartial = path.join(targets.dataDir, `${DATABASE_FILE}.restoring`);
+  try {
+    await forEachEntry(archive, async (name, body) => {
+      if (name === MANIFEST_ENTRY) return void (await digest(body));
+      const file = expected.get(name);
+      if (!file) throw new DamagedArchiveError(`${name} is not in its manifest`);
+      const destination = name === DATABASE_ENTRY ? databasePartial : destinationOf(name, targets);
+      await mkdir(path.dirname(destination), { recursive: true });
+      written.push(destination);
+      const found = await writeFile(body, destination, name === TOKEN_ENTRY ? 0o600 : 0o644);
+      if (found.size !== file.size || found.sha256 !== file.sha256) throw new DamagedArchiveError(`${name} changed since it was verified`);
+    });
+    const database = path.join(targets.dataDir, DATABASE_FILE);
+    await rename(databasePartial, database);
+    await syncDirectory(targets.dataDir);
+  } catch (err) {
+    for (const file of written) await rm(file, { force: true });
+    throw err;
+  }
+}
+
+/** Whether a folder holds anything at all; a missing folder holds nothing. */
+export async function holdsData(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length > 0;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+/**
+ * Moves everything in `dir` into a new sub-folder of it, and returns that folder.
+ * Within the folder rather than beside it: a Docker volume's mount point cannot be
+ * renamed, and a rename inside one file system is instant and never copies.
+ */
+export async function moveAside(dir: string, now = new Date()): Promise<string> {
+  const aside = path.join(dir, `replaced-by-restore-${now.toISOString().replace(/[:.]/g, '-')}`);
+  const entries = await readdir(dir);
+  await mkdir(aside);
+  for (const name of entries) await rename(path.join(dir, name), path.join(aside, name));
+  await syncDirectory(dir);
+  return aside;
+}
+
+function destinationOf(name: string, targets: RestoreTargets): string {
+  if (name === TOKEN_ENTRY) return targets.tokenFile;
+  return path.join(targets.imagesDir, ...name.slice(IMAGES_PREFIX.length).split('/'));
+}
+
+/** Streams the archive through gunzip and tar, calling `each` for every file entry in order. */
+async function forEachEntry(archive: FileHandle, each: (name: string, body: EntryBody) => Promise<void>): Promise<void> {
+  const extract = tar.extract();
+  const source = archive.createReadStream({ start: 0, autoClose: false });
+  const feeding = pipeline(source, createGunzip(), extract);
+  let failure: unknown;
+  try {
+    for await (const entry of extract) {
+      if (entry.header.type !== 'file') throw new DamagedArchiveError(`it holds a ${entry.header.type} entry (${JSON.stringify(entry.header.name.slice(0, 200))})`);
+      await each(entry.header.name, entry as AsyncIterable<Buffer>);
+    }
+  } catch (err) {
+    failure = err;
+    extract.destroy();
+  }
+  try {
+    await feeding;
+  } catch (err) {
+    failure ??= err;
+  }
+  if (failure !== undefined) throw failure instanceof DamagedArchiveError ? failure : new DamagedArchiveError(`it cannot be read: ${(failure as Error).message}`);
+}
+
+async function digest(body: EntryBody): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    hash.update(chunk);
+  }
+  return { size, sha256: hash.digest('hex') };
+}
+
+async function readAtMost(body: EntryBody, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > max) throw new DamagedArchiveError('its manifest is too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Writes one entry to its place, flushed to disk, hashing it on the way. */
+async function writeFile(body: EntryBody, destination: string, mode: number): Promise<{ size: number; sha256: string }> {
+  const handle = await open(destination, 'wx', mode);
+  const hash = createHash('sha256');
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      size += chunk.length;
+      hash.update(chunk);
+      await handle.write(chunk);
+    }
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return { size, sha256: hash.digest('hex') };
+}
