@@ -25,8 +25,9 @@ async function postJson(server: ChildServer, route: string, body: unknown): Prom
 async function syncState(server: ChildServer): Promise<Record<string, unknown>> {
   const response = await server.fetch('/sync');
   assert.equal(response.status, 200);
-  const { exportedAt: _ignored, ...rest } = (await response.json()) as Record<string, unknown>;
-  return rest;
+  const state = (await response.json()) as Record<string, unknown>;
+  delete state['exportedAt'];
+  return state;
 }
 
 /** A server with a little of everything: items, a deletion, images at the top and in an account's dot-folder. */
@@ -153,4 +154,131 @@ test('a folder with data is refused without --force; with it, the old data is mo
   const restored = await startChildServer(target);
   t.after(() => restored.kill9());
   assert.deepEqual(await syncState(restored), before);
+});
+
+interface Device {
+  index: number;
+  serverTime: string | null;
+  ackedRounds: number;
+  images: { name: string; sha: string; ackedAt: number | undefined }[];
+}
+
+const ROUND_ITEMS = 5;
+
+function roundItems(device: number, round: number): Record<string, unknown>[] {
+  return Array.from({ length: ROUND_ITEMS }, (_, k) => ({ id: `d${device}-r${round}-${k}`, status: 'COMPLETED', round, updatedAt: '2024-02-01T10:00:00.000Z', pad: 'x'.repeat(300) }));
+}
+
+/** One device: a delta of five new attempts and its counter gym, and every third round an image, until told to stop. */
+async function runDevice(server: ChildServer, device: Device, running: () => boolean): Promise<void> {
+  for (let round = 0; running(); round++) {
+    const counter = { id: `counter-${device.index}`, name: 'counter', round, updatedAt: new Date(Date.UTC(2024, 1, 1) + round * 1000).toISOString() };
+    const answer = await postJson(server, '/sync/delta', { lastSyncTime: device.serverTime, gyms: [counter], attempts: roundItems(device.index, round), deletedItems: [] });
+    assert.equal(answer.status, 200);
+    device.serverTime = answer.json['serverTime'] as string;
+    device.ackedRounds = round + 1;
+    if (round % 3 === 0) {
+      // Four names per device, replaced again and again: a replace must be archived whole, old or new.
+      const name = `dev${device.index}-${(round / 3) % 4}.jpg`;
+      const bytes = patternedJpeg(100_000 + ((round * 7919) % 200_000), device.index * 1000 + round);
+      const entry = { name, sha: sha(bytes), ackedAt: undefined as number | undefined };
+      device.images.push(entry);
+      const response = await server.fetch(`/images/upload?filename=${name}`, { method: 'POST', body: bytes });
+      assert.equal(response.status, 200);
+      await response.arrayBuffer();
+      entry.ackedAt = Date.now();
+    }
+  }
+}
+
+test('a backup taken while three devices sync and upload restores one moment of the server, with whole images', async (t) => {
+  const dataDir = tempDir(t);
+  const server = await startChildServer(dataDir);
+  t.after(() => server.kill9());
+  // Some bulk, so that the backup overlaps many writes.
+  const attempts = Array.from({ length: 4_000 }, (_, i) => ({ id: `seed-${i}`, status: 'COMPLETED', updatedAt: '2024-01-15T10:30:00.000Z', pad: 'y'.repeat(400) }));
+  assert.equal((await postJson(server, '/sync', { gyms: [], problems: [], sessions: [], attempts, deletedItems: [] })).status, 200);
+  for (let i = 0; i < 20; i++) assert.equal((await server.fetch(`/images/upload?filename=seed-${i}.jpg`, { method: 'POST', body: patternedJpeg(300_000, i) })).status, 200);
+
+  let running = true;
+  const devices: Device[] = [0, 1, 2].map((index) => ({ index, serverTime: null, ackedRounds: 0, images: [] }));
+  const loops = Promise.all(devices.map((d) => runDevice(server, d, () => running)));
+  loops.catch(() => (running = false));
+  const waitRounds = async (n: number): Promise<void> => {
+    while (running && devices.some((d) => d.ackedRounds < n)) await new Promise((resolve) => setTimeout(resolve, 20));
+  };
+  await waitRounds(4);
+  const backupStarted = Date.now();
+  const roundsBefore = devices.map((d) => d.ackedRounds);
+  const file = path.join(tempDir(t), 'busy.tar.gz');
+  const backup = await cli(['backup', file], { DATA_DIR: dataDir }, 60_000);
+  const roundsAfter = devices.map((d) => d.ackedRounds);
+  await waitRounds(Math.max(...roundsAfter) + 3);
+  running = false;
+  await loops;
+  assert.equal(backup.code, 0, backup.stderr);
+  t.diagnostic(`rounds acknowledged before the backup ${roundsBefore.join('/')}, after it ${roundsAfter.join('/')}`);
+  assert.ok(roundsAfter.some((after, i) => after > roundsBefore[i]!), 'devices kept syncing while the backup ran');
+
+  const target = path.join(tempDir(t), 'restored');
+  const restore = await cli(['restore', file, '--data-dir', target], {}, 60_000);
+  assert.equal(restore.code, 0, restore.stderr);
+  const restored = await startChildServer(target);
+  t.after(() => restored.kill9());
+  const state = await syncState(restored);
+  const attemptsById = new Map((state['attempts'] as { id: string }[]).map((a) => [a.id, a]));
+  const gymsById = new Map((state['gyms'] as { id: string; round: number }[]).map((g) => [g.id, g]));
+  assert.equal([...attemptsById.keys()].filter((id) => id.startsWith('seed-')).length, 4_000);
+
+  for (const device of devices) {
+    // Each delta is there whole or not at all, and the ones there are a prefix of what the device sent,
+    // ending where its counter says: one moment, seen the same way by every table.
+    const present: number[] = [];
+    for (let round = 0; round < device.ackedRounds; round++) {
+      const items = roundItems(device.index, round);
+      const found = items.filter((item) => attemptsById.has(item['id'] as string));
+      assert.ok(found.length === 0 || found.length === ROUND_ITEMS, `device ${device.index} round ${round}: ${found.length} of ${ROUND_ITEMS} items`);
+      if (found.length > 0) {
+        present.push(round);
+        for (const item of items) assert.deepEqual(attemptsById.get(item['id'] as string), item);
+      }
+    }
+    const last = present.length - 1;
+    assert.deepEqual(present, Array.from({ length: present.length }, (_, i) => i), `device ${device.index}: a prefix`);
+    assert.ok(present.length >= roundsBefore[device.index]! && present.length <= roundsAfter[device.index]! + 1, `device ${device.index}: ${present.length} rounds`);
+    assert.equal(gymsById.get(`counter-${device.index}`)?.round, last, `device ${device.index}: counter and items agree`);
+  }
+
+  // Every image is whole: byte for byte one that a device uploaded and had acknowledged.
+  const uploads = new Map<string, Set<string>>();
+  for (let i = 0; i < 20; i++) uploads.set(`seed-${i}.jpg`, new Set([sha(patternedJpeg(300_000, i))]));
+  for (const d of devices) for (const image of d.images) if (image.ackedAt !== undefined) (uploads.get(image.name) ?? uploads.set(image.name, new Set()).get(image.name)!).add(image.sha);
+  const restoredImages = listTree(path.join(target, 'images'));
+  for (const name of restoredImages) {
+    assert.ok(uploads.get(name)?.has(sha(readFileSync(path.join(target, 'images', name)))), `${name} is one acknowledged upload, whole`);
+  }
+  for (const d of devices) for (const image of d.images) {
+    if (image.ackedAt !== undefined && image.ackedAt < backupStarted) assert.ok(restoredImages.includes(image.name), `${image.name}, acknowledged before the backup, is in it`);
+  }
+
+  // The devices' next deltas, with the lastSyncTime the original server gave them
+  // (later than anything in the backup). The first is later than every stamp the
+  // restored server issued, so it is sent everything; each is sent what the
+  // devices before it wrote since the restore; and from there on only changes.
+  const answers: Set<string>[] = [];
+  for (const device of devices) {
+    const next = await postJson(restored, '/sync/delta', { lastSyncTime: device.serverTime, attempts: roundItems(device.index, 1_000), deletedItems: [] });
+    assert.equal(next.status, 200);
+    device.serverTime = next.json['serverTime'] as string;
+    answers.push(new Set((next.json['attempts'] as { id: string }[]).map((a) => a.id)));
+  }
+  for (const id of attemptsById.keys()) assert.ok(answers[0]!.has(id), `the first device is sent ${id}`);
+  for (const [d, answer] of answers.entries()) {
+    for (let earlier = 0; earlier < d; earlier++) {
+      for (const item of roundItems(earlier, 1_000)) assert.ok(answer.has(item['id'] as string), `device ${d} is sent ${String(item['id'])}`);
+    }
+  }
+  const again = await postJson(restored, '/sync/delta', { lastSyncTime: devices[0]!.serverTime, deletedItems: [] });
+  const newer = (again.json['attempts'] as { id: string }[]).map((a) => a.id).sort();
+  assert.deepEqual(newer, [...roundItems(1, 1_000), ...roundItems(2, 1_000)].map((item) => item['id'] as string).sort(), 'then only what changed since');
 });
