@@ -5,6 +5,7 @@ import { createBackup, type BackupProgress } from '../backup/backup.js';
 import { DamagedArchiveError } from '../backup/manifest.js';
 import { extractArchive, holdsData, moveAside, verifyArchive } from '../backup/restore.js';
 import { ConfigError, type Config } from '../config.js';
+import { databaseInUse } from '../store/sqlite-backup.js';
 import { DATABASE_FILE } from '../store/sqlite-store.js';
 import { GENERATED_TOKEN_FILE } from './token.js';
 
@@ -49,6 +50,7 @@ export async function restoreCommand(config: Config, args: string[], options: { 
     if (occupied.length > 0 && !options.force) {
       throw new ConfigError(`${occupied.join(' and ')} already holds data; nothing was changed. Restore into an empty folder (--data-dir DIR), or add --force to move that data aside first.`);
     }
+    if (databaseInUse(config.dataDir)) throw new ConfigError(`a server is running on ${config.dataDir}: stop it before restoring; nothing was changed.`);
     const aside: string[] = [];
     for (const dir of occupied) aside.push(await moveAside(dir));
     await mkdir(config.dataDir, { recursive: true });

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DATABASE_FILE } from './sqlite-store.js';
@@ -34,5 +35,27 @@ export async function copyDatabase(dataDir: string, destination: string): Promis
     };
   } finally {
     copy.close();
+  }
+}
+
+/**
+ * Whether a server (or any process) has the database open: it then holds a lock
+ * that an exclusive transaction cannot get. Restoring under a running server
+ * would pull its files from under it.
+ */
+export function databaseInUse(dataDir: string): boolean {
+  const file = path.join(dataDir, DATABASE_FILE);
+  if (!existsSync(file)) return false;
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, { fileMustExist: true });
+    db.pragma('busy_timeout = 0');
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE; COMMIT');
+    return false;
+  } catch (err) {
+    return (err as { code?: string }).code === 'SQLITE_BUSY';
+  } finally {
+    db?.close();
   }
 }

@@ -145,6 +145,12 @@ test('a folder with data is refused without --force; with it, the old data is mo
   assert.match(refused.stderr, /already holds data; nothing was changed\. .*--force/);
   assert.deepEqual(listTree(target), listing);
 
+  // Not from under a running server, even with --force.
+  const running = await cli(['restore', file, '--data-dir', dataDir, '--force'], {});
+  assert.equal(running.code, 2);
+  assert.match(running.stderr, /a server is running on .*: stop it before restoring; nothing was changed\./);
+  assert.deepEqual(await syncState(server), before);
+
   const forced = await cli(['restore', file, '--data-dir', target, '--force'], {});
   assert.equal(forced.code, 0, forced.stderr);
   const aside = /kept in (\S+)\.\n$/.exec(forced.stdout)?.[1];
