@@ -65,7 +65,7 @@ export function markdown(report: Report): string {
   for (const m of report.memory) {
     const size = m.datasetBytes > 0 ? `${(m.datasetBytes / MB).toFixed(1)} MiB` : '–';
     const per = m.datasetBytes > 0 ? `${(m.peakRss / m.datasetBytes).toFixed(2)}×` : '';
-    lines.push(`| ${m.scenario} | ${(m.peakRss / MB).toFixed(0)} MiB | ${(m.idleRss / MB).toFixed(0)} MiB | ${size} | ${per} | ${target(m.target)} |`);
+    lines.push(`| ${m.scenario} | ${(m.peakRss / MB).toFixed(0)} MiB | ${Number.isFinite(m.idleRss) ? `${(m.idleRss / MB).toFixed(0)} MiB` : '–'} | ${size} | ${per} | ${target(m.target)} |`);
   }
   return lines.join('\n');
 }

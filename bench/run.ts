@@ -21,6 +21,8 @@ import { downloadScenario, measureJsonLimits, seedScale, type Encoding } from '.
 import { healthScenario } from './scenarios/health.js';
 import { imagesScenario } from './scenarios/images.js';
 import { bigUploadScenario, postSyncScenario, type UploadBodies } from './scenarios/uploads.js';
+import { backupScenario } from './scenarios/backup.js';
+import { metricsCostScenario } from './scenarios/metrics-cost.js';
 
 const RESULTS_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/results.json');
 /** Attempts each scale's devices edit: more than the 50 concurrent devices, so none share one. */
@@ -107,6 +109,8 @@ async function main(): Promise<void> {
     cliScenario(ctx, states.get(1)!);
     ctx.progress('GET /health under load');
     await healthScenario(ctx);
+    ctx.progress('metrics on vs off');
+    await metricsCostScenario(ctx);
     ctx.progress('50 devices');
     await devicesScenario(ctx, states.get(1)!);
     ctx.progress('images');
@@ -119,6 +123,8 @@ async function main(): Promise<void> {
       ctx.progress(`POST /sync of ${(bodies.bytes.length / MB).toFixed(0)} MiB on a server held to 1 GiB`);
       await bigUploadScenario(ctx, mkdtempSync(path.join(workDir, 'big-')), bodies);
     }
+    ctx.progress('backup of scale 1 with 500 MB of images');
+    await backupScenario(ctx, states.get(1)!);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }

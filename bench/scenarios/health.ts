@@ -47,7 +47,7 @@ export async function healthScenario(ctx: BenchContext): Promise<void> {
   ctx.memory.push({ scenario, peakRss: server.peakRss(), idleRss, datasetBytes: 0 });
 }
 
-async function load(url: string, headers: Record<string, string>, seconds: number): Promise<{ rate: number; failures: number }> {
+export async function load(url: string, headers: Record<string, string>, seconds: number): Promise<{ rate: number; failures: number }> {
   const result = await autocannon({ url, connections: 10, duration: seconds, headers });
   return { rate: result.requests.total / (result.duration || seconds), failures: result.errors + result.non2xx + result.timeouts };
 }

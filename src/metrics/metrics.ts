@@ -3,6 +3,7 @@ import { walkImageTree } from '../images/image-tree.js';
 import type { AccountUsage } from '../store/account-store.js';
 import type { Store } from '../store/store.js';
 import type { SyncEvent } from '../sync/sync-service.js';
+import { RequestSeries } from './request-series.js';
 
 export interface MetricsSources {
   store: Store;
@@ -17,7 +18,6 @@ export interface RequestLabels {
   status: number;
 }
 
-const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 /** Walking a large images folder on every scrape would cost more than it tells. */
 const IMAGE_TREE_TTL_MS = 60_000;
 /** One store read serves all the account series of one scrape. */
@@ -31,9 +31,7 @@ const ACCOUNTS_TTL_MS = 1_000;
  */
 export class Metrics {
   readonly registry = new client.Registry();
-  private readonly requests;
-  private readonly requestSeconds;
-  private readonly perRequest = new Map<string, { count: { inc(): void }; seconds: { observe(value: number): void } }>();
+  private readonly requests: RequestSeries;
   private readonly syncs;
   private readonly syncItems;
   private readonly writeSeconds;
@@ -48,15 +46,7 @@ export class Metrics {
 
   constructor(private readonly sources: MetricsSources) {
     const registers = [this.registry];
-    const labelNames = ['route', 'method', 'status_class'] as const;
-    this.requests = new client.Counter({ name: 'ascently_http_requests_total', help: 'HTTP requests answered, by route pattern, method and status class.', labelNames, registers });
-    this.requestSeconds = new client.Histogram({
-      name: 'ascently_http_request_duration_seconds',
-      help: 'Time from request to answer sent, by route pattern, method and status class.',
-      labelNames,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers,
-    });
+    this.requests = new RequestSeries(this.registry);
     this.syncs = new client.Counter({ name: 'ascently_syncs_total', help: 'Syncs done: delta, full_upload (POST /sync) and full_download (GET /sync), by account.', labelNames: ['account', 'kind'], registers });
     this.syncItems = new client.Counter({
       name: 'ascently_sync_items_total',
@@ -138,18 +128,9 @@ export class Metrics {
     client.collectDefaultMetrics({ register: this.registry });
   }
 
-  /** Once per answered request: one map lookup and two updates, as cheap as it can be. */
+  /** Once per answered request: kept cheap (request-series.ts). */
   request(labels: RequestLabels, seconds: number): void {
-    const key = `${labels.route} ${labels.method} ${labels.status}`;
-    let series = this.perRequest.get(key);
-    if (!series) {
-      // Bounded: routes are patterns, methods a fixed set, statuses three digits.
-      const set = { route: labels.route, method: KNOWN_METHODS.has(labels.method) ? labels.method : 'other', status_class: `${Math.floor(labels.status / 100)}xx` };
-      series = { count: this.requests.labels(set), seconds: this.requestSeconds.labels(set) };
-      this.perRequest.set(key, series);
-    }
-    series.count.inc();
-    series.seconds.observe(seconds);
+    this.requests.record(labels.route, labels.method, labels.status, seconds);
     if (labels.status === 401) this.authFailures.inc();
     else if (labels.status === 429) this.throttled.inc();
   }
