@@ -124,7 +124,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   },
   restore: {
     help: [['restore <file>', 'check a backup, then restore it into DATA_DIR (stop the server first)']],
-    flags: { force: { doc: 'restore: move the data already in DATA_DIR aside first' } },
+    flags: { force: { doc: 'move the data already in DATA_DIR aside first' } },
     run: ({ config, args, flags }) => restoreCommand(config, args, { force: flags['force'] === true }),
   },
   healthcheck: {
