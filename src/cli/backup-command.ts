@@ -5,6 +5,7 @@ import { createBackup, type BackupProgress } from '../backup/backup.js';
 import { DamagedArchiveError } from '../backup/manifest.js';
 import { extractArchive, holdsData, moveAside, verifyArchive } from '../backup/restore.js';
 import { ConfigError, type Config } from '../config.js';
+import { CommandError } from './command-error.js';
 import { databaseInUse } from '../store/sqlite-backup.js';
 import { DATABASE_FILE } from '../store/sqlite-store.js';
 import { GENERATED_TOKEN_FILE } from './token.js';
@@ -13,7 +14,7 @@ import { GENERATED_TOKEN_FILE } from './token.js';
 export async function backupCommand(config: Config, args: string[]): Promise<number> {
   const [file] = args;
   if (file === undefined || args.length > 1) throw new ConfigError('usage: ascently-sync backup FILE (a .tar.gz to write)');
-  if (!existsSync(path.join(config.dataDir, DATABASE_FILE))) throw new ConfigError(`nothing to back up: no database in ${config.dataDir} (DATA_DIR)`);
+  if (!existsSync(path.join(config.dataDir, DATABASE_FILE))) throw new CommandError(`nothing to back up: no database in ${config.dataDir} (DATA_DIR)`);
   const started = Date.now();
   const line = progressLine('backing up');
   const summary = await createBackup({ dataDir: config.dataDir, imagesDir: config.imagesDir, tokenFile: tokenFile(config) }, file, line.update).finally(line.end);
@@ -24,6 +25,9 @@ export async function backupCommand(config: Config, args: string[]): Promise<num
 }
 
 /**
+ * Usage mistakes are ConfigErrors (exit 2); an archive or folder that cannot be
+ * used is a CommandError (exit 1). Either is one line, and nothing was changed.
+ *
  * `ascently-sync restore FILE [--data-dir DIR] [--force]`: checks the whole
  * archive first and changes nothing if it is damaged; refuses folders that hold
  * data unless --force, which moves that data aside rather than deleting it.
@@ -38,7 +42,7 @@ export async function restoreCommand(config: Config, args: string[], options: { 
     // One handle for both passes: the archive may sit in a folder about to be moved aside.
     archive = await open(file, 'r');
   } catch (err) {
-    throw new ConfigError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+    throw new CommandError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
   }
   try {
     progress(`Checking ${file} against its manifest…`);
@@ -48,9 +52,9 @@ export async function restoreCommand(config: Config, args: string[], options: { 
     const occupied: string[] = [];
     for (const dir of folders) if (await holdsData(dir)) occupied.push(dir);
     if (occupied.length > 0 && !options.force) {
-      throw new ConfigError(`${occupied.join(' and ')} already holds data; nothing was changed. Restore into an empty folder (--data-dir DIR), or add --force to move that data aside first.`);
+      throw new CommandError(`${occupied.join(' and ')} already holds data; nothing was changed. Restore into an empty folder (--data-dir DIR), or add --force to move that data aside first.`);
     }
-    if (databaseInUse(config.dataDir)) throw new ConfigError(`a server is running on ${config.dataDir}: stop it before restoring; nothing was changed.`);
+    if (databaseInUse(config.dataDir)) throw new CommandError(`a server is running on ${config.dataDir}: stop it before restoring; nothing was changed.`);
     const aside: string[] = [];
     for (const dir of occupied) aside.push(await moveAside(dir));
     await mkdir(config.dataDir, { recursive: true });
@@ -70,7 +74,7 @@ export async function restoreCommand(config: Config, args: string[], options: { 
 
 function damaged(file: string): (err: unknown) => never {
   return (err) => {
-    if (err instanceof DamagedArchiveError) throw new ConfigError(`${file} cannot be restored: ${err.message}; nothing was changed.`);
+    if (err instanceof DamagedArchiveError) throw new CommandError(`${file} cannot be restored: ${err.message}; nothing was changed.`);
     throw err;
   };
 }

@@ -141,13 +141,13 @@ test('a folder with data is refused without --force; with it, the old data is mo
   const listing = listTree(target);
 
   const refused = await cli(['restore', file, '--data-dir', target], {});
-  assert.equal(refused.code, 2);
+  assert.equal(refused.code, 1);
   assert.match(refused.stderr, /already holds data; nothing was changed\. .*--force/);
   assert.deepEqual(listTree(target), listing);
 
   // Not from under a running server, even with --force.
   const running = await cli(['restore', file, '--data-dir', dataDir, '--force'], {});
-  assert.equal(running.code, 2);
+  assert.equal(running.code, 1);
   assert.match(running.stderr, /a server is running on .*: stop it before restoring; nothing was changed\./);
   assert.deepEqual(await syncState(server), before);
 

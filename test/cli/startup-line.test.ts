@@ -39,7 +39,7 @@ test('the start-up line: effective settings, where the data is, accounts and dev
   assert.equal(entry['database'], path.join(dataDir, 'ascently.db'));
   assert.equal(entry['images'], path.join(dataDir, 'images'));
   assert.equal(entry['accounts'], 1);
-  assert.equal(entry['devices'], 0);
+  assert.equal(entry['devices'], 1, 'the AUTH_TOKEN device');
   assert.deepEqual(entry['listening'], [server.url]);
   assert.equal(line.split('\n').length, 1);
   assertAbsent(line, TEST_TOKEN, 'AUTH_TOKEN');
