@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { download, TINY_IMAGES, upload } from '../images/fixtures.js';
+import { addAccount } from '../helpers/cli.js';
 import { postJson, startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
 
 const METRICS_TOKEN = 'metrics-token-9f8e7d6c5b4a';
@@ -132,4 +133,19 @@ test('1,000 random paths do not add series: routes are counted by their pattern'
   assert.deepEqual(after, before, 'the same series, only their values grew');
   assert.equal(sample(text, 'ascently_http_requests_total{route="unmatched",method="GET",status_class="4xx"}'), 250);
   for (const path of paths.slice(0, 50)) assert.ok(!text.includes(path.slice(1, 13)), 'no raw path in any label');
+});
+
+test('syncs, last syncs and devices are told apart by account', async (t) => {
+  const server = await startTestServer(t, { metricsToken: METRICS_TOKEN });
+  const alice = await addAccount(server.store, 'alice');
+  const asAlice = { authorization: `Bearer ${alice.token}`, 'content-type': 'application/json' };
+  for (let i = 0; i < 3; i++) assert.equal((await server.fetch('/sync/delta', { method: 'POST', headers: asAlice, body: '{"lastSyncTime":null}' })).status, 200);
+  assert.equal((await postJson(server, '/sync/delta', { lastSyncTime: null })).status, 200);
+  const text = await scrapeText(server);
+  assert.equal(sample(text, 'ascently_syncs_total{account="alice",kind="delta"}'), 3);
+  assert.equal(sample(text, 'ascently_syncs_total{account="default",kind="delta"}'), 1);
+  assert.equal(sample(text, 'ascently_accounts'), 2);
+  assert.equal(sample(text, 'ascently_devices'), 2, 'the AUTH_TOKEN device and alice\'s phone');
+  assert.ok(sample(text, 'ascently_account_last_sync_timestamp_seconds{account="alice"}')! > 0);
+  assert.ok(!text.includes(alice.token) && !text.includes(alice.deviceId), 'no token or device id in the metrics');
 });
