@@ -135,13 +135,7 @@ test('the keep-alive connection stays usable once the refused body is read', asy
 
 test('past the bound the server stops reading and closes', async (t) => {
   const server = await startTestServer(t, { maxImageBytes: '100KB' }, { linger: { maxMs: 60_000, minBytes: 1 } });
-  const { port } = new URL(server.url);
-  const socket = net.connect(Number(port), '127.0.0.1');
-  let text = '';
-  socket.on('data', (data: Buffer) => (text += data.toString('latin1')));
-  socket.on('error', () => undefined);
-  const closed = new Promise((resolve) => socket.on('close', resolve));
-  socket.write(post('/images/upload?filename=a.jpg', AUTH, 1_000_000_000));
+  const { socket, closed, text } = openUpload(server.url, 1_000_000_000);
   // Endless: the client would go on for 1 GB; the bound is twice the 100 KB limit.
   let sent = 0;
   const chunk = Buffer.alloc(64 * 1024, 0xff);
@@ -153,25 +147,19 @@ test('past the bound the server stops reading and closes', async (t) => {
   };
   pump();
   await closed;
-  assert.match(text, /^HTTP\/1\.1 413 /);
+  assert.match(text(), /^HTTP\/1\.1 413 /);
   assert.ok(sent < 50 * MB, `closed after ${sent} bytes`);
 });
 
 test('the time bound: a body still trickling in after it is dropped', async (t) => {
   const server = await startTestServer(t, { maxImageBytes: '100KB' }, { linger: { maxMs: 300, minBytes: 1e9 } });
-  const { port } = new URL(server.url);
-  const socket = net.connect(Number(port), '127.0.0.1');
-  let text = '';
-  socket.on('data', (data: Buffer) => (text += data.toString('latin1')));
-  socket.on('error', () => undefined);
-  const closed = new Promise((resolve) => socket.on('close', resolve));
-  socket.write(post('/images/upload?filename=a.jpg', AUTH, 10 * MB));
+  const { socket, closed, text } = openUpload(server.url, 10 * MB);
   const started = Date.now();
   const trickle = setInterval(() => socket.write(Buffer.alloc(100, 0xff)), 50);
   t.after(() => clearInterval(trickle));
   await closed;
   clearInterval(trickle);
-  assert.match(text, /^HTTP\/1\.1 413 /);
+  assert.match(text(), /^HTTP\/1\.1 413 /);
   assert.ok(Date.now() - started < 5_000);
 });
 
@@ -188,6 +176,17 @@ test('memory stays flat while refused bodies are read and dropped', async (t) =>
   // Garbage from the 64 KiB reads until the GC runs; one body kept whole would be 60 MB.
   assert.ok(growth < 40 * MB, `peak RSS grew by ${growth} bytes`);
 });
+
+/** An image upload declaring `contentLength` bytes, headers sent, body left to the test. */
+function openUpload(url: string, contentLength: number): { socket: net.Socket; closed: Promise<unknown>; text: () => string } {
+  const socket = net.connect(Number(new URL(url).port), '127.0.0.1');
+  let text = '';
+  socket.on('data', (data: Buffer) => (text += data.toString('latin1')));
+  socket.on('error', () => undefined);
+  const closed = new Promise((resolve) => socket.on('close', resolve));
+  socket.write(post('/images/upload?filename=a.jpg', AUTH, contentLength));
+  return { socket, closed, text: () => text };
+}
 
 async function waitFor(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
