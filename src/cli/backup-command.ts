@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import { createBackup, type BackupProgress } from '../backup/backup.js';
 import { DamagedArchiveError } from '../backup/manifest.js';
 import { extractArchive, holdsData, moveAside, verifyArchive } from '../backup/restore.js';
 import { ConfigError, type Config } from '../config.js';
 import { CommandError } from './command-error.js';
+import { CliError } from './exit-codes.js';
+import { formatBytes, formatDuration, Progress } from './progress.js';
 import { databaseInUse } from '../store/sqlite-backup.js';
 import { DATABASE_FILE } from '../store/sqlite-store.js';
 import { GENERATED_TOKEN_FILE } from './token.js';
@@ -16,17 +18,21 @@ export async function backupCommand(config: Config, args: string[]): Promise<num
   if (file === undefined || args.length > 1) throw new ConfigError('usage: ascently-sync backup FILE (a .tar.gz to write)');
   if (!existsSync(path.join(config.dataDir, DATABASE_FILE))) throw new CommandError(`nothing to back up: no database in ${config.dataDir} (DATA_DIR)`);
   const started = Date.now();
-  const line = progressLine('backing up');
-  const summary = await createBackup({ dataDir: config.dataDir, imagesDir: config.imagesDir, tokenFile: tokenFile(config) }, file, line.update).finally(line.end);
+  const progress = new Progress();
+  const show = (p: BackupProgress): void => {
+    const percent = p.totalBytes === 0 ? 100 : Math.floor((100 * p.bytes) / p.totalBytes);
+    progress.update(`backing up: ${p.files}/${p.totalFiles} files, ${formatBytes(p.bytes)} of ${formatBytes(p.totalBytes)} (${percent}%)`, p.files === p.totalFiles);
+  };
+  const summary = await createBackup({ dataDir: config.dataDir, imagesDir: config.imagesDir, tokenFile: tokenFile(config) }, file, show).finally(() => progress.done());
   process.stdout.write(
-    `Backed up ${count(summary.items, 'item')} (${count(summary.accounts, 'account')}) and ${count(summary.images, 'image')}: ${megabytes(summary.fileBytes)} in ${megabytes(summary.archiveBytes)} to ${file} in ${seconds(started)}.\n`,
+    `Backed up ${count(summary.items, 'item')} (${count(summary.accounts, 'account')}) and ${count(summary.images, 'image')}: ${formatBytes(summary.fileBytes)} in ${formatBytes(summary.archiveBytes)} to ${file} in ${formatDuration(Date.now() - started)}.\n`,
   );
   return 0;
 }
 
 /**
- * Usage mistakes are ConfigErrors (exit 2); an archive or folder that cannot be
- * used is a CommandError (exit 1). Either is one line, and nothing was changed.
+ * Usage mistakes exit 2, a damaged or foreign archive 4, an occupied folder or a
+ * running server 1; each is one line, and nothing was changed.
  *
  * `ascently-sync restore FILE [--data-dir DIR] [--force]`: checks the whole
  * archive first and changes nothing if it is damaged; refuses folders that hold
@@ -37,15 +43,11 @@ export async function restoreCommand(config: Config, args: string[], options: { 
   const [file] = args;
   if (file === undefined || args.length > 1) throw new ConfigError('usage: ascently-sync restore FILE [--data-dir DIR] [--force]');
   const started = Date.now();
-  let archive: FileHandle;
+  // One handle for both passes: the archive may sit in a folder about to be moved aside.
+  const archive = await open(file, 'r');
+  const progress = new Progress();
   try {
-    // One handle for both passes: the archive may sit in a folder about to be moved aside.
-    archive = await open(file, 'r');
-  } catch (err) {
-    throw new CommandError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
-  }
-  try {
-    progress(`Checking ${file} against its manifest…`);
+    progress.update(`checking ${file} against its manifest…`, true);
     const manifest = await verifyArchive(archive).catch(damaged(file));
     const imagesApart = !isInside(config.imagesDir, config.dataDir);
     const folders = imagesApart ? [config.dataDir, config.imagesDir] : [config.dataDir];
@@ -59,22 +61,24 @@ export async function restoreCommand(config: Config, args: string[], options: { 
     for (const dir of occupied) aside.push(await moveAside(dir));
     await mkdir(config.dataDir, { recursive: true });
     await mkdir(config.imagesDir, { recursive: true });
-    progress(`Restoring into ${config.dataDir}…`);
+    progress.update(`restoring into ${config.dataDir}…`, true);
     await extractArchive(archive, manifest, { dataDir: config.dataDir, imagesDir: config.imagesDir, tokenFile: tokenFile(config) }).catch(damaged(file));
+    progress.done();
     const bytes = manifest.files.reduce((sum, f) => sum + f.size, 0);
     const kept = aside.length > 0 ? ` The data that was there is kept in ${aside.join(' and ')}.` : '';
     process.stdout.write(
-      `Restored ${count(manifest.items, 'item')} (${count(manifest.accounts, 'account')}) and ${count(manifest.images, 'image')}, ${megabytes(bytes)}, backed up at ${manifest.createdAt}, into ${config.dataDir} in ${seconds(started)}.${kept}\n`,
+      `Restored ${count(manifest.items, 'item')} (${count(manifest.accounts, 'account')}) and ${count(manifest.images, 'image')}, ${formatBytes(bytes)}, backed up at ${manifest.createdAt}, into ${config.dataDir} in ${formatDuration(Date.now() - started)}.${kept}\n`,
     );
     return 0;
   } finally {
+    progress.done();
     await archive.close();
   }
 }
 
 function damaged(file: string): (err: unknown) => never {
   return (err) => {
-    if (err instanceof DamagedArchiveError) throw new CommandError(`${file} cannot be restored: ${err.message}; nothing was changed.`);
+    if (err instanceof DamagedArchiveError) throw new CliError('data', `${file} cannot be restored: ${err.message}; nothing was changed.`);
     throw err;
   };
 }
@@ -88,38 +92,6 @@ function isInside(child: string, parent: string): boolean {
   return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
 }
 
-/** Progress on a terminal only, one line rewritten in place at most four times a second. */
-function progressLine(label: string): { update(p: BackupProgress): void; end(): void } {
-  const tty = process.stderr.isTTY === true;
-  let last = 0;
-  let shown = false;
-  return {
-    update(p) {
-      const now = Date.now();
-      if (!tty || (now - last < 250 && p.files < p.totalFiles)) return;
-      last = now;
-      shown = true;
-      const percent = p.totalBytes === 0 ? 100 : Math.floor((100 * p.bytes) / p.totalBytes);
-      process.stderr.write(`\r${label}: ${p.files}/${p.totalFiles} files, ${megabytes(p.bytes)} of ${megabytes(p.totalBytes)} (${percent}%)\x1b[K`);
-    },
-    end() {
-      if (shown) process.stderr.write('\n');
-    },
-  };
-}
-
-function progress(message: string): void {
-  if (process.stderr.isTTY) process.stderr.write(`${message}\n`);
-}
-
 function count(n: number, noun: string): string {
   return `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`;
-}
-
-function megabytes(bytes: number): string {
-  return `${(bytes / 1e6).toFixed(1)} MB`;
-}
-
-function seconds(startedMs: number): string {
-  return `${((Date.now() - startedMs) / 1000).toFixed(1)} s`;
 }

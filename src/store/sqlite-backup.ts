@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { Database } from './sqlite-driver.js';
 import { DATABASE_FILE } from './sqlite-store.js';
 
 export interface DatabaseCopy {
@@ -46,7 +46,7 @@ export async function copyDatabase(dataDir: string, destination: string): Promis
 export function databaseInUse(dataDir: string): boolean {
   const file = path.join(dataDir, DATABASE_FILE);
   if (!existsSync(file)) return false;
-  let db: Database.Database | undefined;
+  let db: Database | undefined;
   try {
     db = new Database(file, { fileMustExist: true });
     db.pragma('busy_timeout = 0');
