@@ -22,6 +22,7 @@ export interface Config {
   /** Quotas a new account gets (null: unlimited). */
   readonly defaultMaxBytes: number | null;
   readonly defaultMaxImageBytes: number | null;
+  readonly cookieSecure: boolean;
   readonly webSessionDays: number;
 }
 
@@ -63,6 +64,7 @@ export const SETTINGS: readonly AnySetting[] = [
   { key: 'defaultMaxImageBytes', env: 'DEFAULT_MAX_IMAGE_BYTES', flag: 'default-max-image-bytes', defaultText: 'none', doc: "A new account's limit on the sum of its images; `none` or 0 is unlimited.", parse: parseQuota },
   { key: 'webSessionDays', env: 'WEB_SESSION_DAYS', flag: 'web-session-days', defaultText: '30', doc: 'A dashboard login ends after this many days without use.', parse: parsePositiveCount },
   { key: 'tombstoneRetentionDays', env: 'TOMBSTONE_RETENTION_DAYS', flag: 'tombstone-retention-days', defaultText: '0', doc: 'Forget deletions older than this many days (0 keeps them forever). A device offline for longer may bring items deleted meanwhile back.', parse: parseCount },
+  { key: 'cookieSecure', env: 'COOKIE_SECURE', flag: 'cookie-secure', defaultText: 'false', doc: 'Mark the dashboard\'s session cookie `Secure` on every answer (it is anyway on HTTPS requests).', parse: parseBoolean },
 ];
 
 const DEFAULTS = {
@@ -75,6 +77,7 @@ const DEFAULTS = {
   trustProxy: false,
   historyKeep: 20,
   tombstoneRetentionDays: 0,
+  cookieSecure: false,
   webSessionDays: 30,
 } as const;
 
@@ -116,6 +119,7 @@ export function resolveConfig(raw: RawSettings): Config {
     tombstoneRetentionDays: (parsed.tombstoneRetentionDays as number | undefined) ?? DEFAULTS.tombstoneRetentionDays,
     defaultMaxBytes: (parsed.defaultMaxBytes as number | null | undefined) ?? null,
     defaultMaxImageBytes: (parsed.defaultMaxImageBytes as number | null | undefined) ?? null,
+    cookieSecure: (parsed.cookieSecure as boolean | undefined) ?? DEFAULTS.cookieSecure,
     webSessionDays: (parsed.webSessionDays as number | undefined) ?? DEFAULTS.webSessionDays,
   };
   return Object.freeze(config);

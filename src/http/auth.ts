@@ -42,12 +42,22 @@ export function createAuthenticator(accounts: AccountStore, throttle = new Failu
   };
 }
 
+export interface AuthOptions {
+  now?: () => number;
+  /** Shared with the dashboard's login form, so that both count toward one limit. */
+  throttle?: FailureThrottle;
+  /** Paths that check their own credentials (the dashboard's session cookie). */
+  skip?: (url: string) => boolean;
+}
+
 /** Every request must carry a device token; routes then read `request.identity`, never the token. */
-export function installAuth(app: FastifyInstance, accounts: AccountStore, now?: () => number): void {
-  const authenticate = createAuthenticator(accounts, undefined, now);
+export function installAuth(app: FastifyInstance, accounts: AccountStore, options: AuthOptions = {}): void {
+  const authenticate = createAuthenticator(accounts, options.throttle, options.now);
+  const skip = options.skip ?? (() => false);
   app.decorateRequest('identity', null);
   // Callback style like the other per-request hooks: one promise fewer per request.
   app.addHook('onRequest', (request, _reply, done) => {
+    if (skip(request.url)) return done();
     authenticate(request).then(
       (identity) => {
         request.identity = identity;
