@@ -62,19 +62,14 @@ export class DashboardData {
     try {
       const builder = new DatasetBuilder();
       for (const collection of COLLECTIONS) {
-        for await (const chunk of snapshot.items(collection)) for (const json of pageOf(chunk)) builder.addItem(collection, json);
+        for await (const page of snapshot.items(collection)) for (const json of page) builder.addItem(collection, json);
       }
-      for await (const chunk of snapshot.tombstones()) for (const json of pageOf(chunk)) builder.addTombstone(json);
+      for await (const page of snapshot.tombstones()) for (const json of page) builder.addTombstone(json);
       return new DatasetView(stamp, builder.build());
     } finally {
       snapshot.close();
     }
   }
-}
-
-/** The store yields items one by one or in pages, depending on its version. */
-function pageOf(chunk: string | readonly string[]): readonly string[] {
-  return typeof chunk === 'string' ? [chunk] : chunk;
 }
 
 /** The attempts of each session and problem, in time order, once per version of the data. */
