@@ -17,6 +17,7 @@ const STYLESHEET = `
 * { box-sizing: border-box; }
 html { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; line-height: 1.5; }
 body { margin: 0; background: var(--bg); color: var(--fg); }
+h1, h2, h3, p, dd, li, td, th { overflow-wrap: anywhere; }
 a { color: var(--accent); }
 a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, summary:focus-visible, [tabindex]:focus-visible {
   outline: 3px solid var(--focus); outline-offset: 2px; }
