@@ -86,6 +86,10 @@ export function dayOf(value: unknown): string {
   return DAY.test(t) ? t.slice(0, 10) : '';
 }
 
+function intern(id: string, items: ReadonlyMap<string, { id: string }> | undefined): string {
+  return items?.get(id)?.id ?? id;
+}
+
 const RESULTS = new Set<Result>(['SUCCESS', 'FLASH', 'FALL', 'NO_PROGRESS']);
 
 export function readResult(value: unknown): Result {
@@ -97,11 +101,11 @@ export function readGym(v: Json): Gym {
   return { id: text(v['id']), name: text(v['name']), customGrades: strings(v['customDifficultyGrades']) };
 }
 
-export function readProblem(v: Json): Problem {
+export function readProblem(v: Json, gyms?: ReadonlyMap<string, Gym>): Problem {
   const difficulty = v['difficulty'] !== null && typeof v['difficulty'] === 'object' ? (v['difficulty'] as Json) : {};
   return {
     id: text(v['id']),
-    gymId: text(v['gymId']),
+    gymId: intern(text(v['gymId']), gyms),
     name: text(v['name']),
     climbType: upper(v['climbType']),
     system: upper(difficulty['system']),
@@ -116,10 +120,10 @@ export function readProblem(v: Json): Problem {
   };
 }
 
-export function readSession(v: Json): Session {
+export function readSession(v: Json, gyms?: ReadonlyMap<string, Gym>): Session {
   return {
     id: text(v['id']),
-    gymId: text(v['gymId']),
+    gymId: intern(text(v['gymId']), gyms),
     day: dayOf(v['date']) || dayOf(v['startTime']),
     startTime: text(v['startTime']),
     durationMinutes: finite(v['duration']),
@@ -127,14 +131,27 @@ export function readSession(v: Json): Session {
   };
 }
 
-export function readAttempt(v: Json): Attempt {
+/** The form the apps write; Date.parse reads it exactly (a rolled-over day like Feb 30 only shifts an order, never a figure). */
+const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+function instant(timestamp: string): number {
+  return CANONICAL.test(timestamp) ? Date.parse(timestamp) : (parseInstant(timestamp) ?? Number.NaN);
+}
+
+/**
+ * An attempt; its session and problem ids are the very strings of those items
+ * when they exist, so sixty thousand attempts do not hold sixty thousand copies.
+ */
+export function readAttempt(v: Json, sessions?: ReadonlyMap<string, Session>, problems?: ReadonlyMap<string, Problem>): Attempt {
   const timestamp = text(v['timestamp']);
+  const sessionId = text(v['sessionId']);
+  const problemId = text(v['problemId']);
   return {
-    sessionId: text(v['sessionId']),
-    problemId: text(v['problemId']),
+    sessionId: sessions?.get(sessionId)?.id ?? sessionId,
+    problemId: problems?.get(problemId)?.id ?? problemId,
     result: readResult(v['result']),
     timestamp,
-    time: parseInstant(timestamp) ?? Number.NaN,
+    time: instant(timestamp),
     highestHold: text(v['highestHold']),
   };
 }
@@ -159,9 +176,9 @@ export class DatasetBuilder {
     const id = text(v['id']);
     if (id === '') return;
     if (collection === 'gyms') this.gyms.set(id, readGym(v));
-    else if (collection === 'problems') this.problems.set(id, readProblem(v));
-    else if (collection === 'sessions') this.sessions.set(id, readSession(v));
-    else this.attempts.set(id, readAttempt(v));
+    else if (collection === 'problems') this.problems.set(id, readProblem(v, this.gyms));
+    else if (collection === 'sessions') this.sessions.set(id, readSession(v, this.gyms));
+    else this.attempts.set(id, readAttempt(v, this.sessions, this.problems));
   }
 
   addTombstone(json: string): void {
