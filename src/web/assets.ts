@@ -17,7 +17,8 @@ const STYLESHEET = `
 * { box-sizing: border-box; }
 html { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; line-height: 1.5; }
 body { margin: 0; background: var(--bg); color: var(--fg); }
-h1, h2, h3, p, dd, li, td, th { overflow-wrap: anywhere; }
+h1, h2, h3, p, dd, li { overflow-wrap: anywhere; }
+.vh { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 a { color: var(--accent); }
 a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, summary:focus-visible, [tabindex]:focus-visible {
   outline: 3px solid var(--focus); outline-offset: 2px; }
@@ -41,7 +42,8 @@ table { border-collapse: collapse; margin: 0.5rem 0; font-size: 0.95rem; }
 th, td { text-align: left; padding: 0.3rem 0.6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 caption { text-align: left; font-weight: 600; padding: 0.25rem 0; }
-figure.chart { margin: 1rem 0; }
+figure.chart { margin: 1rem 0; display: flex; flex-wrap: wrap; gap: 0.5rem 2rem; align-items: flex-start; }
+figure.chart figcaption { flex-basis: 100%; }
 figure.chart svg { max-width: 100%; height: auto; display: block; }
 figure.chart details { margin-top: 0.25rem; }
 svg .bar { fill: var(--bar); }

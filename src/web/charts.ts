@@ -35,12 +35,12 @@ export function barChart(chart: BarChart): Html {
 
 /** A chart and its table of numbers; the table is the chart's text equivalent. */
 export function figure(title: string, svg: Html, headers: string[], rows: Value[][]): Html {
-  return html`<figure class="chart"><figcaption><h3>${title}</h3></figcaption>${svg}${dataTable(title, headers, rows)}</figure>`;
+  return html`<figure class="chart"><figcaption><h3>${title}</h3></figcaption>${svg}${dataTable(title, headers, rows, true)}</figure>`;
 }
 
-/** A table whose first column names the row; numeric-looking cells align right. */
-export function dataTable(caption: string, headers: string[], rows: Value[][]): Html {
-  return html`<div class="table-wrap"><table><caption>${caption}</caption><thead><tr>${headers.map((h) => html`<th scope="col">${h}</th>`)}</tr></thead><tbody>${rows.map(
+/** A table whose first column names the row; numeric-looking cells align right. A caption that repeats the heading above is for screen readers only. */
+export function dataTable(caption: string, headers: string[], rows: Value[][], captionUnderHeading = false): Html {
+  return html`<div class="table-wrap"><table><caption${captionUnderHeading ? raw(' class="vh"') : ''}>${caption}</caption><thead><tr>${headers.map((h) => html`<th scope="col">${h}</th>`)}</tr></thead><tbody>${rows.map(
     (row) => html`<tr>${row.map((cell, i) => (i === 0 ? html`<th scope="row">${cell}</th>` : html`<td${isNumeric(cell) ? raw(' class="num"') : ''}>${cell}</td>`))}</tr>`,
   )}</tbody></table></div>`;
 }
@@ -64,7 +64,7 @@ export interface HeatDay {
  * by the day's numbers in its tooltip title and, for everyone, in the table of
  * climbing days under it: colour is never the only carrier.
  */
-export function heatmap(id: string, title: string, description: string, today: string, days: HeatDay[], headers: string[]): Html {
+export function heatmap(id: string, title: string, description: string, summary: string, today: string, days: HeatDay[], headers: string[]): Html {
   const byDate = new Map(days.map((d) => [d.date, d]));
   const end = Date.parse(`${today}T00:00:00Z`);
   const endDow = (new Date(end).getUTCDay() + 6) % 7; // Monday = 0
@@ -86,5 +86,5 @@ export function heatmap(id: string, title: string, description: string, today: s
   const width = 53 * 12;
   const svg = html`<svg role="img" aria-labelledby="${id}-t ${id}-d" viewBox="0 0 ${width} 84" width="${width}" height="84"><title id="${id}-t">${title}</title><desc id="${id}-d">${description}</desc>${cells}</svg>`;
   const rows = [...days].reverse().map((d) => [d.date, d.sessions, d.attempts] as Value[]);
-  return html`<figure class="chart"><figcaption><h2>${title}</h2></figcaption>${svg}<details><summary>${headers[0]} (${days.length})</summary>${dataTable(title, headers, rows)}</details></figure>`;
+  return html`<figure class="chart"><figcaption><h2>${title}</h2></figcaption>${svg}<details><summary>${summary}</summary>${dataTable(title, headers, rows, true)}</details></figure>`;
 }

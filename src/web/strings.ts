@@ -32,6 +32,7 @@ export const en = {
     hardest: 'Hardest sends',
     calendar: 'Climbing days in the last 12 months',
     calendarDesc: (days: number) => `${days} climbing days in the last 12 months; each square is a day, darker means more attempts.`,
+    calendarTable: (days: number) => `Table of the ${days} climbing days`,
     recent: 'Recent sessions',
     noData: 'Nothing synced yet. Once an app syncs with this server, your climbing shows up here.',
   },

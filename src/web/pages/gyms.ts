@@ -75,6 +75,6 @@ ${pyr.map((p, i) =>
   }),
 )}
 <h2>${en.overview.recent}</h2>
-${dataTable(en.overview.recent, [en.columns.date, en.columns.gym], sessions.map((s) => [sessionLink(s), gymLink(ds, s.gymId)]))}`;
+${dataTable(en.overview.recent, [en.columns.date, en.columns.gym], sessions.map((s) => [sessionLink(s), gymLink(ds, s.gymId)]), true)}`;
   return page(ctx, 'gyms', gym.name || en.unnamed, content);
 }

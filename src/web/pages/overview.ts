@@ -39,13 +39,15 @@ ${dataTable(
   en.overview.hardest,
   [en.columns.climbType, en.columns.system, en.columns.grade, en.columns.problem, en.columns.date],
   s.hardest.map((h) => [h.climbType, h.system, h.grade, problemLink(ds, h.problemId), h.date]),
+  true,
 )}
-${heatmap('calendar', en.overview.calendar, en.overview.calendarDesc(s.days.length), utcDay(now), s.days, [en.columns.date, en.columns.sessions, en.columns.attempts])}
+${heatmap('calendar', en.overview.calendar, en.overview.calendarDesc(s.days.length), en.overview.calendarTable(s.days.length), utcDay(now), s.days, [en.columns.date, en.columns.sessions, en.columns.attempts])}
 <h2>${en.overview.recent}</h2>
 ${dataTable(
   en.overview.recent,
   [en.columns.date, en.columns.gym, en.columns.attempts],
   recent.map((session) => [sessionLink(session), gymLink(ds, session.gymId), attemptIndex(view).bySession.get(session.id)?.length ?? 0]),
+  true,
 )}`;
   return page(ctx, 'overview', en.overview.title, content);
 }

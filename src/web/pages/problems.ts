@@ -90,6 +90,7 @@ ${dataTable(
     const s = ds.sessions.get(a.sessionId);
     return [s ? sessionLink(s) : a.timestamp.slice(0, 10) || en.unknown, resultLabel(a), a.highestHold];
   }),
+  true,
 )}`;
   return page(ctx, 'problems', p.name || en.unnamed, content);
 }

@@ -47,6 +47,7 @@ ${dataTable(
   en.sessions.attemptsTitle,
   [en.columns.time, en.columns.problem, en.columns.grade, en.columns.result],
   attempts.map((a) => [timeOf(a.timestamp) || a.timestamp, problemLink(ds, a.problemId), gradeOf(ds.problems.get(a.problemId)), resultLabel(a)]),
+  true,
 )}`;
   return page(ctx, 'sessions', `${en.sessions.session} ${s.day}`, content);
 }
