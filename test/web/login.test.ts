@@ -166,3 +166,17 @@ test('a web session is listed on the devices page and can be revoked from there'
   assert.equal((await webFetch(server, mine, '/web/')).status, 200);
   assert.equal((await revoke(mine, 'no-such-id', server.url)).status, 404);
 });
+
+test('a web session ends after WEB_SESSION_DAYS without use, and lasts while used', async (t) => {
+  let now = Date.parse('2026-01-01T00:00:00.000Z');
+  const server = await startTestServer(t, { webSessionDays: '2' }, { now: () => now });
+  const session = await login(server);
+  const day = 86_400_000;
+  now += day + 1000;
+  assert.equal((await webFetch(server, session, '/web/')).status, 200, 'used after a day');
+  now += day + 1000;
+  assert.equal((await webFetch(server, session, '/web/')).status, 200, 'two days after login, one after its last use');
+  now += 2 * day + 1000;
+  assert.equal((await webFetch(server, session, '/web/')).status, 303, 'unused for more than two days');
+  assert.equal((await webFetch(server, session, '/web/api/summary')).status, 401);
+});
