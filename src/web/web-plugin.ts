@@ -87,6 +87,12 @@ export async function webPlugin(app: FastifyInstance, options: WebOptions): Prom
         request.principal = principal;
         return;
       }
+      // A wrong Bearer token here is a guess like any other: the same throttle counts it.
+      if (request.headers.authorization !== undefined) {
+        const retryAfter = options.throttle.retryAfterSeconds(request.ip);
+        if (retryAfter > 0) throw new ApiError(429, 'too_many_requests', 'too many failed authentication attempts; try again later', { 'retry-after': String(retryAfter) });
+        options.throttle.recordFailure(request.ip);
+      }
       throw new ApiError(401, 'unauthorized', 'log in at /web/login, or send a device token as "Authorization: Bearer <token>"');
     }
     // POSTs without a session fall through to their handlers' own checks only for logout.

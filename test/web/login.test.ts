@@ -23,7 +23,12 @@ test('without a session: / redirects to /web/, pages to the login form, the API 
   }
   // A token in the URL is never accepted.
   assert.equal((await webFetch(server, undefined, `/web/api/summary?token=${TEST_TOKEN}`)).status, 401);
-  // A device's Bearer token works for the JSON API, for people's own scripts.
+  // Wrong Bearer tokens on the JSON API count toward the failure throttle.
+  for (let i = 0; i < 10; i++) assert.equal((await webFetch(server, undefined, '/web/api/summary', { headers: { authorization: 'Bearer wrong' } })).status, 401);
+  const throttled = await webFetch(server, undefined, '/web/api/summary', { headers: { authorization: 'Bearer wrong' } });
+  assert.equal(throttled.status, 429);
+  assert.ok(Number(throttled.headers.get('retry-after')) > 0);
+  // A device's Bearer token works for the JSON API, for people's own scripts, even from a throttled address.
   const bearer = await webFetch(server, undefined, '/web/api/summary', { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
   assert.equal(bearer.status, 200);
 });
