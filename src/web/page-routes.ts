@@ -75,7 +75,7 @@ export async function pageRoutes(app: FastifyInstance, options: PageRouteOptions
     const ctx = context(request);
     const p = principal(request);
     const rows = await backend.listDevices(p);
-    return html(reply, status, devicesPage(ctx, { rows, currentKey: request.webSession?.session.key ?? '', canAdd: true, newToken }));
+    return html(reply, status, devicesPage(ctx, { rows, currentKey: request.webSession?.session.key ?? '', newToken }));
   };
   app.get('/devices', async (request, reply) => devices(request, reply, 200));
 
@@ -98,7 +98,7 @@ export async function pageRoutes(app: FastifyInstance, options: PageRouteOptions
     const name = requireField(request, 'name').trim();
     if (name === '' || name.length > 64) throw ApiError.badRequest('a device name is 1-64 characters');
     const made = await backend.addDevice(principal(request), name);
-    if (!made) throw ApiError.notFound('devices cannot be added here');
+    if (!made) throw ApiError.notFound('the account is gone');
     // Shown in this answer only: a reload must not show the token again, so no redirect to a page that holds it.
     return devices(request, reply, 200, { name, token: made.token });
   });

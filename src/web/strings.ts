@@ -115,7 +115,6 @@ export const en = {
     addName: 'Device name',
     addSubmit: 'Make a token',
     newToken: 'The new device token. Copy it now: it is shown only once.',
-    notSupported: 'Devices are managed from the command line on this server (ascently-sync devices).',
     never: 'never',
   },
   export: {

@@ -9,7 +9,6 @@ export interface DevicesPageData {
   rows: DeviceRow[];
   /** The key of the session viewing the page, marked in the list. */
   currentKey: string;
-  canAdd: boolean;
   /** A token just made, shown this once. */
   newToken?: { name: string; token: string };
 }
@@ -34,8 +33,6 @@ ${dataTable(
   ]),
 )}
 <h2>${en.devices.add}</h2>
-${data.canAdd
-  ? html`<form class="stack" method="post" action="/web/devices/add"><input type="hidden" name="csrf" value="${ctx.csrf}"><label>${en.devices.addName}<input name="name" required maxlength="64" autocomplete="off"></label><button type="submit">${en.devices.addSubmit}</button></form>`
-  : html`<p>${en.devices.notSupported}</p>`}`;
+<form class="stack" method="post" action="/web/devices/add"><input type="hidden" name="csrf" value="${ctx.csrf}"><label>${en.devices.addName}<input name="name" required maxlength="64" autocomplete="off"></label><button type="submit">${en.devices.addSubmit}</button></form>`;
   return page(ctx, 'devices', en.devices.title, content);
 }
