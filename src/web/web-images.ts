@@ -1,7 +1,6 @@
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import sharp from 'sharp';
 import { sendImage } from '../http/image-routes.js';
 import { isPlainImageName } from '../images/filename.js';
 import type { AccountImageStores } from '../images/account-image-stores.js';
@@ -83,6 +82,8 @@ async function thumbnail(source: string, dir: string, key: string): Promise<stri
   }
   const temp = path.join(dir, `.${key}.${process.pid}.tmp`);
   try {
+    // Loaded on the first thumbnail, not at start: the native module costs a server start a third of a second.
+    const { default: sharp } = await import('sharp');
     await sharp(source, { failOn: 'error', limitInputPixels: 100_000_000 })
       .rotate()
       .resize(THUMBNAIL_PX, THUMBNAIL_PX, { fit: 'inside', withoutEnlargement: true })
