@@ -1,6 +1,6 @@
 import { endWebSession, resolveToken, resolveWebSession, startWebSession, type Identity } from '../auth/identity.js';
 import { newDeviceToken, newShortId, secretHash } from '../auth/secrets.js';
-import type { AccountStore } from '../store/account-store.js';
+import type { AccountStore, DeviceEntry } from '../store/account-store.js';
 
 /**
  * Who a dashboard request acts for, and the dashboard's use of the account
@@ -19,16 +19,6 @@ export interface Principal {
 export interface WebSession extends Principal {
   /** The session's short id: the device list shows it and revoke takes it. */
   readonly key: string;
-}
-
-export interface DeviceRow {
-  readonly id: string;
-  readonly name: string;
-  readonly kind: 'device' | 'web';
-  readonly createdAt: number;
-  readonly lastSeenAt: number | null;
-  readonly lastSeenFrom: string | null;
-  readonly revocable: boolean;
 }
 
 const DEVICE_NAME_MAX = 64;
@@ -61,16 +51,8 @@ export class StoreWebAuth {
     return endWebSession(this.accounts, secret);
   }
 
-  async listDevices(principal: Principal): Promise<DeviceRow[]> {
-    return (await this.accounts.listDevices(principal.datasetId)).map((d) => ({
-      id: d.id,
-      name: d.name,
-      kind: d.kind,
-      createdAt: d.createdAt,
-      lastSeenAt: d.lastSeenAt,
-      lastSeenFrom: d.lastSeenFrom,
-      revocable: !d.fromEnvironment,
-    }));
+  listDevices(principal: Principal): Promise<DeviceEntry[]> {
+    return this.accounts.listDevices(principal.datasetId);
   }
 
   /** Revokes a device of the principal's account (and the web sessions it opened), or ends one web session. */

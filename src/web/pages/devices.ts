@@ -3,10 +3,10 @@ import { isoDay } from '../format.js';
 import { html, type Html } from '../html.js';
 import { page, type PageContext } from '../layout.js';
 import { en } from '../strings.js';
-import type { DeviceRow } from '../web-auth.js';
+import type { DeviceEntry } from '../../store/account-store.js';
 
 export interface DevicesPageData {
-  rows: DeviceRow[];
+  rows: DeviceEntry[];
   /** The key of the session viewing the page, marked in the list. */
   currentKey: string;
   /** A token just made, shown this once. */
@@ -14,8 +14,9 @@ export interface DevicesPageData {
 }
 
 export function devicesPage(ctx: PageContext & { csrf: string }, data: DevicesPageData): Html {
-  const revokeForm = (row: DeviceRow): Html | string =>
-    row.revocable
+  // The AUTH_TOKEN device comes from the environment: only removing it there ends it.
+  const revokeForm = (row: DeviceEntry): Html | string =>
+    !row.fromEnvironment
       ? html`<form method="post" action="/web/devices/revoke"><input type="hidden" name="csrf" value="${ctx.csrf}"><input type="hidden" name="id" value="${row.id}"><button type="submit" aria-label="${en.devices.revoke} ${row.name}">${en.devices.revoke}</button></form>`
       : '';
   const content = html`<p>${en.devices.intro}</p>
