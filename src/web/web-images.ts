@@ -1,13 +1,12 @@
+import { createHash } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import { sendImage } from '../http/image-routes.js';
-import { isPlainImageName } from '../images/filename.js';
-import type { AccountImageStores } from '../images/account-image-stores.js';
-import { ASSETS } from './assets.js';
-import { createHash } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
+import { sendImage } from '../http/image-routes.js';
+import type { AccountImageStores } from '../images/account-image-stores.js';
+import { isPlainImageName } from '../images/filename.js';
+import { ASSETS } from './assets.js';
 
 export const THUMBNAIL_PX = 320;
 
@@ -67,7 +66,7 @@ export async function webImageRoutes(app: FastifyInstance, options: { images: Ac
   });
 }
 
-function placeholder(reply: import('fastify').FastifyReply) {
+function placeholder(reply: FastifyReply): FastifyReply {
   return reply.header('content-type', ASSETS.placeholder.type).header('cache-control', 'no-store').send(ASSETS.placeholder.body);
 }
 
