@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --runs N]`: starts the production server as a
+ * `npm run bench [-- --quick] [-- --runs N] [-- --only dashboard]`: starts the production server as a
  * separate process on 127.0.0.1 with fresh data folders, drives it over real
  * HTTP, and compares each figure with a limit measured in the same run on the
  * same machine. Prints a markdown table and writes bench/results.json.
@@ -15,6 +15,7 @@ import type { BenchContext, ScaleState } from './lib/context.js';
 import { MB, summarize, type Summary } from './lib/stats.js';
 import { machineDescription, markdown, writeResults } from './report.js';
 import { authScenario, cliScenario } from './scenarios/accounts.js';
+import { dashboardScenario } from './scenarios/dashboard.js';
 import { deltaScenario } from './scenarios/delta.js';
 import { devicesScenario } from './scenarios/devices.js';
 import { downloadScenario, measureJsonLimits, seedScale, type Encoding } from './scenarios/full-sync.js';
@@ -38,7 +39,10 @@ interface ScaleData extends UploadBodies {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean' }, runs: { type: 'string' } } });
+  const { values } = parseArgs({ options: { quick: { type: 'boolean' }, runs: { type: 'string' }, only: { type: 'string' } } });
+  // --only dashboard: seed the scales, then measure the dashboard alone.
+  const only = values.only;
+  if (only !== undefined && only !== 'dashboard') throw new Error('--only takes: dashboard');
   const quick = values.quick === true;
   const runs = values.runs ? Number(values.runs) : quick ? 3 : 5;
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
@@ -74,7 +78,7 @@ async function main(): Promise<void> {
     const states = new Map<number, ScaleState>();
     for (const scale of scales) {
       const d = data.get(scale)!;
-      if (scale >= 1) {
+      if (scale >= 1 && only === undefined) {
         ctx.progress(`POST /sync scale ${scale}, ${runs} fresh servers, then ${runs} re-uploads of the same data and ${runs} changing 1%`);
         states.set(scale, await postSyncScenario(ctx, scale, d, d.sample, d.parse));
       } else {
@@ -85,6 +89,12 @@ async function main(): Promise<void> {
         ctx.progress(`scale ${scale} seeded: POST ${seeded.postMs.toFixed(0)} ms, first full delta ${seeded.firstDeltaMs.toFixed(0)} ms`);
       }
     }
+
+    for (const scale of scales.filter((s) => s >= 1)) {
+      ctx.progress(`dashboard pages, scale ${scale}`);
+      await dashboardScenario(ctx, states.get(scale)!);
+    }
+    if (only === 'dashboard') return finish(ctx, started, quick, runs, workDir, only);
 
     ctx.progress(`delta with 1 change, scales ${scales.join(', ')} in turn`);
     await deltaScenario(ctx, scales.map((scale) => states.get(scale)!));
@@ -128,7 +138,11 @@ async function main(): Promise<void> {
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
+  finish(ctx, started, quick, runs, workDir, only);
+}
 
+function finish(ctx: BenchContext, started: number, quick: boolean, runs: number, workDir: string, only: string | undefined): void {
+  rmSync(workDir, { recursive: true, force: true });
   const report = {
     date: new Date().toISOString(),
     machine: machineDescription(),
@@ -138,9 +152,11 @@ async function main(): Promise<void> {
     rows: ctx.rows,
     memory: ctx.memory,
   };
-  writeResults(RESULTS_FILE, report);
+  // A partial run keeps its own file, so the full run's figures stay in results.json.
+  const file = only ? RESULTS_FILE.replace(/\.json$/, `-${only}.json`) : RESULTS_FILE;
+  writeResults(file, report);
   process.stdout.write(`${markdown(report)}\n`);
-  ctx.progress(`done; results in ${path.relative(process.cwd(), RESULTS_FILE)}`);
+  ctx.progress(`done; results in ${path.relative(process.cwd(), file)}`);
 }
 
 /** The dataset with 1% of its items edited (every hundredth one), as JSON. */

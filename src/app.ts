@@ -4,18 +4,22 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import { ConfigError, type Config } from './config.js';
 import { secretHash } from './auth/secrets.js';
-import { installAuth } from './http/auth.js';
+import { AUTH_FAILURE_LIMIT, installAuth } from './http/auth.js';
 import { installRequestMetrics, metricsRoutes } from './http/metrics-routes.js';
 import { Metrics } from './metrics/metrics.js';
 import { installErrorHandling } from './http/error-handler.js';
+import { FailureThrottle } from './http/failure-throttle.js';
 import { healthRoutes } from './http/health-routes.js';
 import { imageRoutes } from './http/image-routes.js';
 import { installLingeringClose, type LingerBound } from './http/lingering-close.js';
 import { installRequestLog } from './http/request-log.js';
 import { syncRoutes } from './http/sync-routes.js';
+import { AccountImageStores } from './images/account-image-stores.js';
 import type { Store } from './store/store.js';
 import { SyncService } from './sync/sync-service.js';
 import { DEFAULT_ACCOUNT } from './store/account-store.js';
+import { StoreWebAuth } from './web/web-auth.js';
+import { isDashboardPath, webPlugin } from './web/web-plugin.js';
 
 export interface AppDeps {
   store: Store;
@@ -83,7 +87,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   if (config.metricsToken !== undefined && (await deps.store.accounts.findByTokenHash(secretHash(config.metricsToken)))) {
     throw new ConfigError('METRICS_TOKEN is also a device token: the metrics token must open /metrics only, so choose another one.');
   }
-  installAuth(app, deps.store.accounts, now, config.metricsToken);
+  // One throttle for the API's Bearer check, the metrics token and the dashboard's
+  // login form. The dashboard checks its own session cookie; the API never reads it.
+  const throttle = new FailureThrottle(AUTH_FAILURE_LIMIT);
+  installAuth(app, deps.store.accounts, { now, throttle, skip: isDashboardPath, metricsToken: config.metricsToken });
 
   // Answers only: compressed request bodies are refused with 415 (sync-routes.ts).
   // gzip is what the apps get (OkHttp and URLSession ask for it on their own), so
@@ -101,7 +108,21 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const service = new SyncService(deps.store, { historyKeep: config.historyKeep, now: deps.now, onSync: metrics?.synced });
   await app.register(healthRoutes);
   await app.register(syncRoutes, { service, maxJsonBytes: config.maxJsonBytes });
-  await app.register(imageRoutes, { imagesDir: config.imagesDir, maxImageBytes: config.maxImageBytes, store: deps.store, metrics });
+  const images = new AccountImageStores(config.imagesDir, config.maxImageBytes, deps.store.imageIndex);
+  await app.register(imageRoutes, { images, maxImageBytes: config.maxImageBytes, store: deps.store, metrics });
   if (metrics) await app.register(metricsRoutes, { metrics });
+
+  await app.register(webPlugin, {
+    prefix: '/web',
+    store: deps.store,
+    service,
+    backend: new StoreWebAuth(deps.store.accounts, config.webSessionDays, now),
+    throttle,
+    images,
+    dataDir: config.dataDir,
+    cookie: { forceSecure: config.cookieSecure, maxAgeDays: config.webSessionDays },
+    now,
+  });
+  app.get('/', async (_request, reply) => reply.code(302).header('location', '/web/').send());
   return app;
 }

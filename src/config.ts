@@ -22,6 +22,7 @@ export interface Config {
   /** Quotas a new account gets (null: unlimited). */
   readonly defaultMaxBytes: number | null;
   readonly defaultMaxImageBytes: number | null;
+  readonly cookieSecure: boolean;
   readonly webSessionDays: number;
   readonly metricsToken: string | undefined;
   readonly logFormat: LogFormat;
@@ -71,6 +72,7 @@ export const SETTINGS: readonly AnySetting[] = [
   { key: 'tombstoneRetentionDays', env: 'TOMBSTONE_RETENTION_DAYS', flag: 'tombstone-retention-days', defaultText: '0', doc: 'Forget deletions older than this many days (0 keeps them forever). A device offline for longer may bring items deleted meanwhile back.', parse: parseCount },
   { key: 'metricsToken', env: 'METRICS_TOKEN', flag: 'metrics-token', defaultText: '(none)', doc: 'Turns on `GET /metrics` (Prometheus) for `Authorization: Bearer <METRICS_TOKEN>` only; it opens nothing else. Unset, `/metrics` is a 404.', secret: true, parse: parseNonEmpty },
   { key: 'logFormat', env: 'LOG_FORMAT', flag: 'log-format', defaultText: 'json', doc: 'Log format: `json` (one JSON line per event) or `pretty` (readable on a terminal).', parse: parseLogFormat },
+  { key: 'cookieSecure', env: 'COOKIE_SECURE', flag: 'cookie-secure', defaultText: 'false', doc: 'Mark the dashboard\'s session cookie `Secure` on every answer (it is anyway on HTTPS requests).', parse: parseBoolean },
 ];
 
 const DEFAULTS = {
@@ -83,6 +85,7 @@ const DEFAULTS = {
   trustProxy: false,
   historyKeep: 20,
   tombstoneRetentionDays: 0,
+  cookieSecure: false,
   webSessionDays: 30,
   logFormat: 'json',
 } as const;
@@ -125,6 +128,7 @@ export function resolveConfig(raw: RawSettings): Config {
     tombstoneRetentionDays: (parsed.tombstoneRetentionDays as number | undefined) ?? DEFAULTS.tombstoneRetentionDays,
     defaultMaxBytes: (parsed.defaultMaxBytes as number | null | undefined) ?? null,
     defaultMaxImageBytes: (parsed.defaultMaxImageBytes as number | null | undefined) ?? null,
+    cookieSecure: (parsed.cookieSecure as boolean | undefined) ?? DEFAULTS.cookieSecure,
     webSessionDays: (parsed.webSessionDays as number | undefined) ?? DEFAULTS.webSessionDays,
     metricsToken: parsed.metricsToken as string | undefined,
     logFormat: (parsed.logFormat as LogFormat | undefined) ?? DEFAULTS.logFormat,

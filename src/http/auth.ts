@@ -63,18 +63,30 @@ function refusal(request: FastifyRequest, throttle: FailureThrottle, hadToken: b
   });
 }
 
+export interface AuthOptions {
+  now?: () => number;
+  /** Shared with the dashboard's login form, so that both count toward one limit. */
+  throttle?: FailureThrottle;
+  /** Paths that check their own credentials (the dashboard's session cookie). */
+  skip?: (url: string) => boolean;
+  /** Set when GET /metrics is on: the one token it takes. */
+  metricsToken?: string;
+}
+
 /**
  * Every request must carry a device token; routes then read `request.identity`,
  * never the token. GET /metrics, registered only when METRICS_TOKEN is set, takes
  * that token and no other: a device token does not open it, and it opens nothing else.
  */
-export function installAuth(app: FastifyInstance, accounts: AccountStore, now?: () => number, metricsToken?: string): void {
-  const throttle = new FailureThrottle(AUTH_FAILURE_LIMIT);
-  const authenticate = createAuthenticator(accounts, throttle, now);
-  const authenticateMetrics = metricsToken === undefined ? undefined : createMetricsAuthenticator(metricsToken, throttle);
+export function installAuth(app: FastifyInstance, accounts: AccountStore, options: AuthOptions = {}): void {
+  const throttle = options.throttle ?? new FailureThrottle(AUTH_FAILURE_LIMIT);
+  const authenticate = createAuthenticator(accounts, throttle, options.now);
+  const authenticateMetrics = options.metricsToken === undefined ? undefined : createMetricsAuthenticator(options.metricsToken, throttle);
+  const skip = options.skip ?? (() => false);
   app.decorateRequest('identity', null);
   // Callback style like the other per-request hooks: one promise fewer per request.
   app.addHook('onRequest', (request, _reply, done) => {
+    if (skip(request.url)) return done();
     if (authenticateMetrics && request.routeOptions.url === METRICS_PATH) {
       try {
         authenticateMetrics(request);

@@ -1,18 +1,17 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
-import type { Identity } from '../auth/identity.js';
-import { accountImagesDir } from '../images/account-images.js';
+import type { AccountImageStores, ImageAccount } from '../images/account-image-stores.js';
 import { requireImageName } from '../images/filename.js';
 import { parseRange, etagMatches } from '../images/http-conditions.js';
-import { ImageStore, tooLarge, type OpenedImage } from '../images/image-store.js';
+import { tooLarge, type OpenedImage } from '../images/image-store.js';
 import { DEFAULT_ACCOUNT } from '../store/account-store.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Store } from '../store/store.js';
 import { accountOf } from './auth.js';
 
 export interface ImageRouteOptions {
-  imagesDir: string;
+  images: AccountImageStores;
   maxImageBytes: number;
   store: Store;
   /** Counts uploads and downloads when metrics are on. */
@@ -33,19 +32,7 @@ const ROUTE_CONFIG = { compress: false } as const;
  * applies to these routes only.
  */
 export async function imageRoutes(app: FastifyInstance, options: ImageRouteOptions): Promise<void> {
-  // One image store per account, made on its first image request: an account's
-  // folder is created only when it has images. Bounded by the number of accounts.
-  const stores = new Map<number, Promise<ImageStore>>();
-  const imagesOf = (account: Pick<Identity, 'accountId' | 'accountName'>): Promise<ImageStore> => {
-    let opened = stores.get(account.accountId);
-    if (!opened) {
-      const dir = accountImagesDir(options.imagesDir, { id: account.accountId, name: account.accountName });
-      opened = ImageStore.open(dir, options.maxImageBytes, options.store.imageIndex, account.accountId);
-      opened.catch(() => stores.delete(account.accountId));
-      stores.set(account.accountId, opened);
-    }
-    return opened;
-  };
+  const imagesOf = (account: ImageAccount) => options.images.of(account);
   // The default account's folder at once, as before accounts: made, and cleared of a crash's partial uploads.
   const defaultId = await options.store.datasetId(DEFAULT_ACCOUNT);
   await imagesOf({ accountId: defaultId, accountName: DEFAULT_ACCOUNT });
@@ -78,17 +65,25 @@ export async function imageRoutes(app: FastifyInstance, options: ImageRouteOptio
       const name = requireImageName(request.query.filename);
       const image = await (await imagesOf(accountOf(request))).open(name);
       if (!image) throw ApiError.notFound(`no image named ${name}`);
-      let streaming = false;
-      try {
-        const response = download(request, reply, image);
-        streaming = response !== undefined;
-        if (streaming) options.metrics?.imageDownloaded(Number(reply.getHeader('content-length')));
-        return reply.send(response);
-      } finally {
-        if (!streaming) await image.handle.close();
-      }
+      return sendImage(request, reply, image, (bytes) => options.metrics?.imageDownloaded(bytes));
     },
   });
+}
+
+/**
+ * Answers an opened image (/images/download and the dashboard's /web/images alike);
+ * its handle is closed whatever happens. `onBody` hears the byte count of a body sent.
+ */
+export async function sendImage(request: FastifyRequest, reply: FastifyReply, image: OpenedImage, onBody?: (bytes: number) => void): Promise<FastifyReply> {
+  let streaming = false;
+  try {
+    const response = download(request, reply, image);
+    streaming = response !== undefined;
+    if (streaming) onBody?.(Number(reply.getHeader('content-length')));
+    return reply.send(response);
+  } finally {
+    if (!streaming) await image.handle.close();
+  }
 }
 
 /** Sets status and headers; returns the body stream, or undefined when there is none to send. */

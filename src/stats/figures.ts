@@ -1,0 +1,185 @@
+import { dayOf, isSend, type Attempt, type Dataset, type Problem } from './dataset.js';
+import { gradeOrder, type GradeComparator } from './grades.js';
+
+/**
+ * The figures of the dashboard, as pure functions of a parsed dataset. Every rule
+ * of the spec's "What the figures mean" lives here and nowhere else; the pages only
+ * lay these numbers out.
+ */
+export interface Totals {
+  gyms: number;
+  problems: number;
+  sessions: number;
+  attempts: number;
+  sends: number;
+  flashes: number;
+  climbingDays: number;
+}
+
+export interface Hardest {
+  climbType: string;
+  system: string;
+  grade: string;
+  problemId: string;
+  date: string;
+}
+
+export interface Pyramid {
+  climbType: string;
+  system: string;
+  grades: { grade: string; problems: number }[];
+}
+
+export interface Day {
+  date: string;
+  sessions: number;
+  attempts: number;
+  sends: number;
+}
+
+/** Which attempts a figure looks at (a gym's, a month's); all of them by default. */
+export type AttemptFilter = (attempt: Attempt) => boolean;
+
+export function totals(ds: Dataset): Totals {
+  let sends = 0;
+  let flashes = 0;
+  for (const a of ds.attempts) {
+    if (isSend(a.result)) sends++;
+    if (a.result === 'FLASH') flashes++;
+  }
+  return {
+    gyms: ds.gyms.size,
+    problems: ds.problems.size,
+    sessions: ds.sessions.size,
+    attempts: ds.attempts.length,
+    sends,
+    flashes,
+    climbingDays: climbingDays(ds).size,
+  };
+}
+
+/** Distinct dates with at least one session, as the app wrote them. */
+export function climbingDays(ds: Dataset): Set<string> {
+  const days = new Set<string>();
+  for (const s of ds.sessions.values()) if (s.day !== '') days.add(s.day);
+  return days;
+}
+
+/** The earliest sending attempt of each problem that has one (orphans excluded), and whether the problem was ever flashed. */
+export interface SentProblem {
+  readonly problem: Problem;
+  readonly first: Attempt;
+  readonly flashed: boolean;
+}
+
+export function sentProblems(ds: Dataset, filter: AttemptFilter = () => true): Map<string, SentProblem> {
+  const sent = new Map<string, SentProblem>();
+  for (const a of ds.attempts) {
+    if (!isSend(a.result) || !filter(a)) continue;
+    const problem = ds.problems.get(a.problemId);
+    if (!problem) continue;
+    const known = sent.get(a.problemId);
+    const flashed = (known?.flashed ?? false) || a.result === 'FLASH';
+    const first = known === undefined || earlier(a, known.first) ? a : known.first;
+    sent.set(a.problemId, { problem, first, flashed });
+  }
+  return sent;
+}
+
+/** By instant; an unreadable timestamp sorts after every readable one. */
+export function earlier(a: Attempt, b: Attempt): boolean {
+  const ta = Number.isNaN(a.time) ? Infinity : a.time;
+  const tb = Number.isNaN(b.time) ? Infinity : b.time;
+  return ta !== tb ? ta < tb : a.timestamp < b.timestamp;
+}
+
+interface Group {
+  climbType: string;
+  system: string;
+  problems: SentProblem[];
+}
+
+/** Sent problems by climb type × grade system, groups in name order; problems without a type, system or grade fall out. */
+function groups(sent: Iterable<SentProblem>): Group[] {
+  const byKey = new Map<string, Group>();
+  for (const s of sent) {
+    const { climbType, system, grade } = s.problem;
+    if (climbType === '' || system === '' || grade === '') continue;
+    const key = `${climbType}\u0000${system}`;
+    let group = byKey.get(key);
+    if (!group) byKey.set(key, (group = { climbType, system, problems: [] }));
+    group.problems.push(s);
+  }
+  return [...byKey.values()].sort((a, b) => cmp(a.climbType, b.climbType) || cmp(a.system, b.system));
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function pyramids(ds: Dataset, filter?: AttemptFilter): Pyramid[] {
+  return groups(sentProblems(ds, filter).values()).map((g) => {
+    const order = gradeOrder(ds, g.climbType, g.system);
+    const counts = new Map<string, number>();
+    for (const s of g.problems) counts.set(s.problem.grade, (counts.get(s.problem.grade) ?? 0) + 1);
+    const grades = [...counts].sort(([a], [b]) => order(a, b)).map(([grade, problems]) => ({ grade, problems }));
+    return { climbType: g.climbType, system: g.system, grades };
+  });
+}
+
+export function hardest(ds: Dataset, filter?: AttemptFilter): Hardest[] {
+  return groups(sentProblems(ds, filter).values()).map((g) => {
+    const best = hardestOf(g.problems, gradeOrder(ds, g.climbType, g.system));
+    return { climbType: g.climbType, system: g.system, grade: best.problem.grade, problemId: best.problem.id, date: dayOf(best.first.timestamp) };
+  });
+}
+
+/** The highest grade; among problems of that grade, the one sent first. */
+function hardestOf(sent: readonly SentProblem[], order: GradeComparator): SentProblem {
+  let best = sent[0]!;
+  for (const s of sent.slice(1)) {
+    const c = order(s.problem.grade, best.problem.grade);
+    if (c > 0 || (c === 0 && earlier(s.first, best.first))) best = s;
+  }
+  return best;
+}
+
+/** The UTC calendar date of an instant, as YYYY-MM-DD. */
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** Every climbing day of the `span` days ending today (today included), oldest first. */
+export function recentDays(ds: Dataset, today: string, span = 365): Day[] {
+  const from = utcDay(Date.parse(`${today}T00:00:00Z`) - (span - 1) * 86_400_000);
+  const days = new Map<string, Day>();
+  const daysOfSession = new Map<string, Day>();
+  for (const s of ds.sessions.values()) {
+    if (s.day < from || s.day > today) continue;
+    let day = days.get(s.day);
+    if (!day) days.set(s.day, (day = { date: s.day, sessions: 0, attempts: 0, sends: 0 }));
+    day.sessions++;
+    daysOfSession.set(s.id, day);
+  }
+  // An attempt counts on its session's day: the day a climber went climbing.
+  for (const a of ds.attempts) {
+    const day = daysOfSession.get(a.sessionId);
+    if (!day) continue;
+    day.attempts++;
+    if (isSend(a.result)) day.sends++;
+  }
+  return [...days.values()].sort((a, b) => cmp(a.date, b.date));
+}
+
+export interface Summary {
+  account: string;
+  totals: Totals;
+  hardest: Hardest[];
+  pyramids: Pyramid[];
+  days: Day[];
+}
+
+/** The figures of GET /web/api/summary and the overview page. */
+export function summary(ds: Dataset, account: string, today: string): Summary {
+  return { account, totals: totals(ds), hardest: hardest(ds), pyramids: pyramids(ds), days: recentDays(ds, today) };
+}

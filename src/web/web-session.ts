@@ -1,0 +1,92 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../errors.js';
+import type { Principal, StoreWebAuth, WebSession } from './web-auth.js';
+
+/**
+ * The browser side of a web session: the cookie, the CSRF token derived from it,
+ * and the same-site check on every POST.
+ */
+export const COOKIE = 'ascently_session';
+
+export interface CookieOptions {
+  /** Secure always (COOKIE_SECURE), else only on requests that came over HTTPS. */
+  readonly forceSecure: boolean;
+  readonly maxAgeDays: number;
+}
+
+export function readCookie(request: FastifyRequest, name: string): string | undefined {
+  const header = request.headers.cookie;
+  if (typeof header !== 'string') return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+function cookieFlags(request: FastifyRequest, options: CookieOptions): string {
+  const secure = options.forceSecure || request.protocol === 'https';
+  return `HttpOnly; SameSite=Strict; Path=/web${secure ? '; Secure' : ''}`;
+}
+
+export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, id: string, options: CookieOptions): void {
+  reply.header('set-cookie', `${COOKIE}=${id}; Max-Age=${options.maxAgeDays * 86_400}; ${cookieFlags(request, options)}`);
+}
+
+export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply, options: CookieOptions): void {
+  reply.header('set-cookie', `${COOKIE}=; Max-Age=0; ${cookieFlags(request, options)}`);
+}
+
+/** The CSRF token of a session: derived from its secret id, so it needs no storage and no other session can know it. */
+export function csrfToken(sessionId: string): string {
+  return createHash('sha256').update(`csrf\u0000${sessionId}`).digest('base64url');
+}
+
+export function checkCsrf(sessionId: string, sent: unknown): void {
+  const expected = Buffer.from(csrfToken(sessionId));
+  const given = Buffer.from(typeof sent === 'string' ? sent : '');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new ApiError(403, 'forbidden', 'the form lost its CSRF token: reload the page and try again');
+}
+
+/**
+ * Refuses a POST that another site's page sent: an Origin (or, without one,
+ * Sec-Fetch-Site) naming anything but this host. SameSite=Strict already keeps
+ * the cookie off such requests; this refuses them even where it would not.
+ */
+export function checkSameOrigin(request: FastifyRequest): void {
+  const origin = request.headers.origin;
+  if (origin !== undefined) {
+    let host: string | undefined;
+    try {
+      host = new URL(origin).host;
+    } catch {
+      host = undefined;
+    }
+    if (host === undefined || host !== request.headers.host) throw new ApiError(403, 'forbidden', 'cross-site form posts are refused');
+    return;
+  }
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') throw new ApiError(403, 'forbidden', 'cross-site form posts are refused');
+}
+
+export interface ActiveSession {
+  readonly id: string;
+  readonly session: WebSession;
+}
+
+/** The session named by the request's cookie, when it is live. */
+export async function sessionOf(request: FastifyRequest, backend: StoreWebAuth): Promise<ActiveSession | undefined> {
+  const id = readCookie(request, COOKIE);
+  if (id === undefined || !/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined;
+  const session = await backend.findSession(id, request.ip);
+  return session ? { id, session } : undefined;
+}
+
+const BEARER = /^bearer[ \t]+(\S+)[ \t]*$/i;
+
+/** For /web/api only: a device's Bearer token, for people's own scripts. */
+export async function bearerPrincipal(request: FastifyRequest, backend: StoreWebAuth): Promise<Principal | undefined> {
+  const match = BEARER.exec(request.headers.authorization ?? '');
+  return match ? backend.authenticateToken(match[1]!, request.ip) : undefined;
+}

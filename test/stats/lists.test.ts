@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { datasetOf } from '../../src/stats/dataset.js';
+import { filterProblems, firstSend, indexAttempts, projects, sessionsNewestFirst } from '../../src/stats/lists.js';
+
+const problem = (id: string, extra: Record<string, unknown> = {}) => ({ id, gymId: 'g1', name: id, climbType: 'BOULDER', difficulty: { system: 'V_SCALE', grade: 'V3' }, tags: [], ...extra });
+const attempt = (id: string, sessionId: string, problemId: string, result: string, timestamp: string, highestHold?: string) => ({ id, sessionId, problemId, result, timestamp, ...(highestHold ? { highestHold } : {}) });
+
+test('projects: attempted and never sent, active first, then the latest try; best hold as a number when all are numbers', () => {
+  const ds = datasetOf({
+    problems: [problem('sent'), problem('old', { isActive: false }), problem('busy'), problem('crux'), problem('untouched')],
+    attempts: [
+      attempt('a1', 's1', 'sent', 'FALL', '2026-01-01T10:00:00.000Z'),
+      attempt('a2', 's2', 'sent', 'success', '2026-01-02T10:00:00.000Z'),
+      attempt('a3', 's1', 'old', 'FALL', '2026-03-01T10:00:00.000Z', '3'),
+      attempt('a4', 's1', 'busy', 'FALL', '2026-01-01T10:00:00.000Z', '9'),
+      attempt('a5', 's2', 'busy', 'NO_PROGRESS', '2026-01-02T10:00:00.000Z', '12'),
+      attempt('a6', 's2', 'busy', 'FALL', '2026-01-02T11:00:00.000Z', '10'),
+      attempt('a7', 's3', 'crux', 'FALL', '2026-02-01T10:00:00.000Z', 'crimp'),
+      attempt('a8', 's3', 'crux', 'FALL', '2026-02-01T11:00:00.000Z', '4'),
+      attempt('a9', 's3', 'ghost', 'FALL', '2026-02-01T11:00:00.000Z'),
+    ],
+  });
+  const list = projects(ds, indexAttempts(ds)).map((p) => [p.problem.id, p.attempts, p.sessions, p.lastTry.timestamp.slice(0, 10), p.bestHold]);
+  assert.deepEqual(list, [
+    ['crux', 2, 1, '2026-02-01', '4'],
+    ['busy', 3, 2, '2026-01-02', '12'],
+    ['old', 1, 1, '2026-03-01', '3'],
+  ]);
+});
+
+test('problem filters combine; first send is the earliest sending attempt', () => {
+  const ds = datasetOf({
+    problems: [
+      problem('a', { tags: ['crimpy'], gymId: 'g1' }),
+      problem('b', { tags: ['crimpy', 'roof'], gymId: 'g2', isActive: false }),
+      problem('c', { climbType: 'rope', difficulty: { system: 'YDS', grade: '5.10a' }, gymId: 'g2' }),
+    ],
+    attempts: [attempt('x1', 's', 'a', 'FLASH', '2026-01-03T10:00:00.000Z'), attempt('x2', 's', 'a', 'SUCCESS', '2026-01-02T10:00:00+05:00')],
+  });
+  const ids = (f: Parameters<typeof filterProblems>[1]) => filterProblems(ds, f).map((p) => p.id);
+  assert.deepEqual(ids({}), ['a', 'b', 'c']);
+  assert.deepEqual(ids({ tag: 'crimpy' }), ['a', 'b']);
+  assert.deepEqual(ids({ tag: 'crimpy', active: true }), ['a']);
+  assert.deepEqual(ids({ gymId: 'g2', climbType: 'ROPE' }), ['c']);
+  assert.deepEqual(ids({ grade: 'V3', active: false }), ['b']);
+  assert.equal(firstSend(indexAttempts(ds).byProblem.get('a')!)?.timestamp, '2026-01-02T10:00:00+05:00');
+});
+
+test('sessions newest first by the date written, then start time', () => {
+  const ds = datasetOf({
+    sessions: [
+      { id: 's1', date: '2026-01-01', startTime: '2026-01-01T08:00:00.000Z' },
+      { id: 's2', date: '2026-01-02', startTime: '2026-01-02T08:00:00.000Z' },
+      { id: 's3', date: '2026-01-02', startTime: '2026-01-02T18:00:00.000Z' },
+    ],
+  });
+  assert.deepEqual(sessionsNewestFirst(ds).map((s) => s.id), ['s3', 's2', 's1']);
+});

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { postJson, startTestServer } from '../helpers/server.js';
+import { HOSTILE_TEXTS, PAGES, hostileDocument, login, uploadDocument, webFetch } from './helpers.js';
+
+test('every page answers 200 with the hostile dataset, and shows its markup only as text', async (t) => {
+  const server = await startTestServer(t);
+  await uploadDocument(server, hostileDocument());
+  const session = await login(server);
+  for (const path of PAGES) {
+    const response = await webFetch(server, session, path);
+    assert.equal(response.status, 200, path);
+    assert.match(response.headers.get('content-type') ?? '', /^text\/html; charset=utf-8/);
+    const page = await response.text();
+    for (const hostile of HOSTILE_TEXTS) assert.ok(!page.includes(hostile), `${path} holds ${hostile} unescaped`);
+    // With every (escaped, so quote-free) attribute value blanked, no tag may carry a handler.
+    const tags = page.replace(/"[^"]*"/g, '""');
+    assert.doesNotMatch(tags, /<script|<svg onload|<img src=x|<[^>]*\son[a-z]+=/i, path);
+  }
+  const problem = await (await webFetch(server, session, '/web/problems/p1')).text();
+  assert.ok(problem.includes('&lt;/script&gt;&lt;script&gt;alert(2)&lt;/script&gt;'), 'the name is shown, escaped');
+  assert.ok(problem.includes('&quot;onmouseover=alert(3) x=&quot;'), 'the grade is shown, escaped');
+});
+
+test('GET /web/api/summary answers the spec\'s JSON for the data', async (t) => {
+  const server = await startTestServer(t, {}, { now: () => Date.parse('2026-11-27T12:00:00.000Z') });
+  await uploadDocument(server, hostileDocument());
+  const session = await login(server);
+  const response = await webFetch(server, session, '/web/api/summary');
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get('cache-control'), 'no-store');
+  assert.deepEqual(await response.json(), {
+    account: 'default',
+    totals: { gyms: 2, problems: 3, sessions: 2, attempts: 5, sends: 2, flashes: 1, climbingDays: 2 },
+    hardest: [
+      { climbType: 'BOULDER', system: 'V_SCALE', grade: HOSTILE_TEXTS[2], problemId: 'p1', date: '2026-10-01' },
+      { climbType: 'ROPE', system: 'YDS', grade: '5.10a', problemId: '<p3>', date: '2026-10-02' },
+    ],
+    pyramids: [
+      { climbType: 'BOULDER', system: 'V_SCALE', grades: [{ grade: HOSTILE_TEXTS[2], problems: 1 }] },
+      { climbType: 'ROPE', system: 'YDS', grades: [{ grade: '5.10a', problems: 1 }] },
+    ],
+    days: [
+      { date: '2026-10-01', sessions: 1, attempts: 3, sends: 1 },
+      { date: '2026-10-02', sessions: 1, attempts: 2, sends: 1 },
+    ],
+  });
+});
+
+test('a delta and a full upload show on the very next load', async (t) => {
+  const server = await startTestServer(t);
+  await uploadDocument(server, hostileDocument());
+  const session = await login(server);
+  const totals = async () => ((await (await webFetch(server, session, '/web/api/summary')).json()) as { totals: Record<string, number> }).totals;
+  assert.equal((await totals()).sends, 2);
+  const t1 = '2026-10-03T10:00:00.000Z';
+  const delta = await postJson(server, '/sync/delta', {
+    lastSyncTime: null,
+    attempts: [{ id: 'a9', sessionId: 's1', problemId: 'p2', result: 'FLASH', timestamp: t1, createdAt: t1, updatedAt: t1 }],
+    deletedItems: [{ id: 'a4', type: 'attempt', deletedAt: t1 }],
+  });
+  assert.equal(delta.status, 200);
+  assert.deepEqual(await totals(), { gyms: 2, problems: 3, sessions: 2, attempts: 5, sends: 2, flashes: 1, climbingDays: 2 });
+  const page = await (await webFetch(server, session, '/web/problems/p2')).text();
+  assert.match(page, /First send<\/dt><dd>2026-10-03/);
+
+  const document = hostileDocument();
+  document['attempts'] = [];
+  await uploadDocument(server, document);
+  assert.deepEqual(await totals(), { gyms: 2, problems: 3, sessions: 2, attempts: 0, sends: 0, flashes: 0, climbingDays: 2 });
+});
+
+test('an empty server shows empty pages, not errors', async (t) => {
+  const server = await startTestServer(t);
+  const session = await login(server);
+  for (const path of PAGES.filter((p) => !/\/(sessions|problems|gyms)\/./.test(p))) assert.equal((await webFetch(server, session, path)).status, 200, path);
+  const summary = (await (await webFetch(server, session, '/web/api/summary')).json()) as { totals: Record<string, number> };
+  assert.equal(summary.totals.attempts, 0);
+});
+
+test('bad input: unknown ids and pages are 404 pages, malformed queries 400 pages, never a 500', async (t) => {
+  const server = await startTestServer(t);
+  await uploadDocument(server, hostileDocument());
+  const session = await login(server);
+  const cases: [string, number][] = [
+    ['/web/sessions/nope', 404],
+    ['/web/problems/nope', 404],
+    ['/web/gyms/nope', 404],
+    ['/web/nope', 404],
+    ['/web/problems?page=-1', 400],
+    ['/web/problems?page=abc', 400],
+    ['/web/sessions?page=1e9', 400],
+    ['/web/problems?page=1&page=2', 400],
+    ['/web/problems?grade=%00', 400],
+    ['/web/problems?active=maybe', 400],
+    [`/web/problems?tag=${'x'.repeat(10_000)}`, 400],
+    ['/web/problems?gym=%E0%A4%A', 200],
+    ['/web/sessions?page=999', 200],
+    ['/web/problems?grade=nothing-like-it', 200],
+  ];
+  for (const [path, status] of cases) {
+    const response = await webFetch(server, session, path);
+    assert.equal(response.status, status, path);
+    assert.match(response.headers.get('content-type') ?? '', /text\/html/, path);
+    assert.equal(response.headers.get('cache-control'), 'no-store', path);
+  }
+  assert.equal((await webFetch(server, session, '/web/api/nope')).status, 404);
+  // Longer than any id: refused by the router before a handler runs.
+  assert.equal((await webFetch(server, session, `/web/problems/${'x'.repeat(5000)}`)).status, 414);
+});
+
+test('export: the sync document and CSV files with names joined in', async (t) => {
+  const server = await startTestServer(t);
+  await uploadDocument(server, hostileDocument());
+  const session = await login(server);
+  const json = await webFetch(server, session, '/web/export/sync.json');
+  assert.equal(json.status, 200);
+  assert.match(json.headers.get('content-disposition') ?? '', /attachment/);
+  const document = (await json.json()) as Record<string, unknown[]>;
+  assert.equal(document['attempts']!.length, 5);
+
+  const attempts = await (await webFetch(server, session, '/web/export/attempts.csv')).text();
+  const lines = attempts.trimEnd().split('\r\n');
+  assert.equal(lines.length, 6);
+  assert.equal(lines[0], 'timestamp,session_id,session_date,gym,problem_id,problem,climb_type,grade_system,grade,result,highest_hold');
+  assert.equal(lines[1], `2026-10-01T09:10:00.000Z,s1,2026-10-01,<img src=x onerror=alert(1)>,p1,</script><script>alert(2)</script>,BOULDER,V_SCALE,"""onmouseover=alert(3) x=""",FALL,<img src=x onerror=alert(1)>`);
+  const sessions = await (await webFetch(server, session, '/web/export/sessions.csv')).text();
+  assert.match(sessions, /^session_id,date,start_time,duration_minutes,gym_id,gym,attempts,sends,notes\r\n/);
+  assert.match(sessions, /\r\ns1,2026-10-01,2026-10-01T09:00:00.000Z,90,g1,<img src=x onerror=alert\(1\)>,3,1,<\/script>/);
+  assert.match(sessions, /\r\n"s""2",2026-10-02,,,"g""2<",Plain gym,2,1,'><svg onload=alert\(4\)>\r\n$/);
+});
