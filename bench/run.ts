@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --runs N] [-- --only dashboard]`: starts the production server as a
+ * `npm run bench [-- --quick] [-- --runs N] [-- --only dashboard|postgres] [-- --postgres URL]`: starts the production server as a
  * separate process on 127.0.0.1 with fresh data folders, drives it over real
  * HTTP, and compares each figure with a limit measured in the same run on the
  * same machine. Prints a markdown table and writes bench/results.json.
@@ -21,6 +21,7 @@ import { devicesScenario } from './scenarios/devices.js';
 import { downloadScenario, measureJsonLimits, seedScale, type Encoding } from './scenarios/full-sync.js';
 import { healthScenario } from './scenarios/health.js';
 import { imagesScenario } from './scenarios/images.js';
+import { postgresScenario } from './scenarios/postgres.js';
 import { bigUploadScenario, postSyncScenario, type UploadBodies } from './scenarios/uploads.js';
 import { backupScenario } from './scenarios/backup.js';
 import { metricsCostScenario } from './scenarios/metrics-cost.js';
@@ -39,15 +40,18 @@ interface ScaleData extends UploadBodies {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean' }, runs: { type: 'string' }, only: { type: 'string' } } });
-  // --only dashboard: seed the scales, then measure the dashboard alone.
+  const { values } = parseArgs({ options: { quick: { type: 'boolean' }, runs: { type: 'string' }, only: { type: 'string' }, postgres: { type: 'string' } } });
+  // --only dashboard: seed the scales, then measure the dashboard alone; --only postgres: SQLite and PostgreSQL side by side alone.
   const only = values.only;
-  if (only !== undefined && only !== 'dashboard') throw new Error('--only takes: dashboard');
+  if (only !== undefined && only !== 'dashboard' && only !== 'postgres') throw new Error('--only takes: dashboard, postgres');
+  // A PostgreSQL server where this user may create databases; the figures next to SQLite's need it.
+  const postgresUrl = values.postgres ?? process.env['BENCH_DATABASE_URL'];
+  if (only === 'postgres' && postgresUrl === undefined) throw new Error('--only postgres needs --postgres URL (or BENCH_DATABASE_URL)');
   const quick = values.quick === true;
   const runs = values.runs ? Number(values.runs) : quick ? 3 : 5;
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
   // Quick leaves out scale 4 and the 200 MiB upload: generating, seeding and reading them is most of a full run.
-  const scales = quick ? [0.1, 1] : [0.1, 1, 4];
+  const scales = only === 'postgres' ? [1] : quick ? [0.1, 1] : [0.1, 1, 4];
   const started = Date.now();
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'ascently-bench-'));
   const ctx: BenchContext = {
@@ -74,6 +78,14 @@ async function main(): Promise<void> {
       data.set(scale, { bytes, changed, sample, ...limits });
       ctx.progress(`scale ${scale}: ${(bytes.length / MB).toFixed(1)} MiB of JSON; JSON.stringify ${limits.stringify.median.toFixed(0)} ms, JSON.parse ${limits.parse.median.toFixed(0)} ms`);
     }
+
+    if (postgresUrl === undefined) {
+      ctx.progress('PostgreSQL figures skipped: give --postgres postgres://user@host:5432/postgres (or BENCH_DATABASE_URL)');
+    } else {
+      ctx.progress('SQLite and PostgreSQL side by side');
+      await postgresScenario(ctx, postgresUrl, data.get(1)!.bytes, data.get(1)!.sample);
+    }
+    if (only === 'postgres') return finish(ctx, started, quick, runs, workDir, only);
 
     const states = new Map<number, ScaleState>();
     for (const scale of scales) {

@@ -108,7 +108,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const service = new SyncService(deps.store, { historyKeep: config.historyKeep, now: deps.now, onSync: metrics?.synced });
   await app.register(healthRoutes);
   await app.register(syncRoutes, { service, maxJsonBytes: config.maxJsonBytes });
-  const images = new AccountImageStores(config.imagesDir, config.maxImageBytes, deps.store.imageIndex);
+  const images = new AccountImageStores(deps.store.images(config.imagesDir), config.maxImageBytes);
   await app.register(imageRoutes, { images, maxImageBytes: config.maxImageBytes, store: deps.store, metrics });
   if (metrics) await app.register(metricsRoutes, { metrics });
 

@@ -11,6 +11,7 @@ export interface Config {
   readonly authToken: string | undefined;
   readonly authTokenFile: string | undefined;
   readonly dataDir: string;
+  readonly databaseUrl: string | undefined;
   readonly dataFile: string;
   readonly imagesDir: string;
   readonly maxJsonBytes: number;
@@ -59,6 +60,7 @@ export const SETTINGS: readonly AnySetting[] = [
   { key: 'authToken', env: 'AUTH_TOKEN', flag: 'auth-token', defaultText: '(none)', doc: 'A bearer token for the `default` account (32 characters or more), listed as its device `AUTH_TOKEN`. Needed unless `AUTH_TOKEN_FILE` is set, a token is kept in `DATA_DIR/auth-token` (`--generate-token` makes one) or a device made with `accounts add` / `devices add` is there.', secret: true, parse: parseNonEmpty },
   { key: 'authTokenFile', env: 'AUTH_TOKEN_FILE', flag: 'auth-token-file', defaultText: '(none)', doc: 'Read the token from this file instead (Docker secrets).', parse: parseNonEmpty },
   { key: 'dataDir', env: 'DATA_DIR', flag: 'data-dir', defaultText: './data', doc: 'Folder for the SQLite database, history and generated token.', parse: parseNonEmpty },
+  { key: 'databaseUrl', env: 'DATABASE_URL', flag: 'database-url', defaultText: '(none)', doc: 'Keep everything, images included, in this PostgreSQL database (`postgres://user:password@host:5432/db`) instead of SQLite in `DATA_DIR`; several server processes may share it.', parse: parseDatabaseUrl },
   { key: 'dataFile', env: 'DATA_FILE', flag: 'data-file', defaultText: '`DATA_DIR/ascently.json`', doc: "A reference server's `ascently.json`, imported once on first start when the database is empty.", parse: parseNonEmpty },
   { key: 'imagesDir', env: 'IMAGES_DIR', flag: 'images-dir', defaultText: '`DATA_DIR/images`', doc: 'Folder for uploaded images.', parse: parseNonEmpty },
   { key: 'maxJsonBytes', env: 'MAX_JSON_BYTES', flag: 'max-json-bytes', defaultText: '200MiB', doc: 'Largest JSON request body; larger ones get 413. Accepts bytes or a unit (`50MB`, `200MiB`).', parse: parseBytes },
@@ -118,6 +120,7 @@ export function resolveConfig(raw: RawSettings): Config {
     authToken: parsed.authToken as string | undefined,
     authTokenFile: parsed.authTokenFile === undefined ? undefined : path.resolve(parsed.authTokenFile as string),
     dataDir,
+    databaseUrl: parsed.databaseUrl as string | undefined,
     dataFile: path.resolve((parsed.dataFile as string | undefined) ?? path.join(dataDir, 'ascently.json')),
     imagesDir: path.resolve((parsed.imagesDir as string | undefined) ?? path.join(dataDir, 'images')),
     maxJsonBytes: (parsed.maxJsonBytes as number | undefined) ?? DEFAULTS.maxJsonBytes,
@@ -178,6 +181,21 @@ function parsePort(raw: string, name: string): number {
 function parseNonEmpty(raw: string, name: string): string {
   if (raw.trim() === '') throw new ConfigError(`${name}: must not be empty.`);
   return raw.trim();
+}
+
+function parseDatabaseUrl(raw: string, name: string): string {
+  const value = raw.trim();
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  // The value may hold a password: it is never repeated in the message.
+  if (url === undefined || !['postgres:', 'postgresql:'].includes(url.protocol)) {
+    throw new ConfigError(`${name}: not a PostgreSQL URL; use postgres://user:password@host:5432/database.`);
+  }
+  return value;
 }
 
 function parseCount(raw: string, name: string): number {

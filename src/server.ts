@@ -1,16 +1,17 @@
 import type { FastifyInstance } from 'fastify';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import { buildApp, DEFAULT_DATASET } from './app.js';
 import { ConfigError, effectiveSettings, type Config } from './config.js';
 import { secretHash } from './auth/secrets.js';
-import { removeOrphanAccountFolders } from './images/account-images.js';
 import { importLegacyFileOnFirstStart } from './sync/legacy-import.js';
-import { SqliteStore } from './store/sqlite-store.js';
+import { openStore } from './store/open-store.js';
+import { DATABASE_FILE } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
 
 export interface RunningServer {
   app: FastifyInstance;
-  store: SqliteStore;
+  store: Store;
   /** Stops accepting, finishes in-flight requests, closes storage. */
   close(): Promise<void>;
 }
@@ -22,7 +23,7 @@ export const NOTHING_CAN_AUTHENTICATE =
 
 /** `token`: AUTH_TOKEN or the generated one, if any; without it, the devices in the database must do. */
 export async function startServer(config: Config, token: string | undefined, logger: Logger): Promise<RunningServer> {
-  const store = new SqliteStore(config.dataDir);
+  const store = await openStore(config);
   try {
     const defaultId = await store.datasetId(DEFAULT_DATASET);
     // Before refusing: a device the database holds is enough, but an AUTH_TOKEN
@@ -32,9 +33,10 @@ export async function startServer(config: Config, token: string | undefined, log
     await removeImagesOfRemovedAccounts(store, config, logger);
     await importLegacyFileOnFirstStart(store, defaultId, config, logger);
     const app = await buildApp(config, { store, token, logger });
+    // Before listening: the first answers already leave old deletions out.
+    const stopPruning = await pruneTombstonesDaily(store, config, logger);
     await app.listen({ port: config.port, host: config.host });
     await logStartup(app, store, config, logger);
-    const stopPruning = pruneTombstonesDaily(store, config, logger);
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> => {
       stopPruning();
@@ -53,13 +55,13 @@ export async function startServer(config: Config, token: string | undefined, log
  * as set or not), where its data lives, how many accounts and devices it serves and
  * where it listens.
  */
-async function logStartup(app: FastifyInstance, store: SqliteStore, config: Config, logger: Logger): Promise<void> {
+async function logStartup(app: FastifyInstance, store: Store, config: Config, logger: Logger): Promise<void> {
   const accounts = await store.accounts.list();
   logger.info(
     {
       settings: effectiveSettings(config),
-      database: store.file,
-      images: config.imagesDir,
+      database: config.databaseUrl === undefined ? path.join(config.dataDir, DATABASE_FILE) : 'PostgreSQL (DATABASE_URL)',
+      images: config.databaseUrl === undefined ? config.imagesDir : 'PostgreSQL (DATABASE_URL)',
       accounts: accounts.length,
       devices: accounts.reduce((sum, a) => sum + a.devices, 0),
       listening: app.addresses().map((a) => (typeof a === 'string' ? a : a.family === 'IPv6' ? `http://[${a.address}]:${a.port}` : `http://${a.address}:${a.port}`)),
@@ -101,12 +103,12 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** A crash between an account's removal and the deletion of its files leaves a folder; it goes here. */
 async function removeImagesOfRemovedAccounts(store: Store, config: Config, logger: Logger): Promise<void> {
   const live = new Set((await store.accounts.list()).map((a) => a.id));
-  const removed = await removeOrphanAccountFolders(config.imagesDir, live);
+  const removed = await store.images(config.imagesDir).removeOrphans(live);
   if (removed.length > 0) logger.info({ accounts: removed }, 'deleted the images of removed accounts');
 }
 
 /** With a tombstone retention set, forgets every account's old deletions at start and then daily. */
-function pruneTombstonesDaily(store: Store, config: Config, logger: Logger): () => void {
+async function pruneTombstonesDaily(store: Store, config: Config, logger: Logger): Promise<() => void> {
   if (config.tombstoneRetentionDays === 0) return () => undefined;
   const pruneAll = async (): Promise<number> => {
     let removed = 0;
@@ -115,16 +117,15 @@ function pruneTombstonesDaily(store: Store, config: Config, logger: Logger): () 
     }
     return removed;
   };
-  const prune = (): void => {
+  const prune = (): Promise<void> =>
     pruneAll().then(
       (removed) => {
         if (removed > 0) logger.info({ removed, retentionDays: config.tombstoneRetentionDays }, 'forgot old deletions');
       },
       (err: unknown) => logger.error({ err }, 'could not forget old deletions'),
     );
-  };
-  prune();
-  const timer = setInterval(prune, DAY_MS);
+  await prune();
+  const timer = setInterval(() => void prune(), DAY_MS);
   timer.unref();
   return () => clearInterval(timer);
 }

@@ -1,8 +1,8 @@
 import { newDeviceToken, newShortId, secretHash } from '../auth/secrets.js';
 import { ConfigError, parseQuota, type Config } from '../config.js';
-import { accountImagesDir, imageFolderUsage, removeAccountImages } from '../images/account-images.js';
 import { DEFAULT_ACCOUNT, type Account, type AccountUsage, type DeviceEntry, type Quotas } from '../store/account-store.js';
-import { SqliteStore } from '../store/sqlite-store.js';
+import { openStore } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
 import { formatInstant } from '../sync/timestamps.js';
 import { CommandError } from './command-error.js';
 import { formatBytes } from './progress.js';
@@ -71,8 +71,8 @@ export function devicesCommand(config: Config, args: string[], options: AccountO
   });
 }
 
-async function run(config: Config, options: AccountOptions, task: (store: SqliteStore) => Promise<Output>): Promise<number> {
-  const store = new SqliteStore(config.dataDir);
+async function run(config: Config, options: AccountOptions, task: (store: Store) => Promise<Output>): Promise<number> {
+  const store = await openStore(config);
   let output: Output;
   try {
     output = await task(store);
@@ -83,7 +83,7 @@ async function run(config: Config, options: AccountOptions, task: (store: Sqlite
   return 0;
 }
 
-async function addAccount(store: SqliteStore, config: Config, name: string, deviceName: string): Promise<Output> {
+async function addAccount(store: Store, config: Config, name: string, deviceName: string): Promise<Output> {
   const device = newDevice(deviceName);
   const quotas = { maxBytes: config.defaultMaxBytes, maxImageBytes: config.defaultMaxImageBytes };
   const account = await store.accounts.create(name, device.record, quotas, Date.now());
@@ -91,7 +91,7 @@ async function addAccount(store: SqliteStore, config: Config, name: string, devi
   return deviceMade(account, device, `Made account ${name}`);
 }
 
-async function addDevice(store: SqliteStore, account: Account, deviceName: string): Promise<Output> {
+async function addDevice(store: Store, account: Account, deviceName: string): Promise<Output> {
   const device = newDevice(deviceName);
   if (!(await store.accounts.addDevice(account.id, device.record, Date.now()))) throw unknownAccount(account.name);
   return deviceMade(account, device, `Added to account ${account.name}`);
@@ -117,8 +117,8 @@ function deviceMade(account: Account, device: ReturnType<typeof newDevice>, head
   };
 }
 
-async function listAccounts(store: SqliteStore, config: Config): Promise<Output> {
-  const accounts = await Promise.all((await store.accounts.list()).map((a) => withImages(a, config)));
+async function listAccounts(store: Store, config: Config): Promise<Output> {
+  const accounts = await Promise.all((await store.accounts.list()).map((a) => withImages(store, a, config)));
   const rows = accounts.map((a) => [
     a.name,
     String(a.devices),
@@ -131,7 +131,7 @@ async function listAccounts(store: SqliteStore, config: Config): Promise<Output>
   return { json: accounts, text: table(['ACCOUNT', 'DEVICES', 'ITEMS', 'DELETIONS', 'DATA', 'IMAGES', 'LAST SYNC'], rows) };
 }
 
-async function setQuotas(store: SqliteStore, config: Config, name: string, options: AccountOptions): Promise<Output> {
+async function setQuotas(store: Store, config: Config, name: string, options: AccountOptions): Promise<Output> {
   if (options.maxBytes === undefined && options.maxImageBytes === undefined) throw new ConfigError(ACCOUNTS_USAGE);
   const quotas: { -readonly [K in keyof Quotas]?: Quotas[K] } = {};
   if (options.maxBytes !== undefined) quotas.maxBytes = parseQuota(options.maxBytes, '--max-bytes');
@@ -140,22 +140,22 @@ async function setQuotas(store: SqliteStore, config: Config, name: string, optio
   if (!(await store.accounts.setQuotas(account.id, quotas))) throw unknownAccount(name);
   const usage = (await store.accounts.list()).find((a) => a.id === account.id);
   if (!usage) throw unknownAccount(name);
-  const json = await withImages(usage, config);
+  const json = await withImages(store, usage, config);
   const limit = (bytes: number | null): string => (bytes === null ? 'none' : formatBytes(bytes));
   return { json, text: `Account ${name}: data limit ${limit(json.maxBytes)}, image limit ${limit(json.maxImageBytes)}.\n` };
 }
 
-async function removeAccount(store: SqliteStore, config: Config, name: string, confirmed: boolean): Promise<Output> {
+async function removeAccount(store: Store, config: Config, name: string, confirmed: boolean): Promise<Output> {
   if (name === DEFAULT_ACCOUNT) throw new CommandError('the default account cannot be removed');
   if (!confirmed) throw new ConfigError(`this removes account ${name} with all its data, history, devices and images: add --yes to confirm`);
   const account = await requireAccount(store, name);
   if (!(await store.accounts.remove(account.id, Date.now()))) throw unknownAccount(name);
   // After the commit: a crash here leaves only files, which the next start deletes.
-  await removeAccountImages(config.imagesDir, account);
+  await store.images(config.imagesDir).removeAccount(account);
   return { json: { removed: name }, text: `Removed account ${name} and everything it held; its tokens no longer work.\n` };
 }
 
-async function listDevices(store: SqliteStore, account: Account): Promise<Output> {
+async function listDevices(store: Store, account: Account): Promise<Output> {
   const devices = await store.accounts.listDevices(account.id);
   const json = devices.map((d) => ({
     id: d.id,
@@ -173,7 +173,7 @@ function describeDevice(device: DeviceEntry): string {
   return device.fromEnvironment ? `${device.name} (from the environment)` : device.name;
 }
 
-async function revoke(store: SqliteStore, account: Account, id: string): Promise<Output> {
+async function revoke(store: Store, account: Account, id: string): Promise<Output> {
   const outcome = await store.accounts.revoke(account.id, id);
   if (outcome === 'from_environment') {
     throw new CommandError('the AUTH_TOKEN device comes from the environment: remove AUTH_TOKEN (or AUTH_TOKEN_FILE) there and restart the server');
@@ -190,7 +190,7 @@ function requireName(name: string | undefined): string {
   return name;
 }
 
-async function requireAccount(store: SqliteStore, name: string): Promise<Account> {
+async function requireAccount(store: Store, name: string): Promise<Account> {
   const account = await store.accounts.find(requireName(name));
   if (!account) throw unknownAccount(name);
   return account;
@@ -201,8 +201,8 @@ function unknownAccount(name: string): CommandError {
 }
 
 /** The object `accounts list --json` prints for one account, keys in the documented order. */
-async function withImages(a: AccountUsage, config: Config) {
-  const images = await imageFolderUsage(accountImagesDir(config.imagesDir, a));
+async function withImages(store: Store, a: AccountUsage, config: Config) {
+  const images = await (await store.images(config.imagesDir).account(a, { maxBytes: config.maxImageBytes, removeLeftovers: false })).usage();
   return {
     name: a.name,
     createdAt: formatInstant(a.createdAt),

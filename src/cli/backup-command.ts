@@ -12,10 +12,15 @@ import { databaseInUse } from '../store/sqlite-backup.js';
 import { DATABASE_FILE } from '../store/sqlite-store.js';
 import { GENERATED_TOKEN_FILE } from './token.js';
 
+/** Backups are of the SQLite folder; PostgreSQL has its own tools, and copy-store moves data between the two. */
+const ON_POSTGRESQL =
+  'backup and restore work on the SQLite folder (DATA_DIR); with DATABASE_URL, back up the database with pg_dump, or copy it to a folder with `ascently-sync copy-store --from postgres://… --to sqlite:DIR`';
+
 /** `ascently-sync backup FILE`: one .tar.gz of the database, the images and the generated token, while the server runs. */
 export async function backupCommand(config: Config, args: string[]): Promise<number> {
   const [file] = args;
   if (file === undefined || args.length > 1) throw new ConfigError('usage: ascently-sync backup FILE (a .tar.gz to write)');
+  if (config.databaseUrl !== undefined) throw new CommandError(ON_POSTGRESQL);
   if (!existsSync(path.join(config.dataDir, DATABASE_FILE))) throw new CommandError(`nothing to back up: no database in ${config.dataDir} (DATA_DIR)`);
   const started = Date.now();
   const progress = new Progress();
@@ -42,6 +47,7 @@ export async function backupCommand(config: Config, args: string[]): Promise<num
 export async function restoreCommand(config: Config, args: string[], options: { force: boolean }): Promise<number> {
   const [file] = args;
   if (file === undefined || args.length > 1) throw new ConfigError('usage: ascently-sync restore FILE [--data-dir DIR] [--force]');
+  if (config.databaseUrl !== undefined) throw new CommandError(ON_POSTGRESQL);
   const started = Date.now();
   // One handle for both passes: the archive may sit in a folder about to be moved aside.
   const archive = await open(file, 'r');

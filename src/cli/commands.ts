@@ -4,6 +4,7 @@ import { DEFAULT_ACCOUNT } from '../store/account-store.js';
 import { closeOnSignals, startServer } from '../server.js';
 import { accountsCommand, devicesCommand, type AccountOptions } from './accounts-command.js';
 import { backupCommand, restoreCommand } from './backup-command.js';
+import { copyStoreCommand } from './copy-store-command.js';
 import { exportCommand, historyCommand, importCommand } from './data-commands.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { healthcheck } from './healthcheck.js';
@@ -127,6 +128,14 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     flags: { force: { doc: 'move the data already in DATA_DIR aside first' } },
     run: ({ config, args, flags }) => restoreCommand(config, args, { force: flags['force'] === true }),
   },
+  'copy-store': {
+    help: [['copy-store --from <a> --to <b>', 'copy everything between SQLite (sqlite:DIR) and PostgreSQL (postgres://…), into an empty store']],
+    flags: {
+      from: { doc: 'the store to copy from, sqlite:DIR or postgres://…', value: '<store>' },
+      to: { doc: 'the empty store to copy into', value: '<store>' },
+    },
+    run: ({ config, flags }) => copyStoreCommand(config, text(flags, 'from'), text(flags, 'to')),
+  },
   healthcheck: {
     help: [['healthcheck', 'ask the local server for /health; exit 0 if healthy']],
     run: ({ config }) => healthcheck(config),
@@ -139,6 +148,10 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     },
   },
 };
+
+function text(flags: CommandContext['flags'], name: string): string | undefined {
+  return typeof flags[name] === 'string' ? flags[name] : undefined;
+}
 
 function account(flags: CommandContext['flags']): string {
   return typeof flags['account'] === 'string' ? flags['account'] : DEFAULT_ACCOUNT;

@@ -4,7 +4,8 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { ConfigError, type Config } from '../config.js';
-import { SqliteStore } from '../store/sqlite-store.js';
+import { openStore } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
 import { importDocumentText } from '../sync/legacy-import.js';
 import { CommandError } from './command-error.js';
 import { SyncService } from '../sync/sync-service.js';
@@ -13,8 +14,8 @@ import { CliError } from './exit-codes.js';
 import { formatBytes, formatDuration, Progress } from './progress.js';
 
 /** Runs a task on the named account's data (`--account`, `default` when not given); an unknown name is exit 1. */
-export async function withAccount<T>(config: Config, accountName: string, task: (store: SqliteStore, datasetId: number) => Promise<T>): Promise<T> {
-  const store = new SqliteStore(config.dataDir);
+export async function withAccount<T>(config: Config, accountName: string, task: (store: Store, datasetId: number) => Promise<T>): Promise<T> {
+  const store = await openStore(config);
   try {
     const account = await store.accounts.find(accountName);
     if (!account) throw new CommandError(`no account named "${accountName}"; see \`ascently-sync accounts list\``);

@@ -1,5 +1,4 @@
 import { ConfigError, type Config } from '../config.js';
-import { accountImagesDir } from '../images/account-images.js';
 import { collectReferences, deleteOldOrphans, examineImages, ORPHAN_AGE_MS, type StoredFile } from '../images/image-doctor.js';
 import { withAccount } from './data-commands.js';
 import { EXIT_CODES } from './exit-codes.js';
@@ -26,7 +25,9 @@ export async function imagesCommand(config: Config, args: string[], options: Ima
   const [action = 'check'] = args;
   if (action !== 'check' || args.length > 1) throw new ConfigError('usage: ascently-sync images check [--delete-orphans] [--all | --json] [--account NAME]');
   return withAccount(config, options.account, async (store, datasetId) => {
-    const imagesDir = accountImagesDir(config.imagesDir, { id: datasetId, name: options.account });
+    const images = await store.images(config.imagesDir).account({ id: datasetId, name: options.account }, { maxBytes: config.maxImageBytes, removeLeftovers: false });
+    // The folder, or PostgreSQL: where the account's images are.
+    const imagesDir = images.location;
     const snapshot = await store.openExport(datasetId);
     let references: Map<string, string[]>;
     try {
@@ -34,13 +35,12 @@ export async function imagesCommand(config: Config, args: string[], options: Ima
     } finally {
       snapshot?.close();
     }
-    const report = await examineImages(imagesDir, references);
+    const report = await examineImages(images, references);
     const cutoff = (options.now ?? Date.now()) - ORPHAN_AGE_MS;
     const old = [...report.orphans, ...report.leftovers].filter((f) => f.modifiedMs < cutoff);
     let deleted: StoredFile[] = [];
     if (options.deleteOrphans) {
-      deleted = await deleteOldOrphans(imagesDir, report, cutoff);
-      for (const f of deleted) await store.imageIndex.delete(datasetId, f.name);
+      deleted = await deleteOldOrphans(images, report, cutoff);
     }
     const exitCode = report.missing.length > 0 || old.length > deleted.length ? EXIT_CODES.failed.code : EXIT_CODES.ok.code;
 

@@ -4,7 +4,7 @@ import { ApiError } from '../errors.js';
 import type { AccountImageStores, ImageAccount } from '../images/account-image-stores.js';
 import { requireImageName } from '../images/filename.js';
 import { parseRange, etagMatches } from '../images/http-conditions.js';
-import { tooLarge, type OpenedImage } from '../images/image-store.js';
+import { tooLarge, type OpenedImage } from '../images/image-storage.js';
 import { DEFAULT_ACCOUNT } from '../store/account-store.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Store } from '../store/store.js';
@@ -38,7 +38,7 @@ export async function imageRoutes(app: FastifyInstance, options: ImageRouteOptio
   await imagesOf({ accountId: defaultId, accountName: DEFAULT_ACCOUNT });
 
   // Any Content-Type (image/jpeg, application/octet-stream, none): the type is
-  // decided by the bytes. The body stays a stream; ImageStore counts and stops it.
+  // decided by the bytes. The body stays a stream; the image storage counts and stops it.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
@@ -72,7 +72,7 @@ export async function imageRoutes(app: FastifyInstance, options: ImageRouteOptio
 
 /**
  * Answers an opened image (/images/download and the dashboard's /web/images alike);
- * its handle is closed whatever happens. `onBody` hears the byte count of a body sent.
+ * it is released whatever happens. `onBody` hears the byte count of a body sent.
  */
 export async function sendImage(request: FastifyRequest, reply: FastifyReply, image: OpenedImage, onBody?: (bytes: number) => void): Promise<FastifyReply> {
   let streaming = false;
@@ -82,7 +82,7 @@ export async function sendImage(request: FastifyRequest, reply: FastifyReply, im
     if (streaming) onBody?.(Number(reply.getHeader('content-length')));
     return reply.send(response);
   } finally {
-    if (!streaming) await image.handle.close();
+    if (!streaming) await image.close();
   }
 }
 
@@ -114,6 +114,5 @@ function download(request: FastifyRequest, reply: FastifyReply, image: OpenedIma
     .header('content-length', String(end - start + 1));
   if (range) reply.header('content-range', `bytes ${start}-${end}/${image.size}`);
   if (request.method === 'HEAD' || image.size === 0) return undefined;
-  // From the handle opened before any replace: a reader keeps the version it opened.
-  return image.handle.createReadStream({ start, end, autoClose: true });
+  return image.stream(start, end);
 }

@@ -1,6 +1,4 @@
-import type { ImageIndex } from './image-index.js';
-import { accountImagesDir } from './account-images.js';
-import { ImageStore } from './image-store.js';
+import type { ImageBackend, ImageStorage } from './image-storage.js';
 
 export interface ImageAccount {
   readonly accountId: number;
@@ -8,24 +6,24 @@ export interface ImageAccount {
 }
 
 /**
- * One image store per account, opened on its first image request (so an
+ * One image storage per account, opened on its first image request (so an
  * account's folder is created only when it has images), shared by the API's
  * image routes and the dashboard's photos. Bounded by the number of accounts.
+ * Files under IMAGES_DIR with SQLite, the database with PostgreSQL (the store's
+ * ImageBackend decides).
  */
 export class AccountImageStores {
-  private readonly stores = new Map<number, Promise<ImageStore>>();
+  private readonly stores = new Map<number, Promise<ImageStorage>>();
 
   constructor(
-    private readonly imagesDir: string,
+    private readonly backend: ImageBackend,
     private readonly maxImageBytes: number,
-    private readonly index: ImageIndex,
   ) {}
 
-  of(account: ImageAccount): Promise<ImageStore> {
+  of(account: ImageAccount): Promise<ImageStorage> {
     let opened = this.stores.get(account.accountId);
     if (!opened) {
-      const dir = accountImagesDir(this.imagesDir, { id: account.accountId, name: account.accountName });
-      opened = ImageStore.open(dir, this.maxImageBytes, this.index, account.accountId);
+      opened = this.backend.account({ id: account.accountId, name: account.accountName }, { maxBytes: this.maxImageBytes, removeLeftovers: true });
       opened.catch(() => this.stores.delete(account.accountId));
       this.stores.set(account.accountId, opened);
     }

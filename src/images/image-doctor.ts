@@ -1,21 +1,15 @@
-import { readdir, rm, stat } from 'node:fs/promises';
-import path from 'node:path';
 import { isPlainImageName } from './filename.js';
-import { isTempFile } from './image-store.js';
+import type { ImageStorage, StoredImage } from './image-storage.js';
 
 /**
  * The image doctor: compares the names problems reference (`imagePaths`) with the
- * files in IMAGES_DIR. Uploads and the deltas that reference them arrive
+ * images stored (files in IMAGES_DIR, or PostgreSQL). Uploads and the deltas that reference them arrive
  * separately (either may come first), so a fresh orphan is normal and only old
  * ones are deleted.
  */
 export const ORPHAN_AGE_MS = 24 * 60 * 60 * 1000;
 
-export interface StoredFile {
-  readonly name: string;
-  readonly size: number;
-  readonly modifiedMs: number;
-}
+export type StoredFile = StoredImage;
 
 export interface MissingImage {
   readonly name: string;
@@ -50,16 +44,8 @@ export async function collectReferences(problemPages: AsyncIterable<readonly str
   return references;
 }
 
-export async function examineImages(imagesDir: string, references: ReadonlyMap<string, string[]>): Promise<DoctorReport> {
-  const stored: StoredFile[] = [];
-  const leftovers: StoredFile[] = [];
-  for (const name of await listFolder(imagesDir)) {
-    const info = await stat(path.join(imagesDir, name)).catch(() => undefined);
-    if (!info?.isFile()) continue;
-    const file = { name, size: info.size, modifiedMs: info.mtimeMs };
-    if (isTempFile(name)) leftovers.push(file);
-    else if (isPlainImageName(name)) stored.push(file);
-  }
+export async function examineImages(images: ImageStorage, references: ReadonlyMap<string, string[]>): Promise<DoctorReport> {
+  const { stored, leftovers } = await images.list();
   const storedNames = new Set(stored.map((f) => f.name));
   const missing = [...references]
     .filter(([name]) => !storedNames.has(name))
@@ -70,28 +56,15 @@ export async function examineImages(imagesDir: string, references: ReadonlyMap<s
 }
 
 /**
- * Deletes the orphans and leftovers last modified before `cutoffMs`. Each file is
+ * Deletes the orphans and leftovers last modified before `cutoffMs`. Each is
  * looked at again just before it goes: one uploaded again since the report is
  * young again, and kept.
  */
-export async function deleteOldOrphans(imagesDir: string, report: DoctorReport, cutoffMs: number): Promise<StoredFile[]> {
+export async function deleteOldOrphans(images: ImageStorage, report: DoctorReport, cutoffMs: number): Promise<StoredFile[]> {
   const deleted: StoredFile[] = [];
   for (const file of [...report.orphans, ...report.leftovers]) {
     if (file.modifiedMs >= cutoffMs) continue;
-    const full = path.join(imagesDir, file.name);
-    const now = await stat(full).catch(() => undefined);
-    if (!now?.isFile() || now.mtimeMs >= cutoffMs) continue;
-    await rm(full, { force: true });
-    deleted.push(file);
+    if (await images.deleteIfOlder(file.name, cutoffMs)) deleted.push(file);
   }
   return deleted;
-}
-
-async function listFolder(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
 }

@@ -1,14 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { ApiError } from '../errors.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-files.js';
-import { imagePath } from './filename.js';
 import { imageFolderUsage } from './account-images.js';
+import { imagePath, isPlainImageName } from './filename.js';
 import { matches, type ImageIndex, type ImageMeta } from './image-index.js';
-import { SNIFF_BYTES, sniffImageType, type ImageType } from './image-type.js';
+import { etagOf, overQuota, type ImageStorage, type OpenedImage, type SavedImage, type StoredImage } from './image-storage.js';
+import { sniffImageType, type ImageType } from './image-type.js';
+import { interrupted, receiveImage } from './image-upload.js';
 
 /**
  * Uploads are written to `.upload-<uuid>.tmp` in IMAGES_DIR itself, so that the
@@ -22,25 +24,12 @@ export function isTempFile(name: string): boolean {
   return name.startsWith(TEMP_PREFIX) && name.endsWith(TEMP_SUFFIX);
 }
 
-export interface SavedImage {
-  readonly size: number;
-  readonly type: ImageType;
-  readonly etag: string;
-}
-
-/** A stored image opened for reading: the handle pins this version even if it is replaced meanwhile. */
-export interface OpenedImage {
-  readonly handle: FileHandle;
-  readonly size: number;
-  readonly type: ImageType | null;
-  readonly etag: string;
-  readonly modified: Date;
-}
-
-const NOT_AN_IMAGE = 'the body is not a JPEG, PNG, GIF or WebP image';
-
-/** One account's images: its folder, and its entries in the image index. */
-export class ImageStore {
+/**
+ * One account's images as plain files in its folder (IMAGES_DIR itself for the
+ * default account, so a reference server's folder can be copied in as is), and
+ * its entries in the image index.
+ */
+export class ImageStore implements ImageStorage {
   /** Quota checks and renames of this folder, one at a time (see save). */
   private commits: Promise<unknown> = Promise.resolve();
 
@@ -51,11 +40,17 @@ export class ImageStore {
     private readonly datasetId: number,
   ) {}
 
-  /** Creates the folder and removes the temporary files a crash left behind. */
-  static async open(dir: string, maxBytes: number, index: ImageIndex, datasetId: number): Promise<ImageStore> {
+  get location(): string {
+    return this.dir;
+  }
+
+  /** Creates the folder and (for the server, not the doctor) removes the temporary files a crash left behind. */
+  static async open(dir: string, maxBytes: number, index: ImageIndex, datasetId: number, options: { removeLeftovers?: boolean } = {}): Promise<ImageStore> {
     await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
-    for (const name of await readdir(dir)) {
-      if (isTempFile(name)) await rm(path.join(dir, name), { force: true });
+    if (options.removeLeftovers ?? true) {
+      for (const name of await readdir(dir)) {
+        if (isTempFile(name)) await rm(path.join(dir, name), { force: true });
+      }
     }
     return new ImageStore(path.resolve(dir), maxBytes, index, datasetId);
   }
@@ -66,75 +61,43 @@ export class ImageStore {
    * under the name, never a part. Nothing is written until the first bytes show an
    * image, and nothing is kept on any failure.
    *
-   * With a quota (the account's maxImageBytes), the folder's other images plus
-   * this one may not pass it, unless this one is no larger than the one it
-   * replaces. The sum is counted from the files themselves, so it is exact
-   * whatever crashed or was copied in; uploads stream side by side, and only the
-   * final count and rename are taken one at a time.
+   * The quota's sum is counted from the files themselves, so it is exact whatever
+   * crashed or was copied in; uploads stream side by side, and only the final
+   * count and rename are taken one at a time.
    */
   async save(name: string, source: Readable, quota: number | null = null): Promise<SavedImage> {
     const target = imagePath(this.dir, name);
     const temp = path.join(this.dir, `${TEMP_PREFIX}${randomUUID()}${TEMP_SUFFIX}`);
-    const hash = createHash('sha256');
     let handle: FileHandle | undefined;
-    let head: Buffer[] = [];
-    let headBytes = 0;
-    let type: ImageType | undefined;
-    let size = 0;
     let renamed = false;
-    // A first count stops an upload that cannot fit early, before it is all read.
-    const room = quota === null ? Infinity : await this.roomFor(name, quota);
-
-    const writeChunk = async (chunk: Buffer): Promise<void> => {
-      handle ??= await open(temp, 'wx', PRIVATE_FILE_MODE);
-      hash.update(chunk);
-      await handle.write(chunk);
-    };
-    const decideType = async (): Promise<void> => {
-      type = sniffImageType(Buffer.concat(head, headBytes));
-      if (type === undefined) throw ApiError.unsupportedMediaType(NOT_AN_IMAGE);
-      await writeChunk(Buffer.concat(head, headBytes));
-      head = [];
-    };
-
-    let completed = false;
     try {
-      // destroyOnReturn: false, so that leaving the loop early (too large, not an
-      // image) leaves the connection open for the error answer.
-      for await (const chunk of source.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > this.maxBytes) throw tooLarge(this.maxBytes);
-        if (size > room) throw overQuota(quota!);
-        if (type === undefined) {
-          head.push(chunk);
-          headBytes += chunk.length;
-          if (headBytes >= SNIFF_BYTES) await decideType();
-        } else {
-          await writeChunk(chunk);
-        }
-      }
-      completed = true;
-      if (type === undefined) await decideType();
+      const room = quota === null ? Infinity : await this.roomFor(name, quota);
+      const received = await receiveImage(
+        source,
+        this.maxBytes,
+        async (chunk) => {
+          handle ??= await open(temp, 'wx', PRIVATE_FILE_MODE);
+          await handle.write(chunk);
+        },
+        { bytes: room, error: () => overQuota(quota!) },
+      );
       const file = handle!;
       await file.sync();
       const stat = await file.stat({ bigint: true });
       await file.close();
       handle = undefined;
       await this.commit(async () => {
-        if (quota !== null && size > (await this.roomFor(name, quota))) throw overQuota(quota);
+        if (quota !== null && received.size > (await this.roomFor(name, quota))) throw overQuota(quota);
         await rename(temp, target);
         renamed = true;
       });
       await syncDirectory(this.dir);
       // After the rename: a crash before this line leaves a stale entry, which the
       // inode check in lookUp() notices.
-      const meta: ImageMeta = { size, mtimeNs: String(stat.mtimeNs), ino: String(stat.ino), type: type!, sha256: hash.digest('base64url') };
+      const meta: ImageMeta = { size: received.size, mtimeNs: String(stat.mtimeNs), ino: String(stat.ino), type: received.type, sha256: received.sha256 };
       await this.index.put(this.datasetId, name, meta);
-      return { size, type: type!, etag: etagOf(meta) };
+      return { size: received.size, type: received.type, etag: etagOf(meta.sha256) };
     } catch (err) {
-      // The rest of a refused body is left unread: the HTTP layer reads and drops
-      // it, up to a bound, after answering (http/lingering-close.ts).
-      if (!completed) source.on('error', () => undefined);
       throw translate(err, source);
     } finally {
       await handle?.close().catch(() => undefined);
@@ -142,7 +105,6 @@ export class ImageStore {
     }
   }
 
-  /** Opens a stored image, or undefined when there is none by that name. */
   async open(name: string): Promise<OpenedImage | undefined> {
     let handle: FileHandle;
     try {
@@ -159,16 +121,46 @@ export class ImageStore {
         return undefined;
       }
       const meta = await this.lookUp(name, handle, stat);
-      return { handle, size: meta.size, type: meta.type, etag: etagOf(meta), modified: stat.mtime };
+      // From the handle opened before any replace: a reader keeps the version it opened.
+      return {
+        size: meta.size,
+        type: meta.type,
+        etag: etagOf(meta.sha256),
+        modified: stat.mtime,
+        stream: (start, end) => handle.createReadStream({ start, end, autoClose: true }),
+        close: () => handle.close(),
+      };
     } catch (err) {
       await handle.close().catch(() => undefined);
       throw err;
     }
   }
 
-  /** Forgets a name the doctor deleted. */
-  forget(name: string): Promise<void> {
-    return this.index.delete(this.datasetId, name);
+  async list(): Promise<{ stored: StoredImage[]; leftovers: StoredImage[] }> {
+    const stored: StoredImage[] = [];
+    const leftovers: StoredImage[] = [];
+    for (const name of await listFolder(this.dir)) {
+      const info = await stat(path.join(this.dir, name)).catch(() => undefined);
+      if (!info?.isFile()) continue;
+      const file = { name, size: info.size, modifiedMs: info.mtimeMs };
+      if (isTempFile(name)) leftovers.push(file);
+      else if (isPlainImageName(name)) stored.push(file);
+    }
+    return { stored, leftovers };
+  }
+
+  async deleteIfOlder(name: string, cutoffMs: number): Promise<boolean> {
+    const full = path.join(this.dir, name);
+    const now = await stat(full).catch(() => undefined);
+    if (!now?.isFile() || now.mtimeMs >= cutoffMs) return false;
+    await rm(full, { force: true });
+    await this.index.delete(this.datasetId, name);
+    return true;
+  }
+
+  async usage(): Promise<{ images: number; bytes: number }> {
+    const { images, bytes } = await imageFolderUsage(this.dir);
+    return { images, bytes };
   }
 
   /** How large an image under `name` may be: what the quota leaves beside the others, or the size it replaces. */
@@ -208,18 +200,6 @@ async function describe(handle: FileHandle, stat: { size: bigint; mtimeNs: bigin
   return { size: position, mtimeNs: String(stat.mtimeNs), ino: String(stat.ino), type: type ?? null, sha256: hash.digest('base64url') };
 }
 
-function etagOf(meta: ImageMeta): string {
-  return `"${meta.sha256}"`;
-}
-
-export function tooLarge(maxBytes: number): ApiError {
-  return ApiError.payloadTooLarge(`image is larger than the ${maxBytes} bytes this server accepts (MAX_IMAGE_BYTES)`);
-}
-
-function overQuota(quota: number): ApiError {
-  return ApiError.quotaExceeded(`this image would take the account's images past their limit of ${quota} bytes (accounts set --max-image-bytes); nothing was stored`);
-}
-
 /** The rename is durable only once the folder itself is flushed. */
 export async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
@@ -230,10 +210,18 @@ export async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
+async function listFolder(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
 function translate(err: unknown, source: Readable): unknown {
   if (err instanceof ApiError) return err;
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOSPC' || code === 'EDQUOT') return ApiError.insufficientStorage('not enough disk space to store the image');
-  if (code === 'ERR_STREAM_PREMATURE_CLOSE' || source.destroyed) return ApiError.badRequest('the upload was interrupted before the body ended');
-  return err;
+  return interrupted(err, source) ?? err;
 }

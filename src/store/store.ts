@@ -1,5 +1,6 @@
-import type { ImageIndex } from '../images/image-index.js';
+import type { ImageBackend } from '../images/image-storage.js';
 import type { AccountStore } from './account-store.js';
+import type { CopyBatch } from './store-copy.js';
 import type { Collection } from '../sync/model.js';
 import type { PlannedUpload } from '../sync/upload-plan.js';
 import type { DeltaRequest } from '../sync/validate.js';
@@ -12,10 +13,13 @@ import type { DeltaRequest } from '../sync/validate.js';
  * network database is; the SQLite store answers from synchronous calls inside.
  */
 export interface Store {
-  /** What is known of each stored image (type, hash), kept with the rest of the data. */
-  readonly imageIndex: ImageIndex;
   /** Accounts, devices and web sessions (account-store.ts). */
   readonly accounts: AccountStore;
+  /**
+   * Every account's images: files under `imagesDir` with SQLite (their index kept
+   * in the database), the database itself with PostgreSQL (`imagesDir` unused).
+   */
+  images(imagesDir: string): ImageBackend;
   /** The id of the named dataset (an account), created on first use; only `default` is made this way. */
   datasetId(name: string): Promise<number>;
   /**
@@ -34,6 +38,12 @@ export interface Store {
   sizeOnDisk(): Promise<{ main: number; wal: number }>;
   /** Forgets tombstones stamped before the given instant; returns how many. */
   pruneTombstones(datasetId: number, stampedBefore: number): Promise<number>;
+  /** Whether any dataset was ever written: copy-store refuses a target that holds data. */
+  holdsData(): Promise<boolean>;
+  /** Every dataset with its items, tombstones and history, from one consistent read (store-copy.ts). */
+  readAll(): AsyncIterable<CopyBatch>;
+  /** Writes what readAll gave, in one transaction, into a store that holds no data (else TargetNotEmptyError). */
+  writeAll(batches: AsyncIterable<CopyBatch>): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
 import { sendImage } from '../http/image-routes.js';
@@ -43,15 +44,17 @@ export async function webImageRoutes(app: FastifyInstance, options: { images: Ac
     const store = await imagesOf(request);
     const image = isPlainImageName(name) ? await store.open(name) : undefined;
     if (!image) return placeholder(reply);
-    await image.handle.close();
     // The image's own ETag names the version: a replaced photo gets a new thumbnail.
-    const key = createHash('sha256').update(`${store.dir}\u0000${name}\u0000${image.etag}`).digest('hex');
+    const key = createHash('sha256').update(`${store.location}\u0000${request.principal!.datasetId}\u0000${name}\u0000${image.etag}`).digest('hex');
     const etag = `"t-${key.slice(0, 32)}"`;
     if (request.headers['if-none-match'] === etag) return reply.code(304).header('etag', etag).header('cache-control', 'private').send();
     let pending = making.get(key);
     if (!pending) {
-      pending = thumbnail(path.join(store.dir, name), thumbnailsDir, key).finally(() => making.delete(key));
+      // The bytes come from the image storage (a file, or PostgreSQL), streamed into sharp.
+      pending = thumbnail(image.size > 0 ? image.stream(0, image.size - 1) : undefined, thumbnailsDir, key).finally(() => making.delete(key));
       making.set(key, pending);
+    } else {
+      await image.close();
     }
     const file = await pending;
     if (!file) return placeholder(reply);
@@ -71,26 +74,31 @@ function placeholder(reply: FastifyReply): FastifyReply {
 }
 
 /** The thumbnail's file, made now if it is not on disk yet; undefined when the image cannot be read. */
-async function thumbnail(source: string, dir: string, key: string): Promise<string | undefined> {
+async function thumbnail(source: Readable | undefined, dir: string, key: string): Promise<string | undefined> {
   const target = path.join(dir, `${key}.webp`);
   try {
     await (await open(target, 'r')).close();
+    source?.destroy();
     return target;
   } catch {
     // Not made yet.
   }
+  if (!source) return undefined;
   const temp = path.join(dir, `.${key}.${process.pid}.tmp`);
   try {
     // Loaded on the first thumbnail, not at start: the native module costs a server start a third of a second.
     const { default: sharp } = await import('sharp');
-    await sharp(source, { failOn: 'error', limitInputPixels: 100_000_000 })
+    const resize = sharp({ failOn: 'error', limitInputPixels: 100_000_000 })
       .rotate()
       .resize(THUMBNAIL_PX, THUMBNAIL_PX, { fit: 'inside', withoutEnlargement: true })
-      .webp({ quality: 75 })
-      .toFile(temp);
+      .webp({ quality: 75 });
+    const written = resize.toFile(temp);
+    source.pipe(resize);
+    await written;
     await rename(temp, target);
     return target;
   } catch {
+    source.destroy();
     await rm(temp, { force: true });
     return undefined;
   }

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEST_TOKEN } from './server.js';
+import { storeEnv } from './test-store.js';
 
 /** The built CLI entry, so a child runs exactly what `npm start` runs. */
 export const CLI_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
@@ -25,7 +26,7 @@ export interface ChildServer {
  */
 export async function startChildServer(dataDir: string, env: Record<string, string> = {}, args: string[] = []): Promise<ChildServer> {
   const child = spawn(process.execPath, [CLI_ENTRY, 'serve', ...args], {
-    env: { ...process.env, AUTH_TOKEN: TEST_TOKEN, DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, AUTH_TOKEN: TEST_TOKEN, ...(await storeEnv(dataDir)), HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -4,6 +4,7 @@ import { secretHash, newDeviceToken, newShortId } from '../../src/auth/secrets.j
 import type { Account, Quotas } from '../../src/store/account-store.js';
 import type { Store } from '../../src/store/store.js';
 import { CLI_ENTRY } from './child-server.js';
+import { storeEnv } from './test-store.js';
 
 const run = promisify(execFile);
 
@@ -19,7 +20,9 @@ export interface CliResult {
  * throws on a non-zero exit.
  */
 export async function cli(args: string[], env: Record<string, string> = {}, timeout = 30_000): Promise<CliResult> {
-  const cleanEnv = { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env };
+  // In the PostgreSQL half, a data folder stands for its test database.
+  const store = env['DATA_DIR'] === undefined || 'DATABASE_URL' in env ? {} : await storeEnv(env['DATA_DIR']);
+  const cleanEnv = { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...store, ...env };
   try {
     const { stdout, stderr } = await run(process.execPath, [CLI_ENTRY, ...args], { env: cleanEnv, timeout });
     return { code: 0, stdout, stderr };

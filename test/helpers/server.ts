@@ -8,7 +8,11 @@ import { buildApp } from '../../src/app.js';
 import { resolveConfig, type Config, type RawSettings } from '../../src/config.js';
 import type { LingerBound } from '../../src/http/lingering-close.js';
 import { createLogger } from '../../src/logger.js';
+import { openStore } from '../../src/store/open-store.js';
+import type { PgStore } from '../../src/store/pg-store.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
+import type { Store } from '../../src/store/store.js';
+import { databaseUrlFor, dropDatabaseAfter, ensureDatabase, ON_POSTGRES } from './test-store.js';
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
 
@@ -16,7 +20,8 @@ export interface TestServer {
   url: string;
   app: FastifyInstance;
   config: Config;
-  store: SqliteStore;
+  /** SQLite or PostgreSQL, as the suite runs (test-store.ts). */
+  store: Store;
   dataDir: string;
   /** Every log line the server wrote, as text. */
   logs: string[];
@@ -27,13 +32,16 @@ export interface TestServer {
 export function tempDir(t: TestContext, prefix = 'ascently-test-'): string {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
+  dropDatabaseAfter(t, dir);
   return dir;
 }
 
-/** A real server on 127.0.0.1 and an ephemeral port, over a fresh SQLite file; closed after the test. */
+/** A real server on 127.0.0.1 and an ephemeral port, over a fresh SQLite file or PostgreSQL database; closed after the test. */
 export async function startTestServer(t: TestContext, settings: RawSettings = {}, options: { now?: () => number; dataDir?: string; linger?: LingerBound } = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir(t);
-  const config = resolveConfig({ dataDir, host: '127.0.0.1', port: '0', logLevel: 'info', ...settings });
+  await ensureDatabase(dataDir);
+  const databaseUrl = ON_POSTGRES ? databaseUrlFor(dataDir) : undefined;
+  const config = resolveConfig({ dataDir, databaseUrl, host: '127.0.0.1', port: '0', logLevel: 'info', ...settings });
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -42,7 +50,7 @@ export async function startTestServer(t: TestContext, settings: RawSettings = {}
     },
   });
   const logger = createLogger(config.logLevel, sink);
-  const store = new SqliteStore(config.dataDir);
+  const store = await openStore(config);
   const app = await buildApp(config, { store, token: TEST_TOKEN, logger, now: options.now, linger: options.linger });
   await app.listen({ host: '127.0.0.1', port: 0 });
   t.after(async () => {
@@ -65,6 +73,37 @@ export async function startTestServer(t: TestContext, settings: RawSettings = {}
       return fetch(url + pathAndQuery, { ...init, headers });
     },
   };
+}
+
+/** The store a data folder stands for in this half of the suite (SQLite in it, or its PostgreSQL database). */
+export async function openTestStore(dataDir: string): Promise<Store> {
+  await ensureDatabase(dataDir);
+  return openStore({ dataDir, databaseUrl: ON_POSTGRES ? databaseUrlFor(dataDir) : undefined });
+}
+
+/** The SQLite store under a test server, for the checks that only mean something there (WAL, page limits). */
+export function sqliteOf(server: TestServer): SqliteStore | undefined {
+  return server.store instanceof SqliteStore ? server.store : undefined;
+}
+
+/** One row of a query on the test server's own database, whichever store it is (`$1` placeholders on both). */
+export async function storeRow(server: TestServer, sql: string, params: unknown[] = []): Promise<unknown> {
+  const sqlite = sqliteOf(server);
+  if (sqlite) return sqlite.database.prepare(sql.replace(/\$\d+/g, '?')).get(...params);
+  const { rows } = await (server.store as unknown as PgStore).pool.query(sql, params);
+  return rows[0];
+}
+
+/** PostgreSQL: every row of every table of the test server's database as text (bytea as hex), to grep for what must not be stored. */
+export async function everyRowAsText(server: TestServer): Promise<Buffer> {
+  const pool = (server.store as unknown as PgStore).pool;
+  const tables = await pool.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'");
+  let text = '';
+  for (const { table_name: table } of tables.rows) {
+    const { rows } = await pool.query<{ rows: string | null }>(`SELECT string_agg(t::text, E'\\n') AS rows FROM "${table}" t`);
+    text += rows[0]?.rows ?? '';
+  }
+  return Buffer.from(text);
 }
 
 /** POST a JSON body and return status and parsed answer (typed loosely: tests index into it freely). */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { startChildServer, type ChildServer } from '../helpers/child-server.js';
-import { startTestServer, TEST_TOKEN } from '../helpers/server.js';
+import { sqliteOf, startTestServer, TEST_TOKEN } from '../helpers/server.js';
 import { syncState } from './raw-http.js';
 
 /** A full upload of n new gyms, big enough that it cannot fit in a database held at its current size. */
@@ -35,7 +35,7 @@ test('a full database (max_page_count) fails writes with a JSON 507, keeps the d
   const logLinesBefore = server.logs.length;
 
   // SQLite refuses to grow the file past max_page_count: SQLITE_FULL, as on a full disk.
-  const db = server.store.database;
+  const db = sqliteOf(server)!.database;
   const pages = db.pragma('page_count', { simple: true }) as number;
   db.pragma(`max_page_count = ${pages}`);
 

@@ -5,13 +5,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { patternedJpeg, upload } from './fixtures.js';
+import { ON_POSTGRES } from '../helpers/test-store.js';
+import { FILES_ONLY, patternedJpeg, upload } from './fixtures.js';
 
 /**
  * A full disk, for real: IMAGES_DIR on a 64 KiB tmpfs. Mounting needs root with
  * CAP_SYS_ADMIN (a privileged container); elsewhere the test is skipped.
  */
-test('a full disk is a 507 with the temporary file removed, and the next upload that fits succeeds', async (t) => {
+test('a full disk is a 507 with the temporary file removed, and the next upload that fits succeeds', { skip: ON_POSTGRES && FILES_ONLY }, async (t) => {
   const root = mkdtempSync(path.join(tmpdir(), 'ascently-tmpfs-'));
   const imagesDir = path.join(root, 'images');
   mkdirSync(imagesDir);

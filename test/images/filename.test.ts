@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { imagePath, isPlainImageName } from '../../src/images/filename.js';
 import { startTestServer } from '../helpers/server.js';
-import { listTree, TINY_IMAGES } from './fixtures.js';
+import { listTree, storedImages, TINY_IMAGES } from './fixtures.js';
 
 /** Query strings as sent on the wire: some raw (percent tricks), some encoded. */
 const CORPUS: [label: string, query: string][] = [
@@ -49,7 +48,7 @@ test('every traversal and odd name is a JSON 400 on both routes, with nothing wr
     assert.equal(((await down.json()) as { code: string }).code, 'bad_request', `download ${label}`);
   }
   assert.deepEqual(listTree(parent).filter((f) => !f.startsWith('ascently.db')), before.filter((f) => !f.startsWith('ascently.db')));
-  assert.deepEqual(readdirSync(server.config.imagesDir), []);
+  assert.deepEqual(await storedImages(server), []);
 });
 
 test('the longest allowed name, 255 characters, is accepted', async (t) => {
@@ -57,7 +56,7 @@ test('the longest allowed name, 255 characters, is accepted', async (t) => {
   const name = `${'a'.repeat(251)}.jpg`;
   const response = await server.fetch(`/images/upload?filename=${name}`, { method: 'POST', body: TINY_IMAGES['image/jpeg'] });
   assert.equal(response.status, 200);
-  assert.deepEqual(readdirSync(server.config.imagesDir), [name]);
+  assert.deepEqual(await storedImages(server), [name]);
 });
 
 test('a plain name always resolves to a file directly inside the folder', () => {

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync, utimesSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { test } from 'node:test';
 import { cli } from '../helpers/cli.js';
 import { postJson, startTestServer } from '../helpers/server.js';
-import { TINY_IMAGES, upload } from './fixtures.js';
+import { plantImage, storedImage, TINY_IMAGES, upload } from './fixtures.js';
 
 const TWO_DAYS_AGO = new Date(Date.now() - 2 * 24 * 60 * 60 * 1000);
 
@@ -20,12 +18,10 @@ test('images check finds a missing and an orphan image; --delete-orphans deletes
   });
   assert.equal(sync.status, 200);
   assert.equal((await upload(server, 'kept.jpg', TINY_IMAGES['image/jpeg'])).status, 200);
-  const dir = server.config.imagesDir;
-  writeFileSync(path.join(dir, 'old-orphan.png'), TINY_IMAGES['image/png']);
-  utimesSync(path.join(dir, 'old-orphan.png'), TWO_DAYS_AGO, TWO_DAYS_AGO);
-  writeFileSync(path.join(dir, 'new-orphan.gif'), TINY_IMAGES['image/gif']);
+  await plantImage(server, 'old-orphan.png', TINY_IMAGES['image/png'], TWO_DAYS_AGO);
+  await plantImage(server, 'new-orphan.gif', TINY_IMAGES['image/gif'], new Date());
   // Referenced but old: never an orphan, whatever its age.
-  utimesSync(path.join(dir, 'kept.jpg'), TWO_DAYS_AGO, TWO_DAYS_AGO);
+  await plantImage(server, 'kept.jpg', TINY_IMAGES['image/jpeg'], TWO_DAYS_AGO);
 
   const env = { DATA_DIR: server.dataDir };
   const check = await cli(['images', 'check'], env);
@@ -37,14 +33,14 @@ test('images check finds a missing and an orphan image; --delete-orphans deletes
   assert.ok(lines.some((l) => new RegExp(`^ {2}old-orphan\\.png {2}${TINY_IMAGES['image/png'].length} B .*older than a day`).test(l)), check.stdout);
   assert.ok(lines.some((l) => new RegExp(`^ {2}new-orphan\\.gif {2}${TINY_IMAGES['image/gif'].length} B .*recent`).test(l)), check.stdout);
   assert.ok(!lines.some((l) => l.includes('kept.jpg')), 'a referenced image is neither missing nor an orphan');
-  assert.ok(existsSync(path.join(dir, 'old-orphan.png')), 'check alone deletes nothing');
+  assert.ok(await storedImage(server, 'old-orphan.png'), 'check alone deletes nothing');
 
   const cleanup = await cli(['images', 'check', '--delete-orphans'], env);
   assert.match(cleanup.stdout, /Deleted 1 file/);
   assert.equal(cleanup.code, 1, 'gone.jpg is still missing after deleting orphans');
-  assert.equal(existsSync(path.join(dir, 'old-orphan.png')), false);
-  assert.equal(existsSync(path.join(dir, 'new-orphan.gif')), true, 'a young orphan may be waiting for its delta');
-  assert.equal(existsSync(path.join(dir, 'kept.jpg')), true);
+  assert.equal(await storedImage(server, 'old-orphan.png'), undefined);
+  assert.ok(await storedImage(server, 'new-orphan.gif'), 'a young orphan may be waiting for its delta');
+  assert.ok(await storedImage(server, 'kept.jpg'));
   assert.equal((await server.fetch('/images/download?filename=kept.jpg')).status, 200);
 });
 

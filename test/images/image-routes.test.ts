@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { test } from 'node:test';
 import { startTestServer } from '../helpers/server.js';
-import { download, patternedJpeg, TINY_IMAGES, upload } from './fixtures.js';
+import { download, patternedJpeg, storedImage, storedImages, TINY_IMAGES, upload } from './fixtures.js';
 
 test('each of the four types round-trips byte for byte with the Content-Type of its bytes', async (t) => {
   const server = await startTestServer(t);
@@ -14,7 +12,7 @@ test('each of the four types round-trips byte for byte with the Content-Type of 
     const up = await upload(server, name, bytes, 'application/octet-stream');
     assert.equal(up.status, 200, `${type}: ${await up.clone().text()}`);
     assert.deepEqual(await up.json(), { filename: name, size: bytes.length, contentType: type });
-    assert.deepEqual(readFileSync(path.join(server.config.imagesDir, name)), bytes, 'stored as sent');
+    assert.deepEqual(await storedImage(server, name), bytes, 'stored as sent');
 
     const down = await download(server, name);
     assert.equal(down.status, 200);
@@ -45,7 +43,7 @@ test('a body that is not one of the four types is 415 and nothing is kept', asyn
     assert.equal(response.status, 415, `body ${body.toString('hex').slice(0, 20)}`);
     assert.equal(((await response.json()) as { code: string }).code, 'unsupported_media_type');
   }
-  assert.deepEqual(readdirSync(server.config.imagesDir), [], 'no image and no temporary file left');
+  assert.deepEqual(await storedImages(server), [], 'no image and no temporary file left');
   assert.equal((await download(server, 'x.jpg')).status, 404);
 });
 
@@ -62,7 +60,7 @@ test('an unknown name is a JSON 404; both routes require the token', async (t) =
   assert.equal(((await down.json()) as { code: string }).code, 'unauthorized');
   const up = await server.fetch('/images/upload?filename=other.png', { method: 'POST', body: TINY_IMAGES['image/png'], headers: { authorization: '' } });
   assert.equal(up.status, 401);
-  assert.equal(existsSync(path.join(server.config.imagesDir, 'other.png')), false);
+  assert.equal(await storedImage(server, 'other.png'), undefined);
 });
 
 test('ETag answers 304 to a matching If-None-Match and changes with the content', async (t) => {

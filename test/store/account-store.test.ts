@@ -6,14 +6,19 @@ import type { NewDevice } from '../../src/store/account-store.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
 import { parseDocument, validateDelta } from '../../src/sync/validate.js';
-import { tempDir } from '../helpers/server.js';
+import { Readable } from 'node:stream';
+import { TINY_IMAGES } from '../images/fixtures.js';
+import { openTestStore, tempDir } from '../helpers/server.js';
+
+const TINY_PNG = TINY_IMAGES['image/png'];
 
 /**
  * The account part of the Store, through the interface only, so that another
  * backend can run the same file with its own factory.
  */
 async function openStore(t: TestContext): Promise<Store> {
-  const store = new SqliteStore(tempDir(t));
+  const dataDir = tempDir(t);
+  const store = await openTestStore(dataDir);
   t.after(() => store.close());
   return store;
 }
@@ -116,18 +121,26 @@ test('removing an account removes all it holds and nothing of the others; its id
   const store = await openStore(t);
   const anna = (await store.accounts.create('anna', device('d1'), NO_QUOTAS, 1))!;
   const ben = (await store.accounts.create('ben', device('d2'), NO_QUOTAS, 1))!;
+  const imagesDir = tempDir(t);
   for (const account of [anna, ben]) {
     const text = '{"gyms":[{"id":"g1","updatedAt":"2024-01-01T00:00:00Z"}]}';
     await store.applyDelta(account.id, validateDelta(parseDocument(text), text), 10);
-    await store.imageIndex.put(account.id, 'a.png', { size: 1, mtimeNs: '1', ino: '1', type: 'image/png', sha256: 'x' });
+    await (await store.images(imagesDir).account(account, { maxBytes: 1000, removeLeftovers: true })).save('a.png', Readable.from([TINY_PNG]));
   }
   await store.accounts.createWebSession({ id: 'w1', idHash: secretHash('c'), accountId: anna.id, deviceId: 'd1', from: 'a' }, 0);
   assert.equal(await store.accounts.remove(anna.id, 20), true);
   assert.equal(await store.accounts.remove(anna.id, 21), false);
   assert.equal(await store.accounts.find('anna'), undefined);
   assert.equal(await store.accounts.findByTokenHash(secretHash('token-d1')), undefined);
-  assert.equal(await store.imageIndex.get(anna.id, 'a.png'), undefined);
-  assert.ok(await store.imageIndex.get(ben.id, 'a.png'));
+  if (store instanceof SqliteStore) {
+    assert.equal(await store.imageIndex.get(anna.id, 'a.png'), undefined, 'the index entry goes with the account');
+    assert.ok(await store.imageIndex.get(ben.id, 'a.png'));
+  }
+  await store.images(imagesDir).removeAccount(anna); // as `accounts remove` does after the commit
+  const imagesOf = async (account: { id: number; name: string }) =>
+    (await (await store.images(imagesDir).account(account, { maxBytes: 1000, removeLeftovers: false })).list()).stored.map((i) => i.name);
+  assert.deepEqual(await imagesOf(anna), []);
+  assert.deepEqual(await imagesOf(ben), ['a.png']);
   assert.equal((await store.stats(ben.id)).items.gyms, 1);
   assert.equal((await store.stats(anna.id).catch(() => undefined))?.items.gyms ?? 0, 0);
 

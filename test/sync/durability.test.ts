@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { CLI_ENTRY, startChildServer, type ChildServer } from '../helpers/child-server.js';
 import { tempDir } from '../helpers/server.js';
+import { storeEnv } from '../helpers/test-store.js';
 
 /*
  * Section 7 (a 2xx answer means the write is on disk) and the operator's tools,
@@ -39,7 +40,7 @@ async function getSync(server: ChildServer): Promise<Doc> {
 }
 
 async function cli(dataDir: string, ...args: string[]): Promise<string> {
-  const { stdout } = await execFileAsync(process.execPath, [CLI_ENTRY, ...args], { env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' } });
+  const { stdout } = await execFileAsync(process.execPath, [CLI_ENTRY, ...args], { env: { ...process.env, ...(await storeEnv(dataDir)), LOG_LEVEL: 'warn' } });
   return stdout;
 }
 

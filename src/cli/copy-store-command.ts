@@ -1,0 +1,130 @@
+import path from 'node:path';
+import { ConfigError, type Config } from '../config.js';
+import { CommandError } from './command-error.js';
+import { openStore } from '../store/open-store.js';
+import { TargetNotEmptyError, type CopyBatch } from '../store/store-copy.js';
+import type { Store } from '../store/store.js';
+
+const USAGE = 'usage: ascently-sync copy-store --from sqlite:DIR|postgres://… --to sqlite:DIR|postgres://…';
+
+interface Location {
+  /** For messages: the folder, or the URL without its password. */
+  readonly label: string;
+  readonly dataDir?: string;
+  readonly databaseUrl?: string;
+}
+
+/**
+ * `ascently-sync copy-store --from … --to …`: moves an install between SQLite and
+ * PostgreSQL (either way): every account with its quotas, item, tombstone (with
+ * its stamp), history snapshot, device (tokens keep working), web session and
+ * image. The rows go in one transaction, then the images account by account; a
+ * target that already holds data is refused before anything is written.
+ */
+export async function copyStoreCommand(config: Config, from: string | undefined, to: string | undefined): Promise<number> {
+  if (from === undefined || to === undefined) throw new ConfigError(USAGE);
+  const source = parseLocation(from);
+  const target = parseLocation(to);
+  if (source.label === target.label) throw new ConfigError('--from and --to name the same store');
+  const started = Date.now();
+  const sourceStore = await open(source);
+  try {
+    const targetStore = await open(target);
+    try {
+      if (await targetStore.holdsData()) throw new CommandError(`${target.label} already holds data: copy-store only fills an empty store`);
+      const counts = { datasets: 0, items: 0, tombstones: 0, history: 0, devices: 0, webSessions: 0 };
+      await targetStore.writeAll(counted(sourceStore.readAll(), counts));
+      const images = await copyImages(sourceStore, targetStore, source, target, config.maxImageBytes);
+      process.stdout.write(
+        `Copied ${counts.datasets} account(s): ${counts.items} items, ${counts.tombstones} deletions, ${counts.history} history snapshots, ` +
+          `${counts.devices} devices, ${counts.webSessions} web sessions and ` +
+          `${images.count} images (${(images.bytes / 1e6).toFixed(1)} MB) from ${source.label} to ${target.label} in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`,
+      );
+      if (images.skipped.length > 0) process.stdout.write(`Not copied (not a JPEG, PNG, GIF or WebP image): ${images.skipped.join(', ')}\n`);
+      return 0;
+    } catch (err) {
+      if (err instanceof TargetNotEmptyError) throw new CommandError(`${target.label} already holds data: copy-store only fills an empty store`);
+      throw err;
+    } finally {
+      await targetStore.close();
+    }
+  } finally {
+    await sourceStore.close();
+  }
+}
+
+function parseLocation(raw: string): Location {
+  if (raw.startsWith('sqlite:')) {
+    const dir = raw.slice('sqlite:'.length);
+    if (dir === '') throw new ConfigError(`"${raw}": give the data folder, as sqlite:DIR`);
+    return { label: `sqlite:${path.resolve(dir)}`, dataDir: path.resolve(dir) };
+  }
+  if (/^postgres(ql)?:\/\//.test(raw)) {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new ConfigError('not a PostgreSQL URL; use postgres://user:password@host:5432/database');
+    }
+    if (url.password !== '') url.password = '***';
+    return { label: url.href, databaseUrl: raw };
+  }
+  throw new ConfigError(`"${raw.slice(0, 40)}" is neither sqlite:DIR nor postgres://…; ${USAGE}`);
+}
+
+function open(location: Location): Promise<Store> {
+  return openStore({ dataDir: location.dataDir ?? '.', databaseUrl: location.databaseUrl });
+}
+
+/** Progress on stderr, and only on a terminal, as the other commands do. */
+function progress(message: string): void {
+  if (process.stderr.isTTY) process.stderr.write(`${message}\n`);
+}
+
+type Counts = Record<'datasets' | Exclude<CopyBatch['kind'], 'dataset'>, number>;
+
+async function* counted(batches: AsyncIterable<CopyBatch>, counts: Counts): AsyncGenerator<CopyBatch> {
+  for await (const batch of batches) {
+    if (batch.kind === 'dataset') {
+      counts.datasets++;
+      progress(`account ${batch.dataset.name}`);
+    } else {
+      counts[batch.kind] += batch.rows.length;
+      if (batch.kind === 'items') progress(`  ${counts.items} items`);
+    }
+    yield batch;
+  }
+}
+
+/** Account by account, image by image, streamed: memory stays flat whatever their sizes. */
+async function copyImages(from: Store, to: Store, source: Location, target: Location, maxBytes: number) {
+  const imagesDir = (location: Location): string => path.join(location.dataDir ?? '.', 'images');
+  const sourceImages = from.images(imagesDir(source));
+  const targetImages = to.images(imagesDir(target));
+  let count = 0;
+  let bytes = 0;
+  const skipped: string[] = [];
+  for (const account of await from.accounts.list()) {
+    const reader = await sourceImages.account(account, { maxBytes, removeLeftovers: false });
+    const { stored } = await reader.list();
+    // The copy's own limit is the largest image there is: the source accepted each once.
+    const largest = stored.reduce((max, image) => Math.max(max, image.size), 1);
+    const targetAccount = await to.accounts.find(account.name);
+    if (!targetAccount) throw new Error(`account ${account.name} is missing from the copy`);
+    const writer = await targetImages.account(targetAccount, { maxBytes: largest, removeLeftovers: false });
+    for (const image of stored) {
+      const opened = await reader.open(image.name);
+      if (!opened) continue; // deleted meanwhile
+      if (opened.type === null || opened.size === 0) {
+        await opened.close();
+        skipped.push(`${account.name}/${image.name}`);
+        continue;
+      }
+      await writer.save(image.name, opened.stream(0, opened.size - 1));
+      count++;
+      bytes += opened.size;
+      progress(`image ${account.name}/${image.name}`);
+    }
+  }
+  return { count, bytes, skipped };
+}

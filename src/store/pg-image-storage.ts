@@ -1,0 +1,214 @@
+import { Readable } from 'node:stream';
+import type pg from 'pg';
+import { ApiError } from '../errors.js';
+import { etagOf, overQuota, type ImageStorage, type OpenedImage, type SavedImage, type StoredImage } from '../images/image-storage.js';
+import type { ImageType } from '../images/image-type.js';
+import { interrupted, receiveImage } from '../images/image-upload.js';
+
+/** Rows of image_chunks hold this many bytes (the last one fewer): one insert per chunk, so memory stays at about one chunk per upload. */
+export const CHUNK_BYTES = 256 * 1024;
+/** Chunks fetched per query when streaming a download. */
+const CHUNKS_PER_FETCH = 4;
+/** The first key of the two-key advisory locks on an account's images, apart from every other lock. */
+const IMAGE_LOCK = 0x696d67; // "img"
+
+interface ImageRow {
+  blob_id: number;
+  size: number;
+  type: ImageType | null;
+  sha256: string;
+  modified_ms: number;
+  chunk_bytes: number;
+}
+
+/**
+ * Images in PostgreSQL, so that server processes share nothing but the database.
+ * One account's images. An upload runs in one transaction: its chunks go in under
+ * a fresh blob id as they arrive, and the name is pointed at that blob (the old
+ * one's chunks deleted) just before COMMIT, under a lock on the account's images,
+ * where the quota is checked against the sum of their sizes. A crash or a refused body rolls everything back, so a name holds
+ * a whole image, old or new. A download reads in a REPEATABLE READ snapshot, so it
+ * streams the version it opened even if a replace commits meanwhile. Both hold a
+ * connection while the bytes flow, from a pool of their own (PgStore) so that
+ * slow image clients never keep a sync waiting.
+ */
+export class PgImageStorage implements ImageStorage {
+  readonly location = 'PostgreSQL (DATABASE_URL)';
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly datasetId: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  async save(name: string, source: Readable, quota: number | null = null): Promise<SavedImage> {
+    let db: pg.PoolClient | undefined;
+    let blobId = 0;
+    let chunkNo = 0;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const insertChunk = async (bytes: Buffer): Promise<void> => {
+      await db!.query('INSERT INTO image_chunks (blob_id, chunk_no, bytes) VALUES ($1, $2, $3)', [blobId, chunkNo++, bytes]);
+    };
+    const flush = async (all: boolean): Promise<void> => {
+      while (pendingBytes >= CHUNK_BYTES || (all && pendingBytes > 0)) {
+        const joined = Buffer.concat(pending, pendingBytes);
+        const chunk = joined.subarray(0, Math.min(CHUNK_BYTES, joined.length));
+        pending = chunk.length < joined.length ? [joined.subarray(chunk.length)] : [];
+        pendingBytes = joined.length - chunk.length;
+        await insertChunk(chunk);
+      }
+    };
+    let committed = false;
+    try {
+      // A first count stops an upload that cannot fit early, before it is all read.
+      const room = quota === null ? Infinity : await this.roomFor(this.pool, name, quota);
+      const received = await receiveImage(source, this.maxBytes, async (chunk) => {
+        if (db === undefined) {
+          // Only once the first bytes show an image: a refused body costs no connection.
+          db = await this.pool.connect();
+          await db.query('BEGIN');
+          blobId = (await db.query<{ id: number }>("SELECT nextval('image_blob_ids') AS id")).rows[0]!.id;
+        }
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        await flush(false);
+      }, { bytes: room, error: () => overQuota(quota!) });
+      await flush(true);
+      const modified = Date.now();
+      // The account's uploads finish one after the other: each checks the quota
+      // against what the others committed and deletes the blob it replaces.
+      await db!.query('SELECT pg_advisory_xact_lock($1, $2)', [IMAGE_LOCK, this.datasetId]);
+      if (quota !== null && received.size > (await this.roomFor(db!, name, quota))) throw overQuota(quota);
+      await db!.query('DELETE FROM image_chunks WHERE blob_id = (SELECT blob_id FROM images WHERE dataset_id = $1 AND name = $2)', [this.datasetId, name]);
+      await db!.query(
+        `INSERT INTO images (dataset_id, name, blob_id, size, type, sha256, modified_ms, chunk_bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (dataset_id, name) DO UPDATE SET blob_id = excluded.blob_id, size = excluded.size, type = excluded.type,
+           sha256 = excluded.sha256, modified_ms = excluded.modified_ms, chunk_bytes = excluded.chunk_bytes`,
+        [this.datasetId, name, blobId, received.size, received.type, received.sha256, modified, CHUNK_BYTES],
+      );
+      await db!.query('COMMIT');
+      committed = true;
+      return { size: received.size, type: received.type, etag: etagOf(received.sha256) };
+    } catch (err) {
+      throw translate(err, source);
+    } finally {
+      if (db !== undefined) {
+        const client = db;
+        if (committed) client.release();
+        else await client.query('ROLLBACK').then(() => client.release(), (rollbackError: Error) => client.release(rollbackError));
+      }
+    }
+  }
+
+  async open(name: string): Promise<OpenedImage | undefined> {
+    const db = await this.pool.connect();
+    let released = false;
+    const close = async (): Promise<void> => {
+      if (released) return;
+      released = true;
+      await db.query('COMMIT').then(
+        () => db.release(),
+        (err: Error) => db.release(err),
+      );
+    };
+    try {
+      await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const { rows } = await db.query<ImageRow>('SELECT blob_id, size, type, sha256, modified_ms, chunk_bytes FROM images WHERE dataset_id = $1 AND name = $2', [
+        this.datasetId,
+        name,
+      ]);
+      const image = rows[0];
+      if (!image) {
+        await close();
+        return undefined;
+      }
+      return {
+        size: image.size,
+        type: image.type,
+        etag: etagOf(image.sha256),
+        modified: new Date(image.modified_ms),
+        stream: (start, end) => Readable.from(readRange(db, image, start, end, close), { objectMode: false }),
+        close,
+      };
+    } catch (err) {
+      await close();
+      throw err;
+    }
+  }
+
+  async list(): Promise<{ stored: StoredImage[]; leftovers: StoredImage[] }> {
+    const { rows } = await this.pool.query<StoredImage>('SELECT name, size, modified_ms AS "modifiedMs" FROM images WHERE dataset_id = $1 ORDER BY name', [
+      this.datasetId,
+    ]);
+    // An upload cut short is rolled back with its transaction: nothing is ever left over.
+    return { stored: rows, leftovers: [] };
+  }
+
+  async deleteIfOlder(name: string, cutoffMs: number): Promise<boolean> {
+    const db = await this.pool.connect();
+    try {
+      await db.query('BEGIN');
+      await db.query('SELECT pg_advisory_xact_lock($1, $2)', [IMAGE_LOCK, this.datasetId]);
+      const { rows } = await db.query<{ blob_id: number }>('DELETE FROM images WHERE dataset_id = $1 AND name = $2 AND modified_ms < $3 RETURNING blob_id', [
+        this.datasetId,
+        name,
+        cutoffMs,
+      ]);
+      if (rows[0]) await db.query('DELETE FROM image_chunks WHERE blob_id = $1', [rows[0].blob_id]);
+      await db.query('COMMIT');
+      return rows.length > 0;
+    } catch (err) {
+      await db.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      db.release();
+    }
+  }
+
+  async usage(): Promise<{ images: number; bytes: number }> {
+    const { rows } = await this.pool.query<{ images: number; bytes: string }>('SELECT count(*) AS images, coalesce(sum(size), 0) AS bytes FROM images WHERE dataset_id = $1', [
+      this.datasetId,
+    ]);
+    return { images: rows[0]!.images, bytes: Number(rows[0]!.bytes) };
+  }
+
+  /** How large an image under `name` may be: what the quota leaves beside the others, or the size it replaces. */
+  private async roomFor(db: pg.Pool | pg.PoolClient, name: string, quota: number): Promise<number> {
+    const { rows } = await db.query<{ others: string; replaced: string }>(
+      `SELECT coalesce(sum(size) FILTER (WHERE name <> $2), 0) AS others, coalesce(sum(size) FILTER (WHERE name = $2), 0) AS replaced
+       FROM images WHERE dataset_id = $1`,
+      [this.datasetId, name],
+    );
+    return Math.max(quota - Number(rows[0]!.others), Number(rows[0]!.replaced));
+  }
+}
+
+/** The bytes from `start` to `end` inclusive, a few chunks per query; releases the snapshot when done or abandoned. */
+async function* readRange(db: pg.PoolClient, image: ImageRow, start: number, end: number, close: () => Promise<void>): AsyncGenerator<Buffer> {
+  try {
+    const first = Math.floor(start / image.chunk_bytes);
+    const last = Math.floor(end / image.chunk_bytes);
+    for (let from = first; from <= last; from += CHUNKS_PER_FETCH) {
+      const to = Math.min(last, from + CHUNKS_PER_FETCH - 1);
+      const { rows } = await db.query<{ chunk_no: number; bytes: Buffer }>(
+        'SELECT chunk_no, bytes FROM image_chunks WHERE blob_id = $1 AND chunk_no BETWEEN $2 AND $3 ORDER BY chunk_no',
+        [image.blob_id, from, to],
+      );
+      if (rows.length !== to - from + 1) throw new Error(`image blob ${image.blob_id} is missing chunks ${from}-${to}`);
+      for (const row of rows) {
+        const offset = row.chunk_no * image.chunk_bytes;
+        yield row.bytes.subarray(Math.max(0, start - offset), Math.min(row.bytes.length, end - offset + 1));
+      }
+    }
+  } finally {
+    await close();
+  }
+}
+
+function translate(err: unknown, source: Readable): unknown {
+  if (err instanceof ApiError) return err;
+  // disk_full: the database's disk, 507 as for the file store.
+  if ((err as { code?: string }).code === '53100') return ApiError.insufficientStorage('not enough disk space to store the image');
+  return interrupted(err, source) ?? err;
+}

@@ -1,0 +1,615 @@
+import pg from 'pg';
+import { itemKey, planDelta, type StoredItem, type StoredState, type StoredTombstone } from '../sync/merge.js';
+import { COLLECTIONS, tombstoneTypeOf, type Collection } from '../sync/model.js';
+import { nextStamp } from '../sync/stamps.js';
+import type { DeltaRequest } from '../sync/validate.js';
+import { ApiError } from '../errors.js';
+import type { ImageBackend } from '../images/image-storage.js';
+import { PgAccountStore } from './pg-account-store.js';
+import { PgImageStorage } from './pg-image-storage.js';
+import { migratePg } from './pg-migrations.js';
+import {
+  HOLDS_DATA,
+  TargetNotEmptyError,
+  type CopyBatch,
+  type DatasetRecord,
+  type DeviceRecord,
+  type HistoryRecord,
+  type ItemRecord,
+  type TombstoneRecord,
+  type WebSessionRecord,
+} from './store-copy.js';
+import { type DatasetStats, type DeltaOutcome, type ExportSnapshot, type FullUploadWrite, type HistoryEntry, type Store, type TextPages } from './store.js';
+
+/** Rows per FETCH of an export and per multi-row write: one round trip each. */
+const PAGE_ROWS = 1000;
+const WRITE_ROWS = 2000;
+
+// bigint columns (stamps, sizes) come back as numbers: all stay far below 2^53.
+const TYPES = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * The PostgreSQL store, for several server processes sharing one database. The
+ * in-process lock of SyncService does not reach other processes, so every write
+ * takes the dataset's row lock (SELECT … FOR UPDATE) before anything else: writes
+ * to one dataset are serialised across processes, and the stamp, taken under that
+ * lock as max(now, last + 1 ms), rises strictly whichever process takes it.
+ * PostgreSQL's default synchronous_commit makes COMMIT durable before it returns.
+ */
+export class PgStore implements Store {
+  readonly accounts: PgAccountStore;
+  /** Image uploads and downloads hold a connection while their bytes flow: a pool of their own, so slow image clients never keep a sync waiting. */
+  private readonly imagePool: pg.Pool;
+
+  private constructor(readonly pool: pg.Pool, databaseUrl: string) {
+    this.imagePool = openPool(databaseUrl, 10);
+    this.accounts = new PgAccountStore(pool, (task) => this.transaction(task));
+  }
+
+  static async open(databaseUrl: string): Promise<PgStore> {
+    const pool = openPool(databaseUrl, 10);
+    try {
+      await migratePg(pool);
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
+    return new PgStore(pool, databaseUrl);
+  }
+
+  images(): ImageBackend {
+    return {
+      account: async (account, options) => new PgImageStorage(this.imagePool, account.id, options.maxBytes),
+      // Removing an account deletes its images in the same transaction (PgAccountStore.remove).
+      removeAccount: async () => undefined,
+      removeOrphans: async () => [],
+    };
+  }
+
+  async datasetId(name: string): Promise<number> {
+    const existing = await this.pool.query<{ id: number }>('SELECT id FROM datasets WHERE name = $1', [name]);
+    if (existing.rows[0]) return existing.rows[0].id;
+    // Two processes may create it at once: one inserts, both read the same id.
+    await this.pool.query('INSERT INTO datasets (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, Date.now()]);
+    const created = await this.pool.query<{ id: number }>('SELECT id FROM datasets WHERE name = $1', [name]);
+    return created.rows[0]!.id;
+  }
+
+  /**
+   * Five round trips, the row lock held for the last four: BEGIN with the lock,
+   * one read (the stored rows the request touches and everything changed since the
+   * device's last sync), one statement for every write, COMMIT. The answer is read
+   * before the writes: they only restamp or delete rows the request names, which are
+   * left out of it, and add rows stamped now, which it would not include anyway.
+   */
+  applyDelta(datasetId: number, request: DeltaRequest, now: number): Promise<DeltaOutcome> {
+    return this.transaction(async (db, dataset) => {
+      const stamp = nextStamp(dataset.last_stamp, now);
+      // A lastSyncTime the server never issued (a device clock, a restored
+      // backup) cannot be trusted to mean "seen everything up to here".
+      const since = request.lastSyncMs === null || request.lastSyncMs > dataset.last_stamp ? -1 : request.lastSyncMs;
+      const read = await readForDelta(db, datasetId, request, since);
+      const plan = planDelta(read.state, request.changes);
+
+      const put = plan.put;
+      const removed = plan.remove;
+      const added = plan.addTombstones;
+      // The stored JSON's size, kept exact row by row for the quota.
+      let bytes = dataset.json_bytes;
+      for (const r of removed) bytes -= Buffer.byteLength(read.state.item(r.collection, r.id)?.json ?? '');
+      for (const t of added) bytes += Buffer.byteLength(t.json);
+      for (const i of put) bytes += Buffer.byteLength(i.json) - Buffer.byteLength(read.state.item(i.collection, i.id)?.json ?? '');
+      // A delta that only deletes always passes, whatever its tombstones weigh.
+      if (put.length > 0) checkQuota(dataset, bytes);
+      await db.query(
+        `WITH removed AS (
+           DELETE FROM items i USING unnest($3::text[], $4::text[]) AS k(collection, id)
+           WHERE i.dataset_id = $1 AND i.collection = k.collection AND i.id = k.id),
+         deleted AS (
+           INSERT INTO tombstones (dataset_id, type_key, id, stamp, json)
+           SELECT $1, k.type_key, k.id, $2, k.json
+           FROM unnest($5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS k(type_key, id, json, n) ORDER BY k.n
+           ON CONFLICT DO NOTHING),
+         put AS (
+           INSERT INTO items (dataset_id, collection, id, updated_ms, stamp, json)
+           SELECT $1, k.collection, k.id, k.time, $2, k.json
+           FROM unnest($8::text[], $9::text[], $10::float8[], $11::text[]) WITH ORDINALITY AS k(collection, id, time, json, n) ORDER BY k.n
+           ON CONFLICT (dataset_id, collection, id) DO UPDATE SET updated_ms = excluded.updated_ms, stamp = excluded.stamp, json = excluded.json)
+         UPDATE datasets SET last_stamp = $2, written = true, json_bytes = $12 WHERE id = $1`,
+        [
+          datasetId,
+          stamp,
+          removed.map((r) => r.collection),
+          removed.map((r) => key(r.id)),
+          added.map((t) => key(t.typeKey)),
+          added.map((t) => key(t.id)),
+          added.map((t) => t.json),
+          put.map((i) => i.collection),
+          put.map((i) => key(i.id)),
+          put.map((i) => i.time),
+          put.map((i) => i.json),
+          bytes,
+        ],
+      );
+
+      const rewritten = new Set([...put, ...removed].map((i) => itemKey(i.collection, i.id)));
+      const items = emptyCollections();
+      for (const row of read.changedItems) if (!rewritten.has(itemKey(row.collection, row.id))) items[row.collection].push(row.json);
+      for (const echo of plan.echoItems) if (echo.stamp === undefined || echo.stamp <= since) items[echo.collection].push(echo.json);
+      const tombstones = read.changedTombstones.map((r) => r.json);
+      for (const echo of plan.echoTombstones) if (echo.stamp <= since) tombstones.push(echo.json);
+      // Held in memory, as a delta answer is small; a device syncing from scratch gets a whole dataset here (SQLite streams that).
+      return { stamp, streamed: false, items: (c) => items[c], tombstones: () => tombstones, close: () => undefined };
+    }, datasetId);
+  }
+
+  /**
+   * Writes first, then asks for the history snapshot: the snapshot reads through
+   * another connection, which sees the committed state this transaction replaces
+   * (the row lock keeps every other writer out meanwhile), and it is taken only
+   * when the upload changed something, as SQLite does.
+   */
+  applyFullUpload(datasetId: number, upload: FullUploadWrite, now: number): Promise<{ stamp: number }> {
+    return this.transaction(async (db, dataset) => {
+      const stamp = nextStamp(dataset.last_stamp, now);
+      const { items, tombstones, extraFieldsJson } = upload.plan;
+      let changed = 0;
+      const collections: string[] = [];
+      const ids: string[] = [];
+      for (let start = 0; start < items.length; start += WRITE_ROWS) {
+        const batch: { collection: Collection; id: string; time: number; json: string }[] = [];
+        for (let p = start; p < Math.min(items.length, start + WRITE_ROWS); p++) {
+          batch.push({ collection: items.collection(p), id: items.id(p), time: items.time(p), json: items.json(p) });
+          collections.push(items.collection(p));
+          ids.push(key(items.id(p)));
+        }
+        // An unchanged item (most of a re-upload) is not rewritten and keeps its stamp.
+        changed += await upsertItems(db, datasetId, stamp, batch, true);
+      }
+      // What the upload left out goes, without tombstones: other devices keep their own data.
+      const leftOut = await db.query(
+        `DELETE FROM items i WHERE i.dataset_id = $1 AND NOT EXISTS
+           (SELECT 1 FROM unnest($2::text[], $3::text[]) AS k(collection, id) WHERE k.collection = i.collection AND k.id = i.id)`,
+        [datasetId, collections, ids],
+      );
+      // An uploaded live item outlives its old deletion.
+      const revived = await db.query(
+        `DELETE FROM tombstones t USING unnest($2::text[], $3::text[]) AS k(type_key, id)
+         WHERE t.dataset_id = $1 AND t.type_key = k.type_key AND t.id = k.id`,
+        [datasetId, collections.map((c) => tombstoneTypeOf(c as Collection)), ids],
+      );
+      changed += (leftOut.rowCount ?? 0) + (revived.rowCount ?? 0) + (await insertTombstones(db, datasetId, stamp, tombstones));
+      const { rows } = await db.query<{ extra_json: string; bytes: string }>(
+        `SELECT extra_json, (SELECT coalesce(sum(octet_length(json)), 0) FROM items WHERE dataset_id = $1)
+              + (SELECT coalesce(sum(octet_length(json)), 0) FROM tombstones WHERE dataset_id = $1) AS bytes
+         FROM datasets WHERE id = $1`,
+        [datasetId],
+      );
+      // Counted afresh, in UTF-8 bytes as stored, as the quota counts them.
+      const bytes = Number(rows[0]!.bytes);
+      checkQuota(dataset, bytes);
+      if (changed > 0 || rows[0]!.extra_json !== extraFieldsJson) {
+        const snapshot = upload.snapshot ? await upload.snapshot() : undefined;
+        if (snapshot) {
+          const { reason, items: count, tombstones: tombstoneCount, rawBytes, gzip } = snapshot;
+          await db.query('INSERT INTO history (dataset_id, created_at, reason, items, tombstones, raw_bytes, gzip) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+            datasetId,
+            now,
+            reason,
+            count,
+            tombstoneCount,
+            rawBytes,
+            gzip,
+          ]);
+          await db.query('DELETE FROM history WHERE dataset_id = $1 AND id NOT IN (SELECT id FROM history WHERE dataset_id = $1 ORDER BY id DESC LIMIT $2)', [
+            datasetId,
+            upload.historyKeep,
+          ]);
+        }
+      }
+      await db.query('UPDATE datasets SET last_stamp = $2, written = true, extra_json = $3, json_bytes = $4 WHERE id = $1', [datasetId, stamp, extraFieldsJson, bytes]);
+      return { stamp };
+    }, datasetId);
+  }
+
+  async openExport(datasetId: number): Promise<ExportSnapshot | undefined> {
+    // A connection of its own in one REPEATABLE READ transaction: the export is
+    // streamed over many event-loop turns from one consistent read while writes
+    // go on through the others.
+    const db = await this.pool.connect();
+    let open = true;
+    const close = (): void => {
+      if (!open) return;
+      open = false;
+      // Queued behind any FETCH still in flight on this connection.
+      db.query('COMMIT').then(
+        () => db.release(),
+        (err: Error) => db.release(err),
+      );
+    };
+    try {
+      await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const { rows } = await db.query<{ written: boolean; extra_json: string }>('SELECT written, extra_json FROM datasets WHERE id = $1', [datasetId]);
+      if (!rows[0]?.written) {
+        close();
+        return undefined;
+      }
+      let cursors = 0;
+      const pages = (sql: string, params: unknown[]): TextPages => fetchPages(db, `export_${++cursors}`, sql, params);
+      return {
+        extraFieldsJson: rows[0].extra_json,
+        items: (collection) => pages('SELECT json FROM items WHERE dataset_id = $1 AND collection = $2 ORDER BY seq', [datasetId, collection]),
+        tombstones: () => pages('SELECT json FROM tombstones WHERE dataset_id = $1 ORDER BY stamp, seq', [datasetId]),
+        close,
+      };
+    } catch (err) {
+      close();
+      throw err;
+    }
+  }
+
+  async listHistory(datasetId: number): Promise<HistoryEntry[]> {
+    const { rows } = await this.pool.query<HistoryEntry>(
+      `SELECT id, created_at AS "createdAt", reason, items, tombstones, raw_bytes AS "rawBytes", octet_length(gzip)::bigint AS "storedBytes"
+       FROM history WHERE dataset_id = $1 ORDER BY id DESC`,
+      [datasetId],
+    );
+    return rows;
+  }
+
+  async readHistory(datasetId: number, historyId: number): Promise<Buffer | undefined> {
+    const { rows } = await this.pool.query<{ gzip: Buffer }>('SELECT gzip FROM history WHERE dataset_id = $1 AND id = $2', [datasetId, historyId]);
+    return rows[0]?.gzip;
+  }
+
+  async stats(datasetId: number): Promise<DatasetStats> {
+    const { rows } = await this.pool.query<{ written: boolean; last_stamp: number; tombstones: number; counts: Record<string, number> | null }>(
+      `SELECT d.written, d.last_stamp,
+         (SELECT count(*) FROM tombstones WHERE dataset_id = d.id) AS tombstones,
+         (SELECT json_object_agg(collection, n) FROM (SELECT collection, count(*) AS n FROM items WHERE dataset_id = d.id GROUP BY collection) c) AS counts
+       FROM datasets d WHERE d.id = $1`,
+      [datasetId],
+    );
+    const row = rows[0];
+    if (!row) throw new Error(`no dataset ${datasetId}`);
+    const items = Object.fromEntries(COLLECTIONS.map((c) => [c, Number(row.counts?.[c] ?? 0)])) as Record<Collection, number>;
+    return { written: row.written, lastStamp: row.last_stamp, items, tombstones: row.tombstones };
+  }
+
+  /** The database's size as PostgreSQL counts it (WAL is the server's own, shared by every database: 0 here). */
+  async sizeOnDisk(): Promise<{ main: number; wal: number }> {
+    const { rows } = await this.pool.query<{ size: number }>('SELECT pg_database_size(current_database()) AS size');
+    return { main: rows[0]!.size, wal: 0 };
+  }
+
+  async pruneTombstones(datasetId: number, stampedBefore: number): Promise<number> {
+    // The forgotten deletions leave the account's byte count too.
+    const { rows } = await this.pool.query<{ n: number; bytes: string | null }>(
+      `WITH gone AS (DELETE FROM tombstones WHERE dataset_id = $1 AND stamp < $2 RETURNING octet_length(json) AS bytes),
+         shrunk AS (UPDATE datasets SET json_bytes = json_bytes - (SELECT coalesce(sum(bytes), 0) FROM gone) WHERE id = $1)
+       SELECT count(*) AS n FROM gone`,
+      [datasetId, stampedBefore],
+    );
+    return rows[0]!.n;
+  }
+
+  async holdsData(): Promise<boolean> {
+    return (await this.pool.query<{ held: boolean }>(HOLDS_DATA)).rows[0]!.held;
+  }
+
+  async *readAll(): AsyncGenerator<CopyBatch> {
+    const db = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const { rows: datasets } = await db.query<DatasetRecord & { id: number }>(
+        `SELECT id, name, last_stamp AS "lastStamp", written, extra_json AS "extraJson", created_at AS "createdAt",
+           max_bytes AS "maxBytes", max_image_bytes AS "maxImageBytes", json_bytes AS "jsonBytes"
+         FROM datasets ORDER BY id`,
+      );
+      for (const { id, ...d } of datasets) {
+        const dataset = d.name;
+        yield { kind: 'dataset', dataset: d };
+        const devices = await db.query<DeviceRecord>(
+          `SELECT id, name, token_sha256 AS "tokenSha256", from_env AS "fromEnv", created_at AS "createdAt", last_seen_at AS "lastSeenAt", last_seen_from AS "lastSeenFrom"
+           FROM devices WHERE dataset_id = $1 ORDER BY created_at, id COLLATE "C"`,
+          [id],
+        );
+        if (devices.rows.length > 0) yield { kind: 'devices', dataset, rows: devices.rows };
+        const sessions = await db.query<WebSessionRecord>(
+          `SELECT id, id_sha256 AS "idSha256", device_id AS "deviceId", created_at AS "createdAt", last_used_at AS "lastUsedAt", last_used_from AS "lastUsedFrom"
+           FROM web_sessions WHERE dataset_id = $1 ORDER BY created_at, id COLLATE "C"`,
+          [id],
+        );
+        if (sessions.rows.length > 0) yield { kind: 'webSessions', dataset, rows: sessions.rows };
+        const items = 'SELECT collection, id, updated_ms AS "updatedMs", stamp, json FROM items WHERE dataset_id = $1 ORDER BY seq';
+        for await (const rows of cursorRows<ItemRecord>(db, 'copy_items', items, [id])) yield { kind: 'items', dataset, rows: rows.map((r) => ({ ...r, id: unkey(r.id) })) };
+        const tombstones = 'SELECT type_key AS "typeKey", id, stamp, json FROM tombstones WHERE dataset_id = $1 ORDER BY seq';
+        for await (const rows of cursorRows<TombstoneRecord>(db, 'copy_tombstones', tombstones, [id])) {
+          yield { kind: 'tombstones', dataset, rows: rows.map((r) => ({ ...r, typeKey: unkey(r.typeKey), id: unkey(r.id) })) };
+        }
+        const history = 'SELECT created_at AS "createdAt", reason, items, tombstones, raw_bytes AS "rawBytes", gzip FROM history WHERE dataset_id = $1 ORDER BY id';
+        for await (const rows of cursorRows<HistoryRecord>(db, 'copy_history', history, [id])) yield { kind: 'history', dataset, rows };
+      }
+      await db.query('COMMIT');
+    } finally {
+      // Also when the reader stopped early: the connection goes back to the pool outside any transaction.
+      if (!broken) await db.query('ROLLBACK').catch((err: Error) => (broken = err));
+      db.release(broken);
+    }
+  }
+
+  writeAll(batches: AsyncIterable<CopyBatch>): Promise<void> {
+    return this.transaction(async (db) => {
+      // Servers still running on this database wait until the copy is over.
+      await db.query('LOCK TABLE datasets IN EXCLUSIVE MODE');
+      const { rows } = await db.query<{ held: boolean }>(HOLDS_DATA);
+      if (rows[0]!.held) throw new TargetNotEmptyError('the PostgreSQL database already holds data');
+      const ids = new Map<string, number>();
+      for await (const batch of batches) {
+        if (batch.kind === 'dataset') {
+          const d = batch.dataset;
+          const { rows: created } = await db.query<{ id: number }>(
+            `INSERT INTO datasets (name, last_stamp, written, extra_json, created_at, max_bytes, max_image_bytes, json_bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (name) DO UPDATE SET last_stamp = excluded.last_stamp, written = excluded.written, extra_json = excluded.extra_json,
+               created_at = excluded.created_at, max_bytes = excluded.max_bytes, max_image_bytes = excluded.max_image_bytes, json_bytes = excluded.json_bytes
+             RETURNING id`,
+            [d.name, d.lastStamp, d.written, d.extraJson, d.createdAt, d.maxBytes, d.maxImageBytes, d.jsonBytes],
+          );
+          ids.set(d.name, created[0]!.id);
+          continue;
+        }
+        const datasetId = ids.get(batch.dataset)!;
+        if (batch.kind === 'devices') {
+          for (const r of batch.rows) {
+            // The AUTH_TOKEN device a start of the target made is replaced by the source's.
+            await db.query(
+              `INSERT INTO devices (id, dataset_id, name, token_sha256, from_env, created_at, last_seen_at, last_seen_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+               ON CONFLICT (id) DO UPDATE SET dataset_id = excluded.dataset_id, name = excluded.name, token_sha256 = excluded.token_sha256, from_env = excluded.from_env,
+                 created_at = excluded.created_at, last_seen_at = excluded.last_seen_at, last_seen_from = excluded.last_seen_from`,
+              [r.id, datasetId, r.name, r.tokenSha256, r.fromEnv, r.createdAt, r.lastSeenAt, r.lastSeenFrom],
+            );
+          }
+          continue;
+        }
+        if (batch.kind === 'webSessions') {
+          for (const r of batch.rows) {
+            await db.query(
+              'INSERT INTO web_sessions (id, id_sha256, dataset_id, device_id, created_at, last_used_at, last_used_from) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+              [r.id, r.idSha256, datasetId, r.deviceId, r.createdAt, r.lastUsedAt, r.lastUsedFrom],
+            );
+          }
+          continue;
+        }
+        if (batch.kind === 'items') {
+          const r = batch.rows;
+          await db.query(
+            `INSERT INTO items (dataset_id, collection, id, updated_ms, stamp, json)
+             SELECT $1, k.collection, k.id, k.time, k.stamp, k.json
+             FROM unnest($2::text[], $3::text[], $4::float8[], $5::bigint[], $6::text[]) WITH ORDINALITY AS k(collection, id, time, stamp, json, n) ORDER BY k.n`,
+            [datasetId, r.map((i) => i.collection), r.map((i) => key(i.id)), r.map((i) => i.updatedMs), r.map((i) => i.stamp), r.map((i) => i.json)],
+          );
+        } else if (batch.kind === 'tombstones') {
+          const r = batch.rows;
+          await db.query(
+            `INSERT INTO tombstones (dataset_id, type_key, id, stamp, json)
+             SELECT $1, k.type_key, k.id, k.stamp, k.json
+             FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[]) WITH ORDINALITY AS k(type_key, id, stamp, json, n) ORDER BY k.n`,
+            [datasetId, r.map((t) => key(t.typeKey)), r.map((t) => key(t.id)), r.map((t) => t.stamp), r.map((t) => t.json)],
+          );
+        } else {
+          for (const h of batch.rows) {
+            await db.query('INSERT INTO history (dataset_id, created_at, reason, items, tombstones, raw_bytes, gzip) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+              datasetId,
+              h.createdAt,
+              h.reason,
+              h.items,
+              h.tombstones,
+              h.rawBytes,
+              h.gzip,
+            ]);
+          }
+        }
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const pool of [this.pool, this.imagePool]) if (!pool.ended) await pool.end();
+  }
+
+  /**
+   * One transaction on one connection; rolled back on any error. With a dataset
+   * id, BEGIN and the dataset's row lock go in one round trip, and the task gets
+   * the locked row.
+   */
+  async transaction<T>(task: (db: pg.PoolClient, dataset: LockedDataset) => Promise<T>, lockDatasetId?: number): Promise<T> {
+    const db = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      let dataset: LockedDataset = { last_stamp: 0, json_bytes: 0, max_bytes: null };
+      if (lockDatasetId === undefined) {
+        await db.query('BEGIN');
+      } else {
+        // The dataset's row lock: every write to one dataset, from any process, waits
+        // here for the one before. Two statements in one simple query (one round
+        // trip), which takes no parameters: the id is checked to be an integer.
+        if (!Number.isSafeInteger(lockDatasetId)) throw new Error(`bad dataset id ${lockDatasetId}`);
+        const results = (await db.query(
+          `BEGIN; SELECT last_stamp, json_bytes, max_bytes FROM datasets WHERE id = ${lockDatasetId} FOR UPDATE`,
+        )) as unknown as pg.QueryResult<LockedDataset>[];
+        const row = results[1]!.rows[0];
+        if (!row) throw new Error(`no dataset ${lockDatasetId}`);
+        dataset = row;
+      }
+      const result = await task(db, dataset);
+      await db.query('COMMIT');
+      return result;
+    } catch (err) {
+      await db.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+      throw err;
+    } finally {
+      db.release(broken);
+    }
+  }
+}
+
+interface DeltaRead {
+  readonly state: StoredState;
+  /** Items and tombstones stamped after `since`, in stamp order (ties in the order first stored). */
+  readonly changedItems: { collection: Collection; id: string; json: string }[];
+  readonly changedTombstones: { json: string }[];
+}
+
+/**
+ * One query for all a delta reads: the stored rows of every id the request
+ * touches (for the merge, which then reads them synchronously) and everything
+ * stamped after `since` (the answer). Sorted here, since a UNION has no order.
+ */
+async function readForDelta(db: pg.PoolClient, datasetId: number, request: DeltaRequest, since: number): Promise<DeltaRead> {
+  const itemKeys: { collection: string; id: string }[] = [];
+  const tombstoneKeys: { typeKey: string; id: string }[] = [];
+  for (const item of request.changes.items) {
+    itemKeys.push(item);
+    tombstoneKeys.push({ typeKey: tombstoneTypeOf(item.collection), id: item.id });
+  }
+  for (const t of request.changes.tombstones) {
+    tombstoneKeys.push(t);
+    if (t.collection) itemKeys.push({ collection: t.collection, id: t.id });
+  }
+  const { rows } = await db.query<{ kind: 'item' | 'tombstone' | 'changed item' | 'changed tombstone'; k: string; id: string; time: number | null; json: string; stamp: number; seq: number }>(
+    `SELECT 'item' AS kind, i.collection AS k, i.id, i.updated_ms AS time, i.json, i.stamp, i.seq
+     FROM items i JOIN unnest($2::text[], $3::text[]) AS k(collection, id) ON i.collection = k.collection AND i.id = k.id WHERE i.dataset_id = $1
+     UNION ALL
+     SELECT 'tombstone', t.type_key, t.id, NULL, t.json, t.stamp, t.seq
+     FROM tombstones t JOIN unnest($4::text[], $5::text[]) AS k(type_key, id) ON t.type_key = k.type_key AND t.id = k.id WHERE t.dataset_id = $1
+     UNION ALL
+     SELECT 'changed item', collection, id, NULL, json, stamp, seq FROM items WHERE dataset_id = $1 AND stamp > $6
+     UNION ALL
+     SELECT 'changed tombstone', type_key, id, NULL, json, stamp, seq FROM tombstones WHERE dataset_id = $1 AND stamp > $6`,
+    [datasetId, itemKeys.map((k) => k.collection), itemKeys.map((k) => key(k.id)), tombstoneKeys.map((k) => key(k.typeKey)), tombstoneKeys.map((k) => key(k.id)), since],
+  );
+  const items = new Map<string, StoredItem>();
+  const tombstones = new Map<string, StoredTombstone>();
+  const changedItems: typeof rows = [];
+  const changedTombstones: typeof rows = [];
+  for (const row of rows) {
+    if (row.kind === 'item') items.set(itemKey(row.k, row.id), { collection: row.k as Collection, id: unkey(row.id), time: row.time!, json: row.json, stamp: row.stamp });
+    else if (row.kind === 'tombstone') tombstones.set(itemKey(row.k, row.id), { typeKey: unkey(row.k), id: unkey(row.id), json: row.json, stamp: row.stamp });
+    else if (row.kind === 'changed item') changedItems.push(row);
+    else changedTombstones.push(row);
+  }
+  const byStamp = (a: { stamp: number; seq: number }, b: { stamp: number; seq: number }): number => a.stamp - b.stamp || a.seq - b.seq;
+  return {
+    state: {
+      item: (collection, id) => items.get(itemKey(collection, key(id))),
+      tombstone: (typeKey, id) => tombstones.get(itemKey(key(typeKey), key(id))),
+    },
+    changedItems: changedItems.sort(byStamp).map((r) => ({ collection: r.k as Collection, id: unkey(r.id), json: r.json })),
+    changedTombstones: changedTombstones.sort(byStamp),
+  };
+}
+
+interface LockedDataset {
+  last_stamp: number;
+  json_bytes: number;
+  max_bytes: number | null;
+}
+
+/** A write may not take the stored JSON past the account's limit, unless it shrinks it. */
+function checkQuota(dataset: LockedDataset, bytesAfter: number): void {
+  if (dataset.max_bytes === null || bytesAfter <= dataset.max_bytes || bytesAfter <= dataset.json_bytes) return;
+  throw ApiError.quotaExceeded(
+    `this write would take the account's stored data to ${bytesAfter} bytes, past its limit of ${dataset.max_bytes} bytes (accounts set --max-bytes); nothing was stored`,
+  );
+}
+
+function openPool(databaseUrl: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max, types: TYPES });
+  // An idle connection the server dropped (a restart, a failover) must not crash
+  // the process: the pool discards it and the next query opens a new one.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/** Upserts the items in one statement; an item whose text is unchanged is not rewritten. Returns how many were written. */
+async function upsertItems(
+  db: pg.PoolClient,
+  datasetId: number,
+  stamp: number,
+  items: readonly { collection: Collection; id: string; time: number; json: string }[],
+  skipUnchanged: boolean,
+): Promise<number> {
+  if (items.length === 0) return 0;
+  // ORDER BY n: new rows take their seq in the order they came, as SQLite's rowid does.
+  const result = await db.query(
+    `INSERT INTO items (dataset_id, collection, id, updated_ms, stamp, json)
+     SELECT $1, k.collection, k.id, k.time, $2, k.json
+     FROM unnest($3::text[], $4::text[], $5::float8[], $6::text[]) WITH ORDINALITY AS k(collection, id, time, json, n) ORDER BY k.n
+     ON CONFLICT (dataset_id, collection, id) DO UPDATE SET updated_ms = excluded.updated_ms, stamp = excluded.stamp, json = excluded.json
+     ${skipUnchanged ? 'WHERE items.json IS DISTINCT FROM excluded.json' : ''}`,
+    [datasetId, stamp, items.map((i) => i.collection), items.map((i) => key(i.id)), items.map((i) => i.time), items.map((i) => i.json)],
+  );
+  return result.rowCount ?? 0;
+}
+
+async function insertTombstones(
+  db: pg.PoolClient,
+  datasetId: number,
+  stamp: number,
+  tombstones: readonly { typeKey: string; id: string; json: string }[],
+): Promise<number> {
+  let added = 0;
+  for (let start = 0; start < tombstones.length; start += WRITE_ROWS) {
+    const batch = tombstones.slice(start, start + WRITE_ROWS);
+    const result = await db.query(
+      `INSERT INTO tombstones (dataset_id, type_key, id, stamp, json)
+       SELECT $1, k.type_key, k.id, $2, k.json
+       FROM unnest($3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS k(type_key, id, json, n) ORDER BY k.n
+       ON CONFLICT DO NOTHING`,
+      [datasetId, stamp, batch.map((t) => key(t.typeKey)), batch.map((t) => key(t.id)), batch.map((t) => t.json)],
+    );
+    added += result.rowCount ?? 0;
+  }
+  return added;
+}
+
+/** Pages of rows from a server-side cursor, declared on the first page asked for. */
+async function* cursorRows<T extends pg.QueryResultRow>(db: pg.PoolClient, cursor: string, sql: string, params: unknown[]): AsyncGenerator<T[]> {
+  await db.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${sql}`, params);
+  try {
+    for (;;) {
+      const { rows } = await db.query<T>(`FETCH ${PAGE_ROWS} FROM ${cursor}`);
+      if (rows.length > 0) yield rows;
+      if (rows.length < PAGE_ROWS) return;
+    }
+  } finally {
+    await db.query(`CLOSE ${cursor}`).catch(() => undefined);
+  }
+}
+
+async function* fetchPages(db: pg.PoolClient, cursor: string, sql: string, params: unknown[]): AsyncGenerator<string[]> {
+  for await (const rows of cursorRows<{ json: string }>(db, cursor, sql, params)) yield rows.map((r) => r.json);
+}
+
+/**
+ * Ids and types are keys only (the JSON text is what is answered), and may hold
+ * U+0000, which PostgreSQL text cannot: this encoding is one-to-one and leaves
+ * every other string as it is.
+ */
+export function key(id: string): string {
+  if (!id.includes('\u0000') && !id.includes('\\')) return id;
+  return id.replaceAll('\\', '\\\\').replaceAll('\u0000', '\\0');
+}
+
+export function unkey(stored: string): string {
+  if (!stored.includes('\\')) return stored;
+  return stored.replace(/\\(\\|0)/g, (_match, c: string) => (c === '0' ? '\u0000' : '\\'));
+}
+
+function emptyCollections(): Record<Collection, string[]> {
+  return { gyms: [], problems: [], sessions: [], attempts: [] };
+}

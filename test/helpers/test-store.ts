@@ -1,0 +1,69 @@
+import { createHash } from 'node:crypto';
+import type { TestContext } from 'node:test';
+import pg from 'pg';
+
+/**
+ * One suite, two stores. `npm test` runs every test file on SQLite, then the
+ * store-facing ones again with TEST_STORE=postgres (scripts/run-tests.sh), where
+ * each data folder a test makes gets a fresh database of its own on the server
+ * TEST_DATABASE_URL names, dropped when the test ends.
+ */
+export const ON_POSTGRES = process.env['TEST_STORE'] === 'postgres';
+
+const adminUrl = (): string => {
+  const url = process.env['TEST_DATABASE_URL'];
+  if (url === undefined || url === '') throw new Error('TEST_STORE=postgres needs TEST_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/postgres');
+  return url;
+};
+
+/** The database that stands for a data folder: named from its path, so restarts on one folder find the same data. */
+export function databaseUrlFor(dataDir: string): string {
+  const url = new URL(adminUrl());
+  url.pathname = `/${databaseNameFor(dataDir)}`;
+  return url.href;
+}
+
+function databaseNameFor(dataDir: string): string {
+  return `ascently_test_${createHash('sha256').update(dataDir).digest('hex').slice(0, 20)}`;
+}
+
+const created = new Set<string>();
+
+async function admin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl() });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** On PostgreSQL: creates the folder's database, once. */
+export async function ensureDatabase(dataDir: string): Promise<void> {
+  if (!ON_POSTGRES) return;
+  const name = databaseNameFor(dataDir);
+  if (created.has(name)) return;
+  created.add(name);
+  await admin(`CREATE DATABASE ${name}`);
+}
+
+/** On PostgreSQL: drops the folder's database when the test ends, if one was made. */
+export function dropDatabaseAfter(t: TestContext, dataDir: string): void {
+  if (!ON_POSTGRES) return;
+  const name = databaseNameFor(dataDir);
+  t.after(async () => {
+    if (!created.delete(name)) return;
+    // FORCE: a child server killed with -9 may hold a connection the server has not noticed yet.
+    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  });
+}
+
+/**
+ * The settings (as environment variables) that point a server or a CLI run at a
+ * data folder's store: DATA_DIR, and on PostgreSQL also DATABASE_URL.
+ */
+export async function storeEnv(dataDir: string): Promise<Record<string, string>> {
+  await ensureDatabase(dataDir);
+  return ON_POSTGRES ? { DATA_DIR: dataDir, DATABASE_URL: databaseUrlFor(dataDir) } : { DATA_DIR: dataDir };
+}
