@@ -80,6 +80,8 @@ export interface ImageBackend {
   account(account: AccountRef, options: { maxBytes: number; removeLeftovers: boolean }): Promise<ImageStorage>;
   /** Deletes a removed account's images, after the database forgot the account. */
   removeAccount(account: AccountRef): Promise<void>;
+  /** How many images all accounts hold, and their bytes (for the metrics). */
+  totals(): Promise<{ files: number; bytes: number }>;
   /** Deletes what accounts that no longer exist left (a crash between removal and clean-up); returns their ids. */
   removeOrphans(liveAccountIds: ReadonlySet<number>): Promise<number[]>;
 }

@@ -15,6 +15,17 @@ export interface TreeFile {
  * uploads and symbolic links are left out; a file deleted while the walk runs is
  * simply not listed.
  */
+/** Every file of the tree and their bytes. */
+export async function imageTreeTotals(dir: string): Promise<{ files: number; bytes: number }> {
+  let files = 0;
+  let bytes = 0;
+  for await (const file of walkImageTree(dir)) {
+    files += 1;
+    bytes += file.size;
+  }
+  return { files, bytes };
+}
+
 export async function* walkImageTree(dir: string, relative = ''): AsyncGenerator<TreeFile> {
   let names: string[];
   try {

@@ -1,5 +1,4 @@
 import client from 'prom-client';
-import { walkImageTree } from '../images/image-tree.js';
 import type { AccountUsage } from '../store/account-store.js';
 import type { Store } from '../store/store.js';
 import type { SyncEvent } from '../sync/sync-service.js';
@@ -69,7 +68,7 @@ export class Metrics {
     this.throttled = new client.Counter({ name: 'ascently_throttled_requests_total', help: 'Requests refused by the failure throttle (429).', registers });
 
     this.readAccounts = cachedFor(ACCOUNTS_TTL_MS, () => sources.store.accounts.list());
-    const readImages = cachedFor(IMAGE_TREE_TTL_MS, () => imageTreeTotals(sources.imagesDir));
+    const readImages = cachedFor(IMAGE_TREE_TTL_MS, () => sources.store.images(sources.imagesDir).totals());
     const readDatabase = cachedFor(ACCOUNTS_TTL_MS, () => sources.store.sizeOnDisk());
     const accounts = this.readAccounts;
     new client.Gauge({
@@ -165,16 +164,6 @@ export class Metrics {
     for (const a of await this.sources.store.accounts.list()) this.accountNames.set(a.id, a.name);
     return this.accountNames.get(datasetId) ?? 'unknown';
   }
-}
-
-async function imageTreeTotals(dir: string): Promise<{ files: number; bytes: number }> {
-  let files = 0;
-  let bytes = 0;
-  for await (const file of walkImageTree(dir)) {
-    files += 1;
-    bytes += file.size;
-  }
-  return { files, bytes };
 }
 
 /** The last answer of `read` while younger than `ms`; concurrent callers share one read. */

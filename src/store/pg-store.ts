@@ -66,6 +66,10 @@ export class PgStore implements Store {
       // Removing an account deletes its images in the same transaction (PgAccountStore.remove).
       removeAccount: async () => undefined,
       removeOrphans: async () => [],
+      totals: async () => {
+        const { rows } = await this.pool.query<{ files: number; bytes: string }>('SELECT count(*) AS files, coalesce(sum(size), 0) AS bytes FROM images');
+        return { files: rows[0]!.files, bytes: Number(rows[0]!.bytes) };
+      },
     };
   }
 

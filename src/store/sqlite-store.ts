@@ -12,6 +12,7 @@ import { ApiError } from '../errors.js';
 import { accountImagesDir, removeAccountImages, removeOrphanAccountFolders } from '../images/account-images.js';
 import type { ImageBackend } from '../images/image-storage.js';
 import { ImageStore } from '../images/image-store.js';
+import { imageTreeTotals } from '../images/image-tree.js';
 import { migrate } from './migrations.js';
 import { SqliteAccountStore } from './sqlite-account-store.js';
 import { SqliteImageIndex } from './sqlite-image-index.js';
@@ -74,6 +75,7 @@ export class SqliteStore implements Store {
         ImageStore.open(accountImagesDir(imagesDir, account), options.maxBytes, this.imageIndex, account.id, { removeLeftovers: options.removeLeftovers }),
       removeAccount: (account) => removeAccountImages(imagesDir, account),
       removeOrphans: (live) => removeOrphanAccountFolders(imagesDir, live),
+      totals: () => imageTreeTotals(imagesDir),
     };
   }
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { startChildServer, type ChildServer } from '../helpers/child-server.js';
 import { tempDir, TEST_TOKEN } from '../helpers/server.js';
+import { ON_POSTGRES } from '../helpers/test-store.js';
 
 const METRICS_TOKEN = 'metrics-secret-5a4b3c2d1e';
 
@@ -36,8 +37,10 @@ test('the start-up line: effective settings, where the data is, accounts and dev
   assert.equal(settings['AUTH_TOKEN'], '(set)');
   assert.equal(settings['METRICS_TOKEN'], '(set)');
   assert.equal(settings['LOG_FORMAT'], 'json');
-  assert.equal(entry['database'], path.join(dataDir, 'ascently.db'));
-  assert.equal(entry['images'], path.join(dataDir, 'images'));
+  // With PostgreSQL, where the data is, and never its URL (it may hold a password).
+  assert.equal(entry['database'], ON_POSTGRES ? 'PostgreSQL (DATABASE_URL)' : path.join(dataDir, 'ascently.db'));
+  assert.equal(entry['images'], ON_POSTGRES ? 'PostgreSQL (DATABASE_URL)' : path.join(dataDir, 'images'));
+  assert.equal(settings['DATABASE_URL'], ON_POSTGRES ? '(set)' : '(not set)');
   assert.equal(entry['accounts'], 1);
   assert.equal(entry['devices'], 1, 'the AUTH_TOKEN device');
   assert.deepEqual(entry['listening'], [server.url]);
