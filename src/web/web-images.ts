@@ -7,6 +7,7 @@ import { ApiError } from '../errors.js';
 import { sendImage } from '../http/image-routes.js';
 import type { AccountImageStores } from '../images/account-image-stores.js';
 import { isPlainImageName } from '../images/filename.js';
+import { PRIVATE_DIR_MODE } from '../private-files.js';
 import { ASSETS } from './assets.js';
 
 export const THUMBNAIL_PX = 320;
@@ -20,7 +21,7 @@ export const THUMBNAIL_PX = 320;
  */
 export async function webImageRoutes(app: FastifyInstance, options: { images: AccountImageStores; thumbnailsDir: string }): Promise<void> {
   const { images, thumbnailsDir } = options;
-  await mkdir(thumbnailsDir, { recursive: true });
+  await mkdir(thumbnailsDir, { recursive: true, mode: PRIVATE_DIR_MODE });
   const making = new Map<string, Promise<string | undefined>>();
   const imagesOf = (request: FastifyRequest) => {
     const principal = request.principal;

@@ -45,6 +45,8 @@ test('thumbnails: at most 320 px on the long side, made once and kept on disk', 
   const dir = path.join(server.dataDir, 'thumbnails');
   const files = readdirSync(dir).filter((f) => f.endsWith('.webp'));
   assert.equal(files.length, 3);
+  // Thumbnails show the climber's photos: private like the rest of the data folder.
+  assert.equal(statSync(dir).mode & 0o777, 0o700);
   const before = files.map((f) => statSync(path.join(dir, f)).mtimeMs);
   const again = await webFetch(server, session, '/web/thumbnails/wide.jpg');
   assert.equal(again.status, 200);
