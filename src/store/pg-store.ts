@@ -106,8 +106,10 @@ export class PgStore implements Store {
       for (const r of removed) bytes -= Buffer.byteLength(read.state.item(r.collection, r.id)?.json ?? '');
       for (const t of added) bytes += Buffer.byteLength(t.json);
       for (const i of put) bytes += Buffer.byteLength(i.json) - Buffer.byteLength(read.state.item(i.collection, i.id)?.json ?? '');
-      // A delta that only deletes always passes, whatever its tombstones weigh.
-      if (put.length > 0) checkQuota(dataset, bytes);
+      // A delta that sends only deletions always passes, whatever its tombstones
+      // weigh. Decided by what the device sent, as on SQLite: one that also sends
+      // items is checked even when its own tombstones cancel them.
+      if (request.changes.items.length > 0) checkQuota(dataset, bytes);
       await db.query(
         `WITH removed AS (
            DELETE FROM items i USING unnest($3::text[], $4::text[]) AS k(collection, id)

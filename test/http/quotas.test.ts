@@ -70,6 +70,13 @@ function bothSidesOfTheLimit(): Op[] {
   ];
 }
 
+function itemCancelledByItsOwnTombstone(): Op[] {
+  return [
+    { kind: 'limit', limit: 100, items: [], tombstones: [] },
+    { kind: 'delta', limit: 100, items: [{ collection: 'gyms', id: 'a', minute: 0, note: '' }], tombstones: [{ type: 'gym', id: 'b' }, { type: 'gym', id: 'a' }] },
+  ];
+}
+
 function body(op: Op): string {
   const doc: Record<string, unknown[]> = { gyms: [], problems: [] };
   for (const item of op.items) {
@@ -130,7 +137,9 @@ test('the stored-data figure stays exact, and a write is refused exactly when it
     // One fixed case reaches both sides of the rule whatever the random ones do: a
     // delete-only delta passes while the account is above a lowered limit, and a
     // full upload that grows past it is refused.
-    { numRuns: RUNS, examples: [[bothSidesOfTheLimit()]] },
+    // And the case where PostgreSQL once differed from SQLite: a delta whose own
+    // tombstones cancel its item is still a delta that sends items, so it is checked.
+    { numRuns: RUNS, examples: [[bothSidesOfTheLimit()], [itemCancelledByItsOwnTombstone()]] },
   );
   // The generator must reach both sides of the rule, or the property says little.
   assert.ok(seen.refused > 0 && seen.passedOverLimit > 0, JSON.stringify(seen));
