@@ -173,8 +173,11 @@ test('memory stays flat while refused bodies are read and dropped', async (t) =>
   for (const r of REFUSALS) await writeAllThenRead(server.url, post(r.path, r.headers, BODY_BYTES), BODY_BYTES, r.first);
   const growth = peak() - before;
   t.diagnostic(`server peak RSS grew by ${(growth / MB).toFixed(1)} MB over ${REFUSALS.length} refused 60 MB bodies`);
-  // Garbage from the 64 KiB reads until the GC runs; one body kept whole would be 60 MB.
-  assert.ok(growth < 40 * MB, `peak RSS grew by ${growth} bytes`);
+  // What grows is garbage from the 64 KiB reads until the GC runs: 20 MB on Node
+  // 20, 50-60 MB on Node 24, whose GC lets more young garbage pile up. Bodies kept
+  // would cost their whole size each (360 MB for the six), so the bound sits at
+  // the size of two bodies: far below keeping them, above either GC's habit.
+  assert.ok(growth < 2 * BODY_BYTES, `peak RSS grew by ${growth} bytes`);
 });
 
 /** An image upload declaring `contentLength` bytes, headers sent, body left to the test. */
