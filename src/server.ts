@@ -71,8 +71,12 @@ async function logStartup(app: FastifyInstance, store: Store, config: Config, lo
   );
 }
 
-/** SIGTERM/SIGINT: a graceful stop, then exit 0; a second signal or 10 s later, exit at once. */
-export function closeOnSignals(server: RunningServer, logger: Logger): void {
+/**
+ * SIGTERM/SIGINT: a graceful stop, then exit 0; a second signal or 10 s later, exit at once.
+ * Installed before the server starts, so a stop asked for while it starts (a
+ * supervisor's stop right after the listening line) still ends gracefully.
+ */
+export function closeOnSignals(starting: Promise<RunningServer>, logger: Logger): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) process.exit(1);
@@ -83,7 +87,7 @@ export function closeOnSignals(server: RunningServer, logger: Logger): void {
       process.exit(1);
     }, 10_000);
     force.unref();
-    server.close().then(
+    starting.then((server) => server.close()).then(
       () => {
         logger.info('stopped');
         process.exit(0);

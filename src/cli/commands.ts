@@ -47,8 +47,9 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     async run({ config, flags }) {
       const token = resolveToken(config, flags['generate-token'] === true, (message) => process.stderr.write(`${message}\n`));
       const logger = createLogger(config.logLevel, undefined, config.logFormat);
-      const server = await startServer(config, token, logger);
-      closeOnSignals(server, logger);
+      const starting = startServer(config, token, logger);
+      closeOnSignals(starting, logger);
+      await starting;
       return RUNNING;
     },
   },

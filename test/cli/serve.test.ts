@@ -144,6 +144,18 @@ test('SIGTERM finishes the request in flight, then exits 0', async (t) => {
   assert.match(server.output(), /shutting down/);
 });
 
+test('SIGTERM the moment the server listens, before its start-up line, is still a graceful stop', async (t) => {
+  // startChildServer resolves on the "Server listening" line; the start-up summary
+  // (which reads the store) comes after it, so the signal lands while start-up ends.
+  for (let round = 0; round < 10; round++) {
+    const server = await startChildServer(tempDir(t));
+    t.after(() => server.kill9());
+    server.process.kill('SIGTERM');
+    assert.equal(await server.stop(), 0, `round ${round}: ${server.output()}`);
+    assert.match(server.output(), /shutting down/);
+  }
+});
+
 test('healthcheck says in one line whether the server is healthy, and why not', async (t) => {
   const dataDir = tempDir(t);
   const server = await startChildServer(dataDir);
