@@ -7,9 +7,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A hung test must fail the run with its name, not use up CI's time: each test
+# (each test file, on Node 20) is stopped after TEST_TIMEOUT_S, and a half that
+# still has not finished (a process left running keeps the runner waiting) after
+# HALF_TIMEOUT_S is killed, saying so.
+test_timeout_s=${TEST_TIMEOUT_S:-600}
+half_timeout_s=${HALF_TIMEOUT_S:-1800}
+run_half() {
+  local name=$1
+  shift
+  local code=0
+  timeout --kill-after=30 "$half_timeout_s" node --test --test-concurrency=2 --test-timeout=$((test_timeout_s * 1000)) "$@" || code=$?
+  if [ "$code" -eq 124 ] || [ "$code" -eq 137 ]; then
+    echo "The $name half did not finish within ${half_timeout_s} s and was stopped: a test, or a process one started, hangs (the last file reported above is the place to look)." >&2
+  fi
+  return "$code"
+}
+
 # Both halves run even when the first fails, so one run shows every failure.
 status=0
-node --test --test-concurrency=2 $(find dist/test -name '*.test.js' | sort) || status=$?
+run_half SQLite $(find dist/test -name '*.test.js' | sort) || status=$?
 
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
   if [ -n "${CI:-}" ]; then
@@ -21,5 +38,5 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then
 fi
 # The dashboard's HTTP tests read their figures through the store, so they run on
 # both; the browser tests and the thumbnail tests (files on disk) stay SQLite-only.
-TEST_STORE=postgres node --test --test-concurrency=2 $(find dist/test/sync dist/test/images dist/test/cli dist/test/http dist/test/store dist/test/scale dist/test/web -name '*.test.js' ! -name browser.test.js ! -path '*/web/images.test.js' 2>/dev/null | sort) || status=$?
+TEST_STORE=postgres run_half PostgreSQL $(find dist/test/sync dist/test/images dist/test/cli dist/test/http dist/test/store dist/test/scale dist/test/web -name '*.test.js' ! -name browser.test.js ! -path '*/web/images.test.js' 2>/dev/null | sort) || status=$?
 exit $status
