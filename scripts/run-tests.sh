@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 # still has not finished (a process left running keeps the runner waiting) after
 # HALF_TIMEOUT_S is killed, saying so.
 test_timeout_s=${TEST_TIMEOUT_S:-600}
-half_timeout_s=${HALF_TIMEOUT_S:-1800}
+half_timeout_s=${HALF_TIMEOUT_S:-900}
 run_half() {
   local name=$1
   shift
