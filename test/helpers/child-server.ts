@@ -34,7 +34,11 @@ export async function startChildServer(dataDir: string, env: Record<string, stri
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
 
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start within 15 s:\n${output}`)), 15_000);
+    // A child that never listens is killed: alive, it would keep the test file from exiting.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start within 15 s:\n${output}`));
+    }, 15_000);
     const check = (): void => {
       const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
       if (match) {

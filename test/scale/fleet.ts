@@ -18,6 +18,9 @@ export class Fleet {
   readonly servers: ChildServer[] = [];
   /** The processes killed so far: a request to one of them may fail, to any other never. */
   readonly killed = new Set<ChildServer>();
+  /** Every process started, so that none outlives the test and keeps its file from exiting. */
+  private readonly started = new Set<ChildServer>();
+  private stopped = false;
 
   private constructor(
     private readonly dataDir: string,
@@ -27,16 +30,35 @@ export class Fleet {
   static async start(t: TestContext, dataDir: string, clockOffsets: number[]): Promise<Fleet> {
     const clocks = clockOffsets.map((offset, i) => skewedClock(dataDir, i, offset));
     const fleet = new Fleet(dataDir, clocks);
-    t.after(() => Promise.all(fleet.servers.map((s) => s.kill9())));
+    t.after(() => fleet.stop());
     // Started together: they race to migrate the fresh database, and the advisory lock lets one do it.
-    fleet.servers.push(...(await Promise.all(clocks.map((env) => startChildServer(dataDir, env)))));
+    fleet.servers.push(...(await Promise.all(clocks.map((env) => fleet.launch(env)))));
     return fleet;
   }
 
   async restart(index: number): Promise<void> {
     this.killed.add(this.servers[index]!);
     await this.servers[index]!.kill9();
-    this.servers[index] = await startChildServer(this.dataDir, this.clocks[index]!);
+    this.servers[index] = await this.launch(this.clocks[index]!);
+  }
+
+  /**
+   * Kills every process, including one whose start is still under way when the
+   * test ends (a timed-out test's restart): it is killed as soon as it is up.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([...this.started].map((server) => server.kill9()));
+  }
+
+  private async launch(env: Record<string, string>): Promise<ChildServer> {
+    const server = await startChildServer(this.dataDir, env);
+    this.started.add(server);
+    if (this.stopped) {
+      await server.kill9();
+      throw new Error('the test ended while this server process was starting');
+    }
+    return server;
   }
 }
 
