@@ -73,6 +73,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     if (closing) reply.header('connection', 'close');
     done(null, payload);
   });
+  // An answer whose headers went out before the stop began (a download, a streamed
+  // GET /sync) could not say so; once it is sent, its connection is an idle
+  // keep-alive, which the stop would wait on until keepAliveTimeout.
+  app.addHook('onResponse', (_request, _reply, done) => {
+    if (closing) setImmediate(() => app.server.closeIdleConnections());
+    done();
+  });
 
   installErrorHandling(app, { maxJsonBytes: config.maxJsonBytes });
   installRequestLog(app);

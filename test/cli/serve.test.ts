@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { chmodSync, statSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import path from 'node:path';
 import { test } from 'node:test';
 import { startChildServer } from '../helpers/child-server.js';
 import { cli, oneLine } from '../helpers/cli.js';
 import { tempDir, TEST_TOKEN } from '../helpers/server.js';
 import { ON_POSTGRES } from '../helpers/test-store.js';
-import { TINY_IMAGES } from '../images/fixtures.js';
+import { patternedJpeg, TINY_IMAGES } from '../images/fixtures.js';
 
 test('`token` prints a new random 256-bit token', async () => {
   const first = await cli(['token'], {});
@@ -142,6 +142,35 @@ test('SIGTERM finishes the request in flight, then exits 0', async (t) => {
   assert.deepEqual(JSON.parse(text).gyms, []);
   assert.equal(await exit, 0);
   assert.match(server.output(), /shutting down/);
+});
+
+test('SIGTERM during a download whose headers are already out: the download completes and the process exits 0', async (t) => {
+  const server = await startChildServer(tempDir(t));
+  t.after(() => server.kill9());
+  const image = patternedJpeg(8_000_000, 7);
+  const uploaded = await server.fetch('/images/upload?filename=big.jpg', { method: 'POST', body: image });
+  assert.equal(uploaded.status, 200);
+  const exit = new Promise<number | null>((resolve) => server.process.once('exit', (code) => resolve(code)));
+  // A client that reads slowly: the answer's headers went out before the signal, so
+  // they could not say Connection: close, and its connection must not be left open
+  // as an idle keep-alive once the body is sent (the stop would wait on it, then give up).
+  const body = await new Promise<Buffer>((resolve, reject) => {
+    const req = request(`${server.url}/images/download?filename=big.jpg`, { headers: { authorization: `Bearer ${TEST_TOKEN}` }, agent: new Agent({ keepAlive: true }) });
+    req.on('response', (res) => {
+      res.pause();
+      server.process.kill('SIGTERM');
+      setTimeout(() => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve(Buffer.concat(chunks)));
+        res.resume();
+      }, 300);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.ok(body.equals(image), 'the whole image arrives');
+  assert.equal(await exit, 0, server.output());
 });
 
 test('SIGTERM the moment the server listens, before its start-up line, is still a graceful stop', async (t) => {
