@@ -10,24 +10,30 @@ export interface AttemptIndex {
 
 /**
  * The attempts of each id (a session's, a problem's) in time order, as runs of
- * attempt rows in one array: no object per attempt until a page lists them.
+ * attempt rows in one array: no object per attempt until a page lists them. A
+ * run is put in time order when first read, so a page that only counts pays
+ * for no sorting.
  */
 export class AttemptGroups {
+  private readonly sorted: Uint8Array;
+
   constructor(
     private readonly t: AttemptTable,
     /** Indexed by the id's number: where its run starts in `order`; the next entry is where it ends. */
     private readonly starts: Int32Array,
     private readonly order: Int32Array,
-  ) {}
+  ) {
+    this.sorted = new Uint8Array(starts.length);
+  }
 
   rows(id: string): Int32Array {
     const ref = this.t.ids.find(id);
-    if (ref === undefined || ref + 1 >= this.starts.length) return this.order.subarray(0, 0);
-    return this.order.subarray(this.starts[ref]!, this.starts[ref + 1]!);
+    return ref === undefined || ref + 1 >= this.starts.length ? this.order.subarray(0, 0) : this.run(ref);
   }
 
   count(id: string): number {
-    return this.rows(id).length;
+    const ref = this.t.ids.find(id);
+    return ref === undefined || ref + 1 >= this.starts.length ? 0 : this.starts[ref + 1]! - this.starts[ref]!;
   }
 
   /** The attempts as objects, in time order; undefined when there are none. */
@@ -39,8 +45,18 @@ export class AttemptGroups {
   /** Every id with at least one attempt, and its rows. */
   *entries(): Generator<[string, Int32Array]> {
     for (let ref = 0; ref + 1 < this.starts.length; ref++) {
-      if (this.starts[ref + 1]! > this.starts[ref]!) yield [this.t.ids.string(ref), this.order.subarray(this.starts[ref]!, this.starts[ref + 1]!)];
+      if (this.starts[ref + 1]! > this.starts[ref]!) yield [this.t.ids.string(ref), this.run(ref)];
     }
+  }
+
+  private run(ref: number): Int32Array {
+    const rows = this.order.subarray(this.starts[ref]!, this.starts[ref + 1]!);
+    if (this.sorted[ref] === 0) {
+      // Ties keep the rows' order, as a stable sort of the attempts would.
+      rows.sort((a, b) => compareRows(this.t, a, b) || a - b);
+      this.sorted[ref] = 1;
+    }
+    return rows;
   }
 }
 
@@ -51,9 +67,6 @@ function groupRows(t: AttemptTable, refOf: (row: number) => number): AttemptGrou
   const next = starts.slice(0, -1);
   const order = new Int32Array(t.size);
   for (let r = 0; r < t.rows; r++) if (t.has(r)) order[next[refOf(r)]!++] = r;
-  // Ties keep the rows' order, as a stable sort of the attempts would.
-  const inTime = (a: number, b: number): number => compareRows(t, a, b) || a - b;
-  for (let i = 0; i + 1 < starts.length; i++) if (starts[i + 1]! - starts[i]! > 1) order.subarray(starts[i]!, starts[i + 1]!).sort(inTime);
   return new AttemptGroups(t, starts, order);
 }
 
