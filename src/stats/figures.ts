@@ -142,7 +142,15 @@ function cmp(a: string, b: string): number {
 }
 
 export function pyramids(ds: Dataset, filter?: SendFilter): Pyramid[] {
-  return groups(sentProblems(ds, filter).values()).map((g) => {
+  return pyramidsOf(ds, groups(sentProblems(ds, filter).values()));
+}
+
+export function hardest(ds: Dataset, filter?: SendFilter): Hardest[] {
+  return hardestIn(ds, groups(sentProblems(ds, filter).values()));
+}
+
+function pyramidsOf(ds: Dataset, sent: readonly Group[]): Pyramid[] {
+  return sent.map((g) => {
     const order = gradeOrder(ds, g.climbType, g.system);
     const counts = new Map<string, number>();
     for (const s of g.problems) counts.set(s.problem.grade, (counts.get(s.problem.grade) ?? 0) + 1);
@@ -151,8 +159,8 @@ export function pyramids(ds: Dataset, filter?: SendFilter): Pyramid[] {
   });
 }
 
-export function hardest(ds: Dataset, filter?: SendFilter): Hardest[] {
-  return groups(sentProblems(ds, filter).values()).map((g) => {
+function hardestIn(ds: Dataset, sent: readonly Group[]): Hardest[] {
+  return sent.map((g) => {
     const best = hardestOf(ds.attempts, g.problems, gradeOrder(ds, g.climbType, g.system));
     return { climbType: g.climbType, system: g.system, grade: best.problem.grade, problemId: best.problem.id, date: dayOf(ds.attempts.timestamp(best.first)) };
   });
@@ -206,5 +214,6 @@ export interface Summary {
 
 /** The figures of GET /web/api/summary and the overview page. */
 export function summary(ds: Dataset, account: string, today: string): Summary {
-  return { account, totals: totals(ds), hardest: hardest(ds), pyramids: pyramids(ds), days: recentDays(ds, today) };
+  const sent = groups(sentProblems(ds).values());
+  return { account, totals: totals(ds), hardest: hardestIn(ds, sent), pyramids: pyramidsOf(ds, sent), days: recentDays(ds, today) };
 }

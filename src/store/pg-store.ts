@@ -324,6 +324,12 @@ export class PgStore implements Store {
     return { written: row.written, lastStamp: row.last_stamp, items: countsOf(row.counts), tombstones: row.tombstones };
   }
 
+  async lastStamp(datasetId: number): Promise<number | undefined> {
+    const { rows } = await this.pool.query<{ written: boolean; last_stamp: number }>('SELECT written, last_stamp FROM datasets WHERE id = $1', [datasetId]);
+    if (!rows[0]) throw new Error(`no dataset ${datasetId}`);
+    return rows[0].written ? rows[0].last_stamp : undefined;
+  }
+
   /** The database's size as PostgreSQL counts it (WAL is the server's own, shared by every database: 0 here). */
   async sizeOnDisk(): Promise<{ main: number; wal: number }> {
     const { rows } = await this.pool.query<{ size: number }>('SELECT pg_database_size(current_database()) AS size');

@@ -239,6 +239,11 @@ export class SqliteStore implements Store {
     return { written: dataset.written === 1, lastStamp: dataset.last_stamp, items, tombstones };
   }
 
+  async lastStamp(datasetId: number): Promise<number | undefined> {
+    const dataset = this.dataset(datasetId);
+    return dataset.written === 1 ? dataset.last_stamp : undefined;
+  }
+
   async sizeOnDisk(): Promise<{ main: number; wal: number }> {
     const size = (file: string): Promise<number> => stat(file).then((s) => s.size, () => 0);
     return { main: await size(this.file), wal: await size(`${this.file}-wal`) };

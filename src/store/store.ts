@@ -39,6 +39,8 @@ export interface Store {
   listHistory(datasetId: number): Promise<HistoryEntry[]>;
   readHistory(datasetId: number, historyId: number): Promise<Buffer | undefined>;
   stats(datasetId: number): Promise<DatasetStats>;
+  /** The dataset's change stamp, undefined if it was never written: a cheap check, on every page, of whether a copy is current. */
+  lastStamp(datasetId: number): Promise<number | undefined>;
   /** Bytes the database takes on disk: its main file and its write-ahead log. */
   sizeOnDisk(): Promise<{ main: number; wal: number }>;
   /** Forgets tombstones stamped before the given instant; returns how many. */

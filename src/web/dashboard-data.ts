@@ -36,8 +36,7 @@ export class DashboardData {
   ) {}
 
   async view(datasetId: number): Promise<DatasetView> {
-    const stats = await this.store.stats(datasetId);
-    const stamp = stats.written ? stats.lastStamp : NEVER_WRITTEN;
+    const stamp = (await this.store.lastStamp(datasetId)) ?? NEVER_WRITTEN;
     for (;;) {
       const cached = this.views.get(datasetId);
       const view = cached ? await cached.catch(() => undefined) : undefined;
@@ -49,7 +48,7 @@ export class DashboardData {
         this.views.set(datasetId, cached);
         return view;
       }
-      const loading = this.refresh(datasetId, view, stamp, stats.items.attempts);
+      const loading = this.refresh(datasetId, view, stamp);
       this.views.set(datasetId, loading);
       while (this.views.size > this.keep) this.views.delete(this.views.keys().next().value!);
       loading.catch(() => {
@@ -65,14 +64,14 @@ export class DashboardData {
    * items without a trace. The old view is patched in place: it has left the
    * cache, and pages use a view without waiting, so no one reads it meanwhile.
    */
-  private async refresh(datasetId: number, old: DatasetView | undefined, stamp: number, attempts: number): Promise<DatasetView> {
+  private async refresh(datasetId: number, old: DatasetView | undefined, stamp: number): Promise<DatasetView> {
     if (stamp === NEVER_WRITTEN) return new DatasetView(NEVER_WRITTEN, emptyDataset());
     if (old && old.stamp !== NEVER_WRITTEN) {
       const patched = await this.patch(datasetId, old);
       if (patched) return patched;
     }
     // Returned, not awaited: this frame, and the old view with it, ends before the whole is read again.
-    return this.load(datasetId, stamp, attempts);
+    return this.load(datasetId, stamp);
   }
 
   private async patch(datasetId: number, old: DatasetView): Promise<DatasetView | undefined> {
@@ -91,13 +90,15 @@ export class DashboardData {
     }
   }
 
-  private async load(datasetId: number, stamp: number, attempts: number): Promise<DatasetView> {
+  private async load(datasetId: number, stamp: number): Promise<DatasetView> {
+    // Sized at once, the attempt columns are not copied as they grow.
+    const { items } = await this.store.stats(datasetId);
     // The stamp was read before the snapshot opened, so the snapshot is at least
     // that new: a write in between costs one more patch, never stale figures.
     const snapshot = await this.store.openExport(datasetId);
     if (!snapshot) return new DatasetView(NEVER_WRITTEN, emptyDataset());
     try {
-      const builder = new DatasetBuilder(emptyDataset(attempts));
+      const builder = new DatasetBuilder(emptyDataset(items.attempts));
       for (const collection of COLLECTIONS) {
         for await (const page of snapshot.items(collection)) for (const json of page) builder.addItem(collection, json);
       }
