@@ -55,6 +55,9 @@ export class RowIndex {
   private usedSlots = 0;
   private readonly others = new Map<string, number>();
   private readonly key = new Uint32Array(4);
+  /** The id whose words `key` holds: a lookup and then an add read the same id. */
+  private keyOf: string | undefined;
+  private keyForm = 0;
 
   /** Makes room for rows below `rows`. */
   reserve(rows: number): void {
@@ -65,6 +68,7 @@ export class RowIndex {
     forms.set(this.forms);
     this.words = words;
     this.forms = forms;
+    if (this.slots.length < rows * 2) this.rehash(rows);
   }
 
   get(id: string): number {
@@ -150,6 +154,7 @@ export class RowIndex {
 
   /** Puts a UUID's words in `key` and answers its form; 0 for any other id. */
   private read(id: string): number {
+    if (id === this.keyOf) return this.keyForm;
     const form = LOWER_UUID.test(id) ? 1 : UPPER_UUID.test(id) ? 2 : 0;
     if (form !== 0) {
       this.key[0] = parseInt(id.slice(0, 8), 16);
@@ -157,6 +162,8 @@ export class RowIndex {
       this.key[2] = parseInt(id.slice(19, 23) + id.slice(24, 28), 16);
       this.key[3] = parseInt(id.slice(28, 36), 16);
     }
+    this.keyOf = id;
+    this.keyForm = form;
     return form;
   }
 }
