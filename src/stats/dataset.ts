@@ -1,4 +1,9 @@
 import { parseInstant } from '../sync/timestamps.js';
+import { AttemptTable, type Attempt, type Result } from './attempt-table.js';
+import { Interner } from './id-index.js';
+
+export type { Attempt, Result } from './attempt-table.js';
+export { AttemptTable } from './attempt-table.js';
 
 /**
  * The dashboard's view of a dataset: only the fields it reads, parsed once from the
@@ -36,24 +41,11 @@ export interface Session {
   readonly notes: string;
 }
 
-export type Result = 'SUCCESS' | 'FLASH' | 'FALL' | 'NO_PROGRESS' | 'OTHER';
-
-export interface Attempt {
-  readonly sessionId: string;
-  readonly problemId: string;
-  readonly result: Result;
-  /** The timestamp as written, for display and for the first-send date. */
-  readonly timestamp: string;
-  /** The timestamp as an instant, for ordering; NaN when unreadable. */
-  readonly time: number;
-  readonly highestHold: string;
-}
-
 export interface Dataset {
   readonly gyms: ReadonlyMap<string, Gym>;
   readonly problems: ReadonlyMap<string, Problem>;
   readonly sessions: ReadonlyMap<string, Session>;
-  readonly attempts: readonly Attempt[];
+  readonly attempts: AttemptTable;
 }
 
 export function isSend(result: Result): boolean {
@@ -86,8 +78,8 @@ export function dayOf(value: unknown): string {
   return DAY.test(t) ? t.slice(0, 10) : '';
 }
 
-function intern(id: string, items: ReadonlyMap<string, { id: string }> | undefined): string {
-  return items?.get(id)?.id ?? id;
+function intern(id: string, ids: Interner | undefined): string {
+  return ids ? ids.shared(id) : id;
 }
 
 const RESULTS = new Set<Result>(['SUCCESS', 'FLASH', 'FALL', 'NO_PROGRESS']);
@@ -97,15 +89,15 @@ export function readResult(value: unknown): Result {
   return RESULTS.has(r) ? r : 'OTHER';
 }
 
-export function readGym(v: Json): Gym {
-  return { id: text(v['id']), name: text(v['name']), customGrades: strings(v['customDifficultyGrades']) };
+export function readGym(v: Json, ids?: Interner): Gym {
+  return { id: intern(text(v['id']), ids), name: text(v['name']), customGrades: strings(v['customDifficultyGrades']) };
 }
 
-export function readProblem(v: Json, gyms?: ReadonlyMap<string, Gym>): Problem {
+export function readProblem(v: Json, ids?: Interner): Problem {
   const difficulty = v['difficulty'] !== null && typeof v['difficulty'] === 'object' ? (v['difficulty'] as Json) : {};
   return {
-    id: text(v['id']),
-    gymId: intern(text(v['gymId']), gyms),
+    id: intern(text(v['id']), ids),
+    gymId: intern(text(v['gymId']), ids),
     name: text(v['name']),
     climbType: upper(v['climbType']),
     system: upper(difficulty['system']),
@@ -120,10 +112,10 @@ export function readProblem(v: Json, gyms?: ReadonlyMap<string, Gym>): Problem {
   };
 }
 
-export function readSession(v: Json, gyms?: ReadonlyMap<string, Gym>): Session {
+export function readSession(v: Json, ids?: Interner): Session {
   return {
-    id: text(v['id']),
-    gymId: intern(text(v['gymId']), gyms),
+    id: intern(text(v['id']), ids),
+    gymId: intern(text(v['gymId']), ids),
     day: dayOf(v['date']) || dayOf(v['startTime']),
     startTime: text(v['startTime']),
     durationMinutes: finite(v['duration']),
@@ -138,17 +130,11 @@ function instant(timestamp: string): number {
   return CANONICAL.test(timestamp) ? Date.parse(timestamp) : (parseInstant(timestamp) ?? Number.NaN);
 }
 
-/**
- * An attempt; its session and problem ids are the very strings of those items
- * when they exist, so sixty thousand attempts do not hold sixty thousand copies.
- */
-export function readAttempt(v: Json, sessions?: ReadonlyMap<string, Session>, problems?: ReadonlyMap<string, Problem>): Attempt {
+export function readAttempt(v: Json): Attempt {
   const timestamp = text(v['timestamp']);
-  const sessionId = text(v['sessionId']);
-  const problemId = text(v['problemId']);
   return {
-    sessionId: sessions?.get(sessionId)?.id ?? sessionId,
-    problemId: problems?.get(problemId)?.id ?? problemId,
+    sessionId: text(v['sessionId']),
+    problemId: text(v['problemId']),
     result: readResult(v['result']),
     timestamp,
     time: instant(timestamp),
@@ -156,13 +142,32 @@ export function readAttempt(v: Json, sessions?: ReadonlyMap<string, Session>, pr
   };
 }
 
-/** Collects parsed items; tombstones win over items of the same type and id, whatever order they come in. */
+export interface MutableDataset extends Dataset {
+  readonly gyms: Map<string, Gym>;
+  readonly problems: Map<string, Problem>;
+  readonly sessions: Map<string, Session>;
+}
+
+/** A dataset with nothing in it; `expectedAttempts` sizes the attempt table at once. */
+export function emptyDataset(expectedAttempts = 0): MutableDataset {
+  const ids = new Interner();
+  return { gyms: new Map(), problems: new Map(), sessions: new Map(), attempts: new AttemptTable(ids, expectedAttempts) };
+}
+
+function put<T extends { id: string }>(items: Map<string, T>, item: T): void {
+  items.set(item.id, item);
+}
+
+/**
+ * Puts parsed items into a dataset: a new one, or one already built, which is
+ * then patched with what changed since (a changed item keeps its place, a new
+ * one comes last, as in the store). Tombstones win over items of the same type
+ * and id, whatever order they come in.
+ */
 export class DatasetBuilder {
-  private readonly gyms = new Map<string, Gym>();
-  private readonly problems = new Map<string, Problem>();
-  private readonly sessions = new Map<string, Session>();
-  private readonly attempts = new Map<string, Attempt>();
-  private readonly deleted = new Set<string>();
+  private readonly deleted: { type: string; id: string }[] = [];
+
+  constructor(private readonly ds: MutableDataset = emptyDataset()) {}
 
   addItem(collection: 'gyms' | 'problems' | 'sessions' | 'attempts', json: string): void {
     let value: unknown;
@@ -175,33 +180,32 @@ export class DatasetBuilder {
     const v = value as Json;
     const id = text(v['id']);
     if (id === '') return;
-    if (collection === 'gyms') this.gyms.set(id, readGym(v));
-    else if (collection === 'problems') this.problems.set(id, readProblem(v, this.gyms));
-    else if (collection === 'sessions') this.sessions.set(id, readSession(v, this.gyms));
-    else this.attempts.set(id, readAttempt(v, this.sessions, this.problems));
+    const ids = this.ds.attempts.ids;
+    // Keyed by the item's own (shared) id string, not a second copy of it.
+    if (collection === 'gyms') put(this.ds.gyms, readGym(v, ids));
+    else if (collection === 'problems') put(this.ds.problems, readProblem(v, ids));
+    else if (collection === 'sessions') put(this.ds.sessions, readSession(v, ids));
+    else this.ds.attempts.put(id, readAttempt(v));
   }
 
   addTombstone(json: string): void {
     try {
       const t = JSON.parse(json) as Json;
-      const type = text(t['type']).trim().toLowerCase().replace(/s$/, '');
-      this.deleted.add(`${type}:${text(t['id'])}`);
+      this.deleted.push({ type: text(t['type']).trim().toLowerCase().replace(/s$/, ''), id: text(t['id']) });
     } catch {
       // An unreadable tombstone deletes nothing.
     }
   }
 
   build(): Dataset {
-    const live = <T>(type: string, items: Map<string, T>): Map<string, T> => {
-      for (const id of items.keys()) if (this.deleted.has(`${type}:${id}`)) items.delete(id);
-      return items;
-    };
-    return {
-      gyms: live('gym', this.gyms),
-      problems: live('problem', this.problems),
-      sessions: live('session', this.sessions),
-      attempts: [...live('attempt', this.attempts).values()],
-    };
+    for (const { type, id } of this.deleted) {
+      if (type === 'gym') this.ds.gyms.delete(id);
+      else if (type === 'problem') this.ds.problems.delete(id);
+      else if (type === 'session') this.ds.sessions.delete(id);
+      else if (type === 'attempt') this.ds.attempts.delete(id);
+    }
+    this.deleted.length = 0;
+    return this.ds;
   }
 }
 

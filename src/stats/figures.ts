@@ -1,4 +1,5 @@
-import { dayOf, isSend, type Attempt, type Dataset, type Problem } from './dataset.js';
+import type { AttemptTable } from './attempt-table.js';
+import { dayOf, type Attempt, type Dataset, type Problem } from './dataset.js';
 import { gradeOrder, type GradeComparator } from './grades.js';
 
 /**
@@ -37,21 +38,23 @@ export interface Day {
   sends: number;
 }
 
-/** Which attempts a figure looks at (a gym's, a month's); all of them by default. */
-export type AttemptFilter = (attempt: Attempt) => boolean;
+/** Which problems' sends a figure looks at (a gym's); all of them by default. */
+export type SendFilter = (problem: Problem) => boolean;
 
 export function totals(ds: Dataset): Totals {
   let sends = 0;
   let flashes = 0;
-  for (const a of ds.attempts) {
-    if (isSend(a.result)) sends++;
-    if (a.result === 'FLASH') flashes++;
+  const t = ds.attempts;
+  for (let r = 0; r < t.rows; r++) {
+    if (!t.has(r)) continue;
+    if (t.isSend(r)) sends++;
+    if (t.isFlash(r)) flashes++;
   }
   return {
     gyms: ds.gyms.size,
     problems: ds.problems.size,
     sessions: ds.sessions.size,
-    attempts: ds.attempts.length,
+    attempts: t.size,
     sends,
     flashes,
     climbingDays: climbingDays(ds).size,
@@ -65,25 +68,46 @@ export function climbingDays(ds: Dataset): Set<string> {
   return days;
 }
 
-/** The earliest sending attempt of each problem that has one (orphans excluded), and whether the problem was ever flashed. */
+/** The earliest sending attempt (a row of the attempts) of each problem that has one (orphans excluded), and whether the problem was ever flashed. */
 export interface SentProblem {
   readonly problem: Problem;
-  readonly first: Attempt;
-  readonly flashed: boolean;
+  first: number;
+  flashed: boolean;
 }
 
-export function sentProblems(ds: Dataset, filter: AttemptFilter = () => true): Map<string, SentProblem> {
+export function sentProblems(ds: Dataset, filter: SendFilter = () => true): Map<string, SentProblem> {
   const sent = new Map<string, SentProblem>();
-  for (const a of ds.attempts) {
-    if (!isSend(a.result) || !filter(a)) continue;
-    const problem = ds.problems.get(a.problemId);
-    if (!problem) continue;
-    const known = sent.get(a.problemId);
-    const flashed = (known?.flashed ?? false) || a.result === 'FLASH';
-    const first = known === undefined || earlier(a, known.first) ? a : known.first;
-    sent.set(a.problemId, { problem, first, flashed });
+  const t = ds.attempts;
+  for (let r = 0; r < t.rows; r++) {
+    if (!t.has(r) || !t.isSend(r)) continue;
+    const problemId = t.problemId(r);
+    const known = sent.get(problemId);
+    if (known) {
+      if (t.isFlash(r)) known.flashed = true;
+      if (earlierRow(t, r, known.first)) known.first = r;
+      continue;
+    }
+    const problem = ds.problems.get(problemId);
+    if (problem && filter(problem)) sent.set(problemId, { problem, first: r, flashed: t.isFlash(r) });
   }
   return sent;
+}
+
+/** By instant; an unreadable timestamp sorts after every readable one; then as written. */
+export function compareRows(t: AttemptTable, a: number, b: number): number {
+  const ta = t.time(a);
+  const tb = t.time(b);
+  const na = Number.isNaN(ta);
+  const nb = Number.isNaN(tb);
+  if (na !== nb) return na ? 1 : -1;
+  if (!na && ta !== tb) return ta < tb ? -1 : 1;
+  const sa = t.timestamp(a);
+  const sb = t.timestamp(b);
+  return sa < sb ? -1 : sa > sb ? 1 : 0;
+}
+
+export function earlierRow(t: AttemptTable, a: number, b: number): boolean {
+  return compareRows(t, a, b) < 0;
 }
 
 /** By instant; an unreadable timestamp sorts after every readable one. */
@@ -117,8 +141,16 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-export function pyramids(ds: Dataset, filter?: AttemptFilter): Pyramid[] {
-  return groups(sentProblems(ds, filter).values()).map((g) => {
+export function pyramids(ds: Dataset, filter?: SendFilter): Pyramid[] {
+  return pyramidsOf(ds, groups(sentProblems(ds, filter).values()));
+}
+
+export function hardest(ds: Dataset, filter?: SendFilter): Hardest[] {
+  return hardestIn(ds, groups(sentProblems(ds, filter).values()));
+}
+
+function pyramidsOf(ds: Dataset, sent: readonly Group[]): Pyramid[] {
+  return sent.map((g) => {
     const order = gradeOrder(ds, g.climbType, g.system);
     const counts = new Map<string, number>();
     for (const s of g.problems) counts.set(s.problem.grade, (counts.get(s.problem.grade) ?? 0) + 1);
@@ -127,19 +159,19 @@ export function pyramids(ds: Dataset, filter?: AttemptFilter): Pyramid[] {
   });
 }
 
-export function hardest(ds: Dataset, filter?: AttemptFilter): Hardest[] {
-  return groups(sentProblems(ds, filter).values()).map((g) => {
-    const best = hardestOf(g.problems, gradeOrder(ds, g.climbType, g.system));
-    return { climbType: g.climbType, system: g.system, grade: best.problem.grade, problemId: best.problem.id, date: dayOf(best.first.timestamp) };
+function hardestIn(ds: Dataset, sent: readonly Group[]): Hardest[] {
+  return sent.map((g) => {
+    const best = hardestOf(ds.attempts, g.problems, gradeOrder(ds, g.climbType, g.system));
+    return { climbType: g.climbType, system: g.system, grade: best.problem.grade, problemId: best.problem.id, date: dayOf(ds.attempts.timestamp(best.first)) };
   });
 }
 
 /** The highest grade; among problems of that grade, the one sent first. */
-function hardestOf(sent: readonly SentProblem[], order: GradeComparator): SentProblem {
+function hardestOf(t: AttemptTable, sent: readonly SentProblem[], order: GradeComparator): SentProblem {
   let best = sent[0]!;
   for (const s of sent.slice(1)) {
     const c = order(s.problem.grade, best.problem.grade);
-    if (c > 0 || (c === 0 && earlier(s.first, best.first))) best = s;
+    if (c > 0 || (c === 0 && earlierRow(t, s.first, best.first))) best = s;
   }
   return best;
 }
@@ -153,20 +185,21 @@ export function utcDay(ms: number): string {
 export function recentDays(ds: Dataset, today: string, span = 365): Day[] {
   const from = utcDay(Date.parse(`${today}T00:00:00Z`) - (span - 1) * 86_400_000);
   const days = new Map<string, Day>();
-  const daysOfSession = new Map<string, Day>();
+  const t = ds.attempts;
+  const daysOfSession = new Map<number, Day>();
   for (const s of ds.sessions.values()) {
     if (s.day < from || s.day > today) continue;
     let day = days.get(s.day);
     if (!day) days.set(s.day, (day = { date: s.day, sessions: 0, attempts: 0, sends: 0 }));
     day.sessions++;
-    daysOfSession.set(s.id, day);
+    daysOfSession.set(t.ids.number(s.id), day);
   }
   // An attempt counts on its session's day: the day a climber went climbing.
-  for (const a of ds.attempts) {
-    const day = daysOfSession.get(a.sessionId);
+  for (let r = 0; r < t.rows; r++) {
+    const day = t.has(r) ? daysOfSession.get(t.sessionRef(r)) : undefined;
     if (!day) continue;
     day.attempts++;
-    if (isSend(a.result)) day.sends++;
+    if (t.isSend(r)) day.sends++;
   }
   return [...days.values()].sort((a, b) => cmp(a.date, b.date));
 }
@@ -181,5 +214,6 @@ export interface Summary {
 
 /** The figures of GET /web/api/summary and the overview page. */
 export function summary(ds: Dataset, account: string, today: string): Summary {
-  return { account, totals: totals(ds), hardest: hardest(ds), pyramids: pyramids(ds), days: recentDays(ds, today) };
+  const sent = groups(sentProblems(ds).values());
+  return { account, totals: totals(ds), hardest: hardestIn(ds, sent), pyramids: pyramidsOf(ds, sent), days: recentDays(ds, today) };
 }

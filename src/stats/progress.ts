@@ -1,5 +1,4 @@
-import { dayOf, isSend, type Attempt, type Dataset } from './dataset.js';
-import { earlier } from './figures.js';
+import type { Dataset } from './dataset.js';
 import { gradeOrder } from './grades.js';
 
 /** One month of climbing: rates over distinct existing problems, per-grade figures per climb type × system. */
@@ -28,9 +27,10 @@ export interface Progress {
   series: GradeSeries[];
 }
 
-/** The month an attempt happened in: its own timestamp's, else its session's date, as written. */
-export function monthOf(ds: Dataset, a: Attempt): string {
-  return (dayOf(a.timestamp) || ds.sessions.get(a.sessionId)?.day || '').slice(0, 7);
+/** The month an attempt (a row) happened in: its own timestamp's, else its session's date, as written. */
+export function monthOf(ds: Dataset, row: number): string {
+  const t = ds.attempts;
+  return (t.day(row) || ds.sessions.get(t.sessionId(row))?.day || '').slice(0, 7);
 }
 
 export function rate(part: number, whole: number): number | null {
@@ -40,18 +40,20 @@ export function rate(part: number, whole: number): number | null {
 export function progress(ds: Dataset): Progress {
   const months = new Map<string, { attempts: number; attempted: Set<string>; sent: Set<string>; flashed: Set<string> }>();
   const series = new Map<string, { climbType: string; system: string; months: Map<string, Map<string, number>> }>();
-  for (const a of ds.attempts) {
-    const month = monthOf(ds, a);
+  const t = ds.attempts;
+  for (let r = 0; r < t.rows; r++) {
+    if (!t.has(r)) continue;
+    const month = monthOf(ds, r);
     if (month === '') continue;
     let m = months.get(month);
     if (!m) months.set(month, (m = { attempts: 0, attempted: new Set(), sent: new Set(), flashed: new Set() }));
     m.attempts++;
-    const problem = ds.problems.get(a.problemId);
+    const problem = ds.problems.get(t.problemId(r));
     if (!problem) continue;
     m.attempted.add(problem.id);
-    if (!isSend(a.result)) continue;
+    if (!t.isSend(r)) continue;
     m.sent.add(problem.id);
-    if (a.result === 'FLASH') m.flashed.add(problem.id);
+    if (t.isFlash(r)) m.flashed.add(problem.id);
     if (problem.climbType === '' || problem.system === '' || problem.grade === '') continue;
     const key = `${problem.climbType}\u0000${problem.system}`;
     let s = series.get(key);
@@ -97,15 +99,11 @@ export function progress(ds: Dataset): Progress {
 export function flashRate(ds: Dataset): number | null {
   const sent = new Set<string>();
   const flashed = new Set<string>();
-  for (const a of ds.attempts) {
-    if (!isSend(a.result) || !ds.problems.has(a.problemId)) continue;
-    sent.add(a.problemId);
-    if (a.result === 'FLASH') flashed.add(a.problemId);
+  const t = ds.attempts;
+  for (let r = 0; r < t.rows; r++) {
+    if (!t.has(r) || !t.isSend(r) || !ds.problems.has(t.problemId(r))) continue;
+    sent.add(t.problemId(r));
+    if (t.isFlash(r)) flashed.add(t.problemId(r));
   }
   return rate(flashed.size, sent.size);
-}
-
-/** Attempts in time order (unreadable timestamps last). */
-export function inOrder(attempts: Iterable<Attempt>): Attempt[] {
-  return [...attempts].sort((a, b) => (earlier(a, b) ? -1 : earlier(b, a) ? 1 : 0));
 }

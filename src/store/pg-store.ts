@@ -19,7 +19,7 @@ import {
   type TombstoneRecord,
   type WebSessionRecord,
 } from './store-copy.js';
-import { type DatasetStats, type DeltaOutcome, type ExportSnapshot, type FullUploadWrite, type HistoryEntry, type Store, type TextPages } from './store.js';
+import { type ChangeSnapshot, type DatasetStats, type DeltaOutcome, type ExportSnapshot, type FullUploadWrite, type HistoryEntry, type Store, type TextPages } from './store.js';
 
 /** Rows per FETCH of an export and per multi-row write: one round trip each. */
 const PAGE_ROWS = 1000;
@@ -222,22 +222,8 @@ export class PgStore implements Store {
   }
 
   async openExport(datasetId: number): Promise<ExportSnapshot | undefined> {
-    // A connection of its own in one REPEATABLE READ transaction: the export is
-    // streamed over many event-loop turns from one consistent read while writes
-    // go on through the others.
-    const db = await this.pool.connect();
-    let open = true;
-    const close = (): void => {
-      if (!open) return;
-      open = false;
-      // Queued behind any FETCH still in flight on this connection.
-      db.query('COMMIT').then(
-        () => db.release(),
-        (err: Error) => db.release(err),
-      );
-    };
+    const { db, close } = await this.openSnapshot();
     try {
-      await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const { rows } = await db.query<{ written: boolean; extra_json: string }>('SELECT written, extra_json FROM datasets WHERE id = $1', [datasetId]);
       if (!rows[0]?.written) {
         close();
@@ -255,6 +241,60 @@ export class PgStore implements Store {
       close();
       throw err;
     }
+  }
+
+  async openChanges(datasetId: number, since: number): Promise<ChangeSnapshot | undefined> {
+    const { db, close } = await this.openSnapshot();
+    try {
+      const { rows } = await db.query<{ written: boolean; last_stamp: number; counts: Record<string, number> | null }>(
+        `SELECT d.written, d.last_stamp, ${ITEM_COUNTS} AS counts FROM datasets d WHERE d.id = $1`,
+        [datasetId],
+      );
+      if (!rows[0]?.written) {
+        close();
+        return undefined;
+      }
+      let cursors = 0;
+      const pages = (sql: string, params: unknown[]): TextPages => fetchPages(db, `changes_${++cursors}`, sql, params);
+      // As GET /sync/delta reads what changed since a device's last sync, in the export's order.
+      return {
+        stamp: rows[0].last_stamp,
+        counts: countsOf(rows[0].counts),
+        items: (collection) =>
+          pages('SELECT json FROM items WHERE dataset_id = $1 AND stamp > $2 AND collection = $3 ORDER BY seq', [datasetId, since, collection]),
+        tombstones: () => pages('SELECT json FROM tombstones WHERE dataset_id = $1 AND stamp > $2 ORDER BY stamp, seq', [datasetId, since]),
+        close,
+      };
+    } catch (err) {
+      close();
+      throw err;
+    }
+  }
+
+  /**
+   * A connection of its own in one REPEATABLE READ transaction: an export is
+   * streamed over many event-loop turns from one consistent read while writes
+   * go on through the others.
+   */
+  private async openSnapshot(): Promise<{ db: pg.PoolClient; close: () => void }> {
+    const db = await this.pool.connect();
+    let open = true;
+    const close = (): void => {
+      if (!open) return;
+      open = false;
+      // Queued behind any FETCH still in flight on this connection.
+      db.query('COMMIT').then(
+        () => db.release(),
+        (err: Error) => db.release(err),
+      );
+    };
+    try {
+      await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    } catch (err) {
+      close();
+      throw err;
+    }
+    return { db, close };
   }
 
   async listHistory(datasetId: number): Promise<HistoryEntry[]> {
@@ -275,14 +315,19 @@ export class PgStore implements Store {
     const { rows } = await this.pool.query<{ written: boolean; last_stamp: number; tombstones: number; counts: Record<string, number> | null }>(
       `SELECT d.written, d.last_stamp,
          (SELECT count(*) FROM tombstones WHERE dataset_id = d.id) AS tombstones,
-         (SELECT json_object_agg(collection, n) FROM (SELECT collection, count(*) AS n FROM items WHERE dataset_id = d.id GROUP BY collection) c) AS counts
+         ${ITEM_COUNTS} AS counts
        FROM datasets d WHERE d.id = $1`,
       [datasetId],
     );
     const row = rows[0];
     if (!row) throw new Error(`no dataset ${datasetId}`);
-    const items = Object.fromEntries(COLLECTIONS.map((c) => [c, Number(row.counts?.[c] ?? 0)])) as Record<Collection, number>;
-    return { written: row.written, lastStamp: row.last_stamp, items, tombstones: row.tombstones };
+    return { written: row.written, lastStamp: row.last_stamp, items: countsOf(row.counts), tombstones: row.tombstones };
+  }
+
+  async lastStamp(datasetId: number): Promise<number | undefined> {
+    const { rows } = await this.pool.query<{ written: boolean; last_stamp: number }>('SELECT written, last_stamp FROM datasets WHERE id = $1', [datasetId]);
+    if (!rows[0]) throw new Error(`no dataset ${datasetId}`);
+    return rows[0].written ? rows[0].last_stamp : undefined;
   }
 
   /** The database's size as PostgreSQL counts it (WAL is the server's own, shared by every database: 0 here). */
@@ -595,6 +640,13 @@ async function* cursorRows<T extends pg.QueryResultRow>(db: pg.PoolClient, curso
   } finally {
     await db.query(`CLOSE ${cursor}`).catch(() => undefined);
   }
+}
+
+/** Each collection's item count of dataset `d`, as one JSON object. */
+const ITEM_COUNTS = '(SELECT json_object_agg(collection, n) FROM (SELECT collection, count(*) AS n FROM items WHERE dataset_id = d.id GROUP BY collection) c)';
+
+function countsOf(counts: Record<string, number> | null): Record<Collection, number> {
+  return Object.fromEntries(COLLECTIONS.map((c) => [c, Number(counts?.[c] ?? 0)])) as Record<Collection, number>;
 }
 
 async function* fetchPages(db: pg.PoolClient, cursor: string, sql: string, params: unknown[]): AsyncGenerator<string[]> {

@@ -27,7 +27,7 @@ import {
   type TombstoneRecord,
   type WebSessionRecord,
 } from './store-copy.js';
-import { type DatasetStats, type DeltaOutcome, type ExportSnapshot, type FullUploadWrite, type HistoryEntry, type Store } from './store.js';
+import { type ChangeSnapshot, type DatasetStats, type DeltaOutcome, type ExportSnapshot, type FullUploadWrite, type HistoryEntry, type Store } from './store.js';
 
 export const DATABASE_FILE = 'ascently.db';
 
@@ -197,6 +197,33 @@ export class SqliteStore implements Store {
     }
   }
 
+  async openChanges(datasetId: number, since: number): Promise<ChangeSnapshot | undefined> {
+    const { db: reader, close } = this.openReader();
+    try {
+      const dataset = reader.prepare('SELECT written, last_stamp FROM datasets WHERE id = ?').get(datasetId) as DatasetRow | undefined;
+      if (!dataset || !dataset.written) {
+        close();
+        return undefined;
+      }
+      const counts = countsOf(reader.prepare(COUNT_ITEMS).all(datasetId) as { collection: Collection; n: number }[]);
+      // As GET /sync/delta reads what changed since a device's last sync, in the export's order.
+      const itemsOf = reader
+        .prepare('SELECT json FROM items INDEXED BY items_by_stamp WHERE dataset_id = ? AND stamp > ? AND collection = ? ORDER BY rowid')
+        .pluck();
+      const tombstonesOf = reader.prepare('SELECT json FROM tombstones WHERE dataset_id = ? AND stamp > ? ORDER BY stamp, rowid').pluck();
+      return {
+        stamp: dataset.last_stamp,
+        counts,
+        items: (collection) => pages(() => itemsOf.iterate(datasetId, since, collection) as Iterable<string>),
+        tombstones: () => pages(() => tombstonesOf.iterate(datasetId, since) as Iterable<string>),
+        close,
+      };
+    } catch (err) {
+      close();
+      throw err;
+    }
+  }
+
   async listHistory(datasetId: number): Promise<HistoryEntry[]> {
     return this.statements.listHistory.all(datasetId) as HistoryEntry[];
   }
@@ -207,10 +234,14 @@ export class SqliteStore implements Store {
 
   async stats(datasetId: number): Promise<DatasetStats> {
     const dataset = this.dataset(datasetId);
-    const items = Object.fromEntries(COLLECTIONS.map((c) => [c, 0])) as Record<Collection, number>;
-    for (const row of this.statements.countItems.all(datasetId) as { collection: Collection; n: number }[]) items[row.collection] = row.n;
+    const items = countsOf(this.statements.countItems.all(datasetId) as { collection: Collection; n: number }[]);
     const tombstones = this.statements.countTombstones.get(datasetId) as number;
     return { written: dataset.written === 1, lastStamp: dataset.last_stamp, items, tombstones };
+  }
+
+  async lastStamp(datasetId: number): Promise<number | undefined> {
+    const dataset = this.dataset(datasetId);
+    return dataset.written === 1 ? dataset.last_stamp : undefined;
   }
 
   async sizeOnDisk(): Promise<{ main: number; wal: number }> {
@@ -460,6 +491,14 @@ function openDatabase(file: string): Database {
 const PAGE_ROWS = 1000;
 
 /** Runs the query on the first page asked for, not when the export is assembled: one cursor at a time on the reader. */
+const COUNT_ITEMS = 'SELECT collection, count(*) AS n FROM items WHERE dataset_id = ? GROUP BY collection';
+
+function countsOf(rows: readonly { collection: Collection; n: number }[]): Record<Collection, number> {
+  const counts = Object.fromEntries(COLLECTIONS.map((c) => [c, 0])) as Record<Collection, number>;
+  for (const row of rows) counts[row.collection] = row.n;
+  return counts;
+}
+
 async function* pages(query: () => Iterable<string>, after: readonly string[] = []): AsyncGenerator<string[]> {
   let page: string[] = [];
   for (const row of query()) {
@@ -523,7 +562,7 @@ function prepareStatements(db: Database) {
        FROM history WHERE dataset_id = ? ORDER BY id DESC`,
     ),
     readHistory: db.prepare('SELECT gzip FROM history WHERE dataset_id = ? AND id = ?').pluck(),
-    countItems: db.prepare('SELECT collection, count(*) AS n FROM items WHERE dataset_id = ? GROUP BY collection'),
+    countItems: db.prepare(COUNT_ITEMS),
     pruneTombstones: db.prepare('DELETE FROM tombstones WHERE dataset_id = ? AND stamp < ? RETURNING length(CAST(json AS BLOB))').pluck(),
     shrinkDataset: db.prepare('UPDATE datasets SET json_bytes = json_bytes - ? WHERE id = ?'),
     countTombstones: db.prepare('SELECT count(*) FROM tombstones WHERE dataset_id = ?').pluck(),

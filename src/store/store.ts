@@ -31,9 +31,16 @@ export interface Store {
   applyFullUpload(datasetId: number, upload: FullUploadWrite, now: number): Promise<{ stamp: number }>;
   /** A consistent read of the whole dataset, or undefined if it was never written. */
   openExport(datasetId: number): Promise<ExportSnapshot | undefined>;
+  /**
+   * A consistent read of what changed since a stamp, for a reader that keeps its
+   * own copy of the dataset (the dashboard); undefined if it was never written.
+   */
+  openChanges(datasetId: number, since: number): Promise<ChangeSnapshot | undefined>;
   listHistory(datasetId: number): Promise<HistoryEntry[]>;
   readHistory(datasetId: number, historyId: number): Promise<Buffer | undefined>;
   stats(datasetId: number): Promise<DatasetStats>;
+  /** The dataset's change stamp, undefined if it was never written: a cheap check, on every page, of whether a copy is current. */
+  lastStamp(datasetId: number): Promise<number | undefined>;
   /** Bytes the database takes on disk: its main file and its write-ahead log. */
   sizeOnDisk(): Promise<{ main: number; wal: number }>;
   /** Forgets tombstones stamped before the given instant; returns how many. */
@@ -112,4 +119,19 @@ export interface DatasetStats {
   readonly lastStamp: number;
   readonly items: Readonly<Record<Collection, number>>;
   readonly tombstones: number;
+}
+
+/**
+ * The items and tombstones stamped after a stamp, in the export's order. A full
+ * upload removes what it left out without a tombstone, so a reader patching its
+ * copy compares its item counts with `counts`: any difference means such a
+ * removal, and the copy must be read again whole.
+ */
+export interface ChangeSnapshot {
+  /** The dataset's last stamp as of this read. */
+  readonly stamp: number;
+  readonly counts: Readonly<Record<Collection, number>>;
+  items(collection: Collection): TextPages;
+  tombstones(): TextPages;
+  close(): void;
 }

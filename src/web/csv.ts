@@ -19,15 +19,18 @@ function row(cells: (string | number | undefined)[]): string {
 export function* sessionsCsv(ds: Dataset, index: AttemptIndex): Generator<string> {
   yield row(['session_id', 'date', 'start_time', 'duration_minutes', 'gym_id', 'gym', 'attempts', 'sends', 'notes']);
   for (const s of ds.sessions.values()) {
-    const attempts = index.bySession.get(s.id) ?? [];
-    const sends = attempts.filter((a) => a.result === 'SUCCESS' || a.result === 'FLASH').length;
+    const attempts = index.bySession.rows(s.id);
+    const sends = attempts.filter((r) => ds.attempts.isSend(r)).length;
     yield row([s.id, s.day, s.startTime, s.durationMinutes, s.gymId, ds.gyms.get(s.gymId)?.name, attempts.length, sends, s.notes]);
   }
 }
 
 export function* attemptsCsv(ds: Dataset): Generator<string> {
   yield row(['timestamp', 'session_id', 'session_date', 'gym', 'problem_id', 'problem', 'climb_type', 'grade_system', 'grade', 'result', 'highest_hold']);
-  for (const a of ds.attempts) {
+  const t = ds.attempts;
+  for (let r = 0; r < t.rows; r++) {
+    if (!t.has(r)) continue;
+    const a = t.attempt(r);
     const p = ds.problems.get(a.problemId);
     const s = ds.sessions.get(a.sessionId);
     const gymId = s?.gymId || p?.gymId || '';

@@ -1,13 +1,14 @@
 import type { Store } from '../store/store.js';
-import { COLLECTIONS } from '../sync/model.js';
-import { DatasetBuilder, type Dataset } from '../stats/dataset.js';
+import { COLLECTIONS, type Collection } from '../sync/model.js';
+import { DatasetBuilder, emptyDataset, type Dataset, type MutableDataset } from '../stats/dataset.js';
 import { indexAttempts, type AttemptIndex } from '../stats/lists.js';
 
 /**
  * A dataset parsed for the dashboard, and the figures computed from it so far.
  * Parsing a year of climbing takes longer than a page may, so each account's
- * parse is kept until its next write: the store's change stamp, read on every
- * request, says whether it is still current, so an upload shows on the next load.
+ * parse is kept, and brought up to date on the next request after a write: the
+ * store's change stamp, read on every request, says whether it is still current,
+ * so an upload shows on the next load.
  */
 export class DatasetView {
   private readonly memo = new Map<string, unknown>();
@@ -23,7 +24,7 @@ export class DatasetView {
   }
 }
 
-const EMPTY: Dataset = { gyms: new Map(), problems: new Map(), sessions: new Map(), attempts: [] };
+const NEVER_WRITTEN = -1;
 
 export class DashboardData {
   private readonly views = new Map<number, Promise<DatasetView>>();
@@ -35,32 +36,69 @@ export class DashboardData {
   ) {}
 
   async view(datasetId: number): Promise<DatasetView> {
-    const stats = await this.store.stats(datasetId);
-    const stamp = stats.written ? stats.lastStamp : -1;
-    const cached = this.views.get(datasetId);
-    if (cached) {
-      const view = await cached.catch(() => undefined);
-      if (view && view.stamp === stamp) {
-        this.views.delete(datasetId);
+    const stamp = (await this.store.lastStamp(datasetId)) ?? NEVER_WRITTEN;
+    for (;;) {
+      const cached = this.views.get(datasetId);
+      const view = cached ? await cached.catch(() => undefined) : undefined;
+      // Another request may have replaced the entry while this one waited.
+      if (this.views.get(datasetId) !== cached) continue;
+      this.views.delete(datasetId);
+      // Stamps only grow: a view newer than the stamp read above is as good.
+      if (cached && view && view.stamp >= stamp) {
         this.views.set(datasetId, cached);
         return view;
       }
+      const loading = this.refresh(datasetId, view, stamp);
+      this.views.set(datasetId, loading);
+      while (this.views.size > this.keep) this.views.delete(this.views.keys().next().value!);
+      loading.catch(() => {
+        if (this.views.get(datasetId) === loading) this.views.delete(datasetId);
+      });
+      return loading;
     }
-    const loading = stamp === -1 ? Promise.resolve(new DatasetView(stamp, EMPTY)) : this.load(datasetId, stamp);
-    this.views.delete(datasetId);
-    this.views.set(datasetId, loading);
-    while (this.views.size > this.keep) this.views.delete(this.views.keys().next().value!);
-    loading.catch(() => this.views.delete(datasetId));
-    return loading;
+  }
+
+  /**
+   * The view patched with what changed since it was read (a phone's delta: a few
+   * items), or read whole when there is none to patch or a full upload removed
+   * items without a trace. The old view is patched in place: it has left the
+   * cache, and pages use a view without waiting, so no one reads it meanwhile.
+   */
+  private async refresh(datasetId: number, old: DatasetView | undefined, stamp: number): Promise<DatasetView> {
+    if (stamp === NEVER_WRITTEN) return new DatasetView(NEVER_WRITTEN, emptyDataset());
+    if (old && old.stamp !== NEVER_WRITTEN) {
+      const patched = await this.patch(datasetId, old);
+      if (patched) return patched;
+    }
+    // Returned, not awaited: this frame, and the old view with it, ends before the whole is read again.
+    return this.load(datasetId, stamp);
+  }
+
+  private async patch(datasetId: number, old: DatasetView): Promise<DatasetView | undefined> {
+    const changes = await this.store.openChanges(datasetId, old.stamp);
+    if (!changes) return undefined;
+    try {
+      const builder = new DatasetBuilder(old.ds as MutableDataset);
+      for (const collection of COLLECTIONS) {
+        for await (const page of changes.items(collection)) for (const json of page) builder.addItem(collection, json);
+      }
+      for await (const page of changes.tombstones()) for (const json of page) builder.addTombstone(json);
+      const ds = builder.build();
+      return sameCounts(ds, changes.counts) ? new DatasetView(changes.stamp, ds) : undefined;
+    } finally {
+      changes.close();
+    }
   }
 
   private async load(datasetId: number, stamp: number): Promise<DatasetView> {
+    // Sized at once, the attempt columns are not copied as they grow.
+    const { items } = await this.store.stats(datasetId);
     // The stamp was read before the snapshot opened, so the snapshot is at least
-    // that new: a write in between costs one more parse, never stale figures.
+    // that new: a write in between costs one more patch, never stale figures.
     const snapshot = await this.store.openExport(datasetId);
-    if (!snapshot) return new DatasetView(-1, EMPTY);
+    if (!snapshot) return new DatasetView(NEVER_WRITTEN, emptyDataset());
     try {
-      const builder = new DatasetBuilder();
+      const builder = new DatasetBuilder(emptyDataset(items.attempts));
       for (const collection of COLLECTIONS) {
         for await (const page of snapshot.items(collection)) for (const json of page) builder.addItem(collection, json);
       }
@@ -70,6 +108,11 @@ export class DashboardData {
       snapshot.close();
     }
   }
+}
+
+/** Whether the patched copy holds as many items as the store: a full upload's traceless removals would leave it more. */
+function sameCounts(ds: Dataset, counts: Readonly<Record<Collection, number>>): boolean {
+  return ds.gyms.size === counts.gyms && ds.problems.size === counts.problems && ds.sessions.size === counts.sessions && ds.attempts.size === counts.attempts;
 }
 
 /** The attempts of each session and problem, in time order, once per version of the data. */

@@ -1,5 +1,5 @@
 import { ApiError } from '../../errors.js';
-import { isSend } from '../../stats/dataset.js';
+import type { Problem } from '../../stats/dataset.js';
 import { hardest, pyramids } from '../../stats/figures.js';
 import { sessionsNewestFirst } from '../../stats/lists.js';
 import { barChart, dataTable } from '../charts.js';
@@ -22,9 +22,10 @@ function perGym(view: DatasetView): Map<string, GymFigures> {
       const f = figures.get(s.gymId);
       if (f) f.sessions++;
     }
-    for (const a of ds.attempts) {
-      if (!isSend(a.result)) continue;
-      const f = figures.get(ds.problems.get(a.problemId)?.gymId ?? '');
+    const t = ds.attempts;
+    for (let r = 0; r < t.rows; r++) {
+      if (!t.has(r) || !t.isSend(r)) continue;
+      const f = figures.get(ds.problems.get(t.problemId(r))?.gymId ?? '');
       if (f) f.sends++;
     }
     return figures;
@@ -50,7 +51,7 @@ export function gymPage(ctx: PageContext, view: DatasetView, id: string): Html {
   const ds = view.ds;
   const gym = ds.gyms.get(id);
   if (!gym) throw ApiError.notFound('no such gym');
-  const atGym = (a: { problemId: string }): boolean => ds.problems.get(a.problemId)?.gymId === id;
+  const atGym = (p: Problem): boolean => p.gymId === id;
   const { pyr, top } = view.derived(`gym:${id}`, () => ({ pyr: pyramids(ds, atGym), top: hardest(ds, atGym) }));
   const f = perGym(view).get(id) ?? { sessions: 0, sends: 0 };
   const sessions = view.derived('sessionsNewestFirst', sessionsNewestFirst).filter((s) => s.gymId === id).slice(0, 20);

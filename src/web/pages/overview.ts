@@ -46,7 +46,7 @@ ${heatmap('calendar', en.overview.calendar, en.overview.calendarDesc(s.days.leng
 ${dataTable(
   en.overview.recent,
   [en.columns.date, en.columns.gym, en.columns.attempts],
-  recent.map((session) => [sessionLink(session), gymLink(ds, session.gymId), attemptIndex(view).bySession.get(session.id)?.length ?? 0]),
+  recent.map((session) => [sessionLink(session), gymLink(ds, session.gymId), attemptIndex(view).bySession.count(session.id)]),
   true,
 )}`;
   return page(ctx, 'overview', en.overview.title, content);

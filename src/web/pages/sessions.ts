@@ -23,7 +23,7 @@ export function sessionsPage(ctx: PageContext, view: DatasetView, query: Query):
             sessionLink(s),
             gymLink(ds, s.gymId),
             s.durationMinutes === undefined ? '' : en.minutes(s.durationMinutes),
-            index.bySession.get(s.id)?.length ?? 0,
+            index.bySession.count(s.id),
           ]),
         )}${pager(paged, '/web/sessions')}`;
   return page(ctx, 'sessions', en.sessions.title, content);
