@@ -490,7 +490,6 @@ function openDatabase(file: string): Database {
 
 const PAGE_ROWS = 1000;
 
-/** Runs the query on the first page asked for, not when the export is assembled: one cursor at a time on the reader. */
 const COUNT_ITEMS = 'SELECT collection, count(*) AS n FROM items WHERE dataset_id = ? GROUP BY collection';
 
 function countsOf(rows: readonly { collection: Collection; n: number }[]): Record<Collection, number> {
@@ -499,6 +498,7 @@ function countsOf(rows: readonly { collection: Collection; n: number }[]): Recor
   return counts;
 }
 
+/** Runs the query on the first page asked for, not when the export is assembled: one cursor at a time on the reader. */
 async function* pages(query: () => Iterable<string>, after: readonly string[] = []): AsyncGenerator<string[]> {
   let page: string[] = [];
   for (const row of query()) {
