@@ -128,7 +128,13 @@ export class PgImageStorage implements ImageStorage {
         type: image.type,
         etag: etagOf(image.sha256),
         modified: new Date(image.modified_ms),
-        stream: (start, end) => Readable.from(readRange(db, image, start, end, close), { objectMode: false }),
+        stream: (start, end) => {
+          const stream = Readable.from(readRange(db, image, start, end), { objectMode: false });
+          // Whatever ends the stream releases the snapshot: one destroyed before its
+          // first read (a thumbnail already on disk) never runs the generator at all.
+          stream.once('close', () => void close());
+          return stream;
+        },
         close,
       };
     } catch (err) {
@@ -184,25 +190,21 @@ export class PgImageStorage implements ImageStorage {
   }
 }
 
-/** The bytes from `start` to `end` inclusive, a few chunks per query; releases the snapshot when done or abandoned. */
-async function* readRange(db: pg.PoolClient, image: ImageRow, start: number, end: number, close: () => Promise<void>): AsyncGenerator<Buffer> {
-  try {
-    const first = Math.floor(start / image.chunk_bytes);
-    const last = Math.floor(end / image.chunk_bytes);
-    for (let from = first; from <= last; from += CHUNKS_PER_FETCH) {
-      const to = Math.min(last, from + CHUNKS_PER_FETCH - 1);
-      const { rows } = await db.query<{ chunk_no: number; bytes: Buffer }>(
-        'SELECT chunk_no, bytes FROM image_chunks WHERE blob_id = $1 AND chunk_no BETWEEN $2 AND $3 ORDER BY chunk_no',
-        [image.blob_id, from, to],
-      );
-      if (rows.length !== to - from + 1) throw new Error(`image blob ${image.blob_id} is missing chunks ${from}-${to}`);
-      for (const row of rows) {
-        const offset = row.chunk_no * image.chunk_bytes;
-        yield row.bytes.subarray(Math.max(0, start - offset), Math.min(row.bytes.length, end - offset + 1));
-      }
+/** The bytes from `start` to `end` inclusive, a few chunks per query. */
+async function* readRange(db: pg.PoolClient, image: ImageRow, start: number, end: number): AsyncGenerator<Buffer> {
+  const first = Math.floor(start / image.chunk_bytes);
+  const last = Math.floor(end / image.chunk_bytes);
+  for (let from = first; from <= last; from += CHUNKS_PER_FETCH) {
+    const to = Math.min(last, from + CHUNKS_PER_FETCH - 1);
+    const { rows } = await db.query<{ chunk_no: number; bytes: Buffer }>(
+      'SELECT chunk_no, bytes FROM image_chunks WHERE blob_id = $1 AND chunk_no BETWEEN $2 AND $3 ORDER BY chunk_no',
+      [image.blob_id, from, to],
+    );
+    if (rows.length !== to - from + 1) throw new Error(`image blob ${image.blob_id} is missing chunks ${from}-${to}`);
+    for (const row of rows) {
+      const offset = row.chunk_no * image.chunk_bytes;
+      yield row.bytes.subarray(Math.max(0, start - offset), Math.min(row.bytes.length, end - offset + 1));
     }
-  } finally {
-    await close();
   }
 }
 

@@ -48,7 +48,11 @@ export async function webImageRoutes(app: FastifyInstance, options: { images: Ac
     // The image's own ETag names the version: a replaced photo gets a new thumbnail.
     const key = createHash('sha256').update(`${store.location}\u0000${request.principal!.datasetId}\u0000${name}\u0000${image.etag}`).digest('hex');
     const etag = `"t-${key.slice(0, 32)}"`;
-    if (request.headers['if-none-match'] === etag) return reply.code(304).header('etag', etag).header('cache-control', 'private').send();
+    if (request.headers['if-none-match'] === etag) {
+      // Nothing is read: the image goes back now (on PostgreSQL it holds a connection).
+      await image.close();
+      return reply.code(304).header('etag', etag).header('cache-control', 'private').send();
+    }
     let pending = making.get(key);
     if (!pending) {
       // The bytes come from the image storage (a file, or PostgreSQL), streamed into sharp.
