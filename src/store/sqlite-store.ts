@@ -140,9 +140,11 @@ export class SqliteStore implements Store {
     const before = this.dataset(datasetId);
     const diff = this.compare(datasetId, upload.plan, before.extra_json);
     const snapshot = diff.changes && upload.snapshot ? await upload.snapshot() : undefined;
-    // The WAL may now hold the whole dataset. Copying it into the database file is
-    // done just after the answer, not inside the commit the device waits for: the
-    // commit is on disk (fsynced in the WAL) either way.
+    // A large upload fills the WAL past the point where its commit would copy it
+    // into the database file: that is done just after the answer instead, not
+    // inside the commit the device waits for (the commit is fsynced in the WAL
+    // either way). Small ones leave the usual checkpoints as they are.
+    if (upload.plan.bytes < DEFERRED_CHECKPOINT_BYTES) return this.writeFullUpload(datasetId, upload, diff, snapshot, before.last_stamp, now);
     this.db.pragma('wal_autocheckpoint = 0');
     try {
       return this.writeFullUpload(datasetId, upload, diff, snapshot, before.last_stamp, now);
@@ -488,6 +490,8 @@ function openDatabase(file: string): Database {
 
 /** SQLite's default: the WAL is copied into the database file at the commit that takes it past this many pages. */
 const WAL_AUTOCHECKPOINT_PAGES = 1000;
+/** About that many pages of items: an upload this large checkpoints after its answer. */
+const DEFERRED_CHECKPOINT_BYTES = 4 * 1024 * 1024;
 
 const PAGE_ROWS = 1000;
 
