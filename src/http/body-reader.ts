@@ -32,9 +32,9 @@ export function bodyReader(limit: number, fileDir: FileDir = () => undefined) {
     let fd: number | undefined;
     try {
       fd = dir === undefined ? undefined : openUnlinked(dir);
-    } catch (err) {
-      done(err as Error);
-      return;
+    } catch {
+      // A folder the server cannot write to (a read-only DATA_DIR next to PostgreSQL): in memory, as before.
+      fd = undefined;
     }
     const whole = known && fd === undefined ? Buffer.allocUnsafe(declared) : undefined;
     const chunks: Buffer[] = [];

@@ -31,7 +31,11 @@ export async function syncRoutes(app: FastifyInstance, options: SyncRouteOptions
     const named = JSON.stringify(encoding.replace(/[^\x20-\x7e]/g, '?').slice(0, 60));
     done(ApiError.unsupportedMediaType(`Content-Encoding ${named} is not accepted: send the request body uncompressed`));
   });
-  makePrivateDir(options.uploadDir);
+  try {
+    makePrivateDir(options.uploadDir);
+  } catch {
+    // Not writable: bodies are then read into memory (body-reader.ts).
+  }
   const fullUpload = (request: FastifyRequest): boolean => request.method === 'POST' && request.routeOptions.url === '/sync';
   app.addContentTypeParser('*', bodyReader(options.maxJsonBytes, (request) => (fullUpload(request) ? options.uploadDir : undefined)));
   // The handler closes the file; this covers a request answered before it ran.
