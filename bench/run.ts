@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --runs N] [-- --only dashboard|postgres] [-- --postgres URL]`: starts the production server as a
+ * `npm run bench [-- --quick] [-- --runs N] [-- --only dashboard|postgres|uploads] [-- --postgres URL]`: starts the production server as a
  * separate process on 127.0.0.1 with fresh data folders, drives it over real
  * HTTP, and compares each figure with a limit measured in the same run on the
  * same machine. Prints a markdown table and writes bench/results.json.
@@ -41,9 +41,10 @@ interface ScaleData extends UploadBodies {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { quick: { type: 'boolean' }, runs: { type: 'string' }, only: { type: 'string' }, postgres: { type: 'string' } } });
-  // --only dashboard: seed the scales, then measure the dashboard alone; --only postgres: SQLite and PostgreSQL side by side alone.
+  // --only dashboard: seed the scales, then measure the dashboard alone; --only postgres: SQLite and PostgreSQL side by side alone;
+  // --only uploads: the POST /sync figures alone, at the scales they have targets for.
   const only = values.only;
-  if (only !== undefined && only !== 'dashboard' && only !== 'postgres') throw new Error('--only takes: dashboard, postgres');
+  if (only !== undefined && only !== 'dashboard' && only !== 'postgres' && only !== 'uploads') throw new Error('--only takes: dashboard, postgres, uploads');
   // A PostgreSQL server where this user may create databases; the figures next to SQLite's need it.
   const postgresUrl = values.postgres ?? process.env['BENCH_DATABASE_URL'];
   if (only === 'postgres' && postgresUrl === undefined) throw new Error('--only postgres needs --postgres URL (or BENCH_DATABASE_URL)');
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
   const runs = values.runs ? Number(values.runs) : quick ? 3 : 5;
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
   // Quick leaves out scale 4 and the 200 MiB upload: generating, seeding and reading them is most of a full run.
-  const scales = only === 'postgres' ? [1] : quick ? [0.1, 1] : [0.1, 1, 4];
+  const scales = only === 'postgres' ? [1] : only === 'uploads' ? (quick ? [1] : [1, 4]) : quick ? [0.1, 1] : [0.1, 1, 4];
   const started = Date.now();
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'ascently-bench-'));
   const ctx: BenchContext = {
@@ -79,7 +80,9 @@ async function main(): Promise<void> {
       ctx.progress(`scale ${scale}: ${(bytes.length / MB).toFixed(1)} MiB of JSON; JSON.stringify ${limits.stringify.median.toFixed(0)} ms, JSON.parse ${limits.parse.median.toFixed(0)} ms`);
     }
 
-    if (postgresUrl === undefined) {
+    if (only === 'uploads') {
+      // The upload figures alone: SQLite, the store the targets are for.
+    } else if (postgresUrl === undefined) {
       ctx.progress('PostgreSQL figures skipped: give --postgres postgres://user@host:5432/postgres (or BENCH_DATABASE_URL)');
     } else {
       ctx.progress('SQLite and PostgreSQL side by side');
@@ -90,7 +93,7 @@ async function main(): Promise<void> {
     const states = new Map<number, ScaleState>();
     for (const scale of scales) {
       const d = data.get(scale)!;
-      if (scale >= 1 && only === undefined) {
+      if (scale >= 1 && (only === undefined || only === 'uploads')) {
         ctx.progress(`POST /sync scale ${scale}, ${runs} fresh servers, then ${runs} re-uploads of the same data and ${runs} changing 1%`);
         states.set(scale, await postSyncScenario(ctx, scale, d, d.sample, d.parse));
       } else {
@@ -101,6 +104,8 @@ async function main(): Promise<void> {
         ctx.progress(`scale ${scale} seeded: POST ${seeded.postMs.toFixed(0)} ms, first full delta ${seeded.firstDeltaMs.toFixed(0)} ms`);
       }
     }
+
+    if (only === 'uploads') return finish(ctx, started, quick, runs, workDir, only);
 
     for (const scale of scales.filter((s) => s >= 1)) {
       ctx.progress(`dashboard pages, scale ${scale}`);

@@ -114,7 +114,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   const service = new SyncService(deps.store, { historyKeep: config.historyKeep, now: deps.now, onSync: metrics?.synced });
   await app.register(healthRoutes);
-  await app.register(syncRoutes, { service, maxJsonBytes: config.maxJsonBytes });
+  await app.register(syncRoutes, { service, maxJsonBytes: config.maxJsonBytes, uploadDir: config.dataDir });
   const images = new AccountImageStores(deps.store.images(config.imagesDir), config.maxImageBytes);
   await app.register(imageRoutes, { images, maxImageBytes: config.maxImageBytes, store: deps.store, metrics });
   if (metrics) await app.register(metricsRoutes, { metrics });

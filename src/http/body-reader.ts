@@ -1,5 +1,13 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import path from 'node:path';
 import { errorCodes, type FastifyRequest } from 'fastify';
+import { PRIVATE_FILE_MODE } from '../private-files.js';
+import { FileSource } from '../sync/upload-source.js';
+
+/** Where a body is received to: a Buffer, or a FileSource in a folder when `fileDir` names one for this request. */
+export type FileDir = (request: FastifyRequest) => string | undefined;
 
 /**
  * A content-type parser that reads the body into one Buffer, as Fastify's own
@@ -7,37 +15,60 @@ import { errorCodes, type FastifyRequest } from 'fastify';
  * Content-Length is known is copied straight into a buffer of that size. Fastify
  * collects the chunks and concatenates them at the end, which holds the body
  * twice at once: for a 200 MiB upload on a 1 GiB machine that is the difference.
+ *
+ * Where `fileDir` names a folder, the body goes to a file there instead, read
+ * back in windows (a full upload): it is then never in memory whole, and the
+ * file is unlinked as soon as it is opened, so nothing is left behind by a crash.
  */
-export function bodyReader(limit: number) {
-  return (request: FastifyRequest, payload: IncomingMessage, done: (err: Error | null, body?: Buffer) => void): void => {
+export function bodyReader(limit: number, fileDir: FileDir = () => undefined) {
+  return (request: FastifyRequest, payload: IncomingMessage, done: (err: Error | null, body?: Buffer | FileSource) => void): void => {
     const declared = Number(request.headers['content-length']);
     if (declared > limit) {
       done(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
       return;
     }
     const known = Number.isInteger(declared) && declared >= 0;
-    const whole = known ? Buffer.allocUnsafe(declared) : undefined;
+    const dir = fileDir(request);
+    let fd: number | undefined;
+    try {
+      fd = dir === undefined ? undefined : openUnlinked(dir);
+    } catch {
+      // A folder the server cannot write to (a read-only DATA_DIR next to PostgreSQL): in memory, as before.
+      fd = undefined;
+    }
+    const whole = known && fd === undefined ? Buffer.allocUnsafe(declared) : undefined;
     const chunks: Buffer[] = [];
     let received = 0;
 
-    const finish = (err: Error | null, body?: Buffer): void => {
+    const finish = (err: Error | null, body?: Buffer | FileSource): void => {
       payload.removeListener('data', onData);
       payload.removeListener('end', onEnd);
       payload.removeListener('error', onError);
+      if (err && fd !== undefined) closeSync(fd);
       done(err, body);
     };
     const onData = (chunk: Buffer): void => {
-      if (received + chunk.length > limit || (whole && received + chunk.length > whole.length)) {
-        finish(whole ? new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH() : new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
+      if (received + chunk.length > limit || (known && received + chunk.length > declared)) {
+        finish(known ? new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH() : new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
         return;
       }
-      if (whole) chunk.copy(whole, received);
-      else chunks.push(chunk);
+      if (fd !== undefined) {
+        try {
+          writeAll(fd, chunk, received);
+        } catch (err) {
+          finish(err as Error);
+          return;
+        }
+      } else if (whole) {
+        chunk.copy(whole, received);
+      } else {
+        chunks.push(chunk);
+      }
       received += chunk.length;
     };
     const onEnd = (): void => {
-      if (whole && received !== whole.length) finish(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
-      else finish(null, whole ?? Buffer.concat(chunks, received));
+      if (known && received !== declared) finish(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
+      else finish(null, fd !== undefined ? new FileSource(fd, received) : (whole ?? Buffer.concat(chunks, received)));
     };
     const onError = (err: Error & { statusCode?: number }): void => {
       if (!(typeof err.statusCode === 'number' && err.statusCode >= 400)) err.statusCode = 400;
@@ -48,4 +79,22 @@ export function bodyReader(limit: number) {
     payload.on('error', onError);
     payload.resume();
   };
+}
+
+/** A new private file in `dir`, opened for reading and writing and already unlinked. */
+function openUnlinked(dir: string): number {
+  const file = path.join(dir, `.upload-${randomBytes(12).toString('hex')}`);
+  const fd = openSync(file, 'wx+', PRIVATE_FILE_MODE);
+  try {
+    unlinkSync(file);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  return fd;
+}
+
+/** Writes the chunk at `position`; writes to the page cache, so a synchronous call is short. */
+function writeAll(fd: number, chunk: Buffer, position: number): void {
+  for (let written = 0; written < chunk.length; ) written += writeSync(fd, chunk, written, chunk.length - written, position + written);
 }

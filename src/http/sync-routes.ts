@@ -1,13 +1,17 @@
 import { Readable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
+import { makePrivateDir } from '../private-files.js';
 import { bodyReader } from './body-reader.js';
 import type { SyncService } from '../sync/sync-service.js';
+import { FileSource } from '../sync/upload-source.js';
 import { accountOf } from './auth.js';
 
 export interface SyncRouteOptions {
   service: SyncService;
   maxJsonBytes: number;
+  /** Folder a full upload's body is received into (as a file unlinked at once), so that it is never held whole in memory. */
+  uploadDir: string;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -27,7 +31,17 @@ export async function syncRoutes(app: FastifyInstance, options: SyncRouteOptions
     const named = JSON.stringify(encoding.replace(/[^\x20-\x7e]/g, '?').slice(0, 60));
     done(ApiError.unsupportedMediaType(`Content-Encoding ${named} is not accepted: send the request body uncompressed`));
   });
-  app.addContentTypeParser('*', bodyReader(options.maxJsonBytes));
+  try {
+    makePrivateDir(options.uploadDir);
+  } catch {
+    // Not writable: bodies are then read into memory (body-reader.ts).
+  }
+  const fullUpload = (request: FastifyRequest): boolean => request.method === 'POST' && request.routeOptions.url === '/sync';
+  app.addContentTypeParser('*', bodyReader(options.maxJsonBytes, (request) => (fullUpload(request) ? options.uploadDir : undefined)));
+  // The handler closes the file; this covers a request answered before it ran.
+  app.addHook('onResponse', async (request) => {
+    if (request.body instanceof FileSource) request.body.close();
+  });
 
   // The account (dataset) comes from the token, resolved by the auth hook.
   app.get('/sync', async (request, reply) => {
@@ -39,7 +53,12 @@ export async function syncRoutes(app: FastifyInstance, options: SyncRouteOptions
   });
 
   app.post('/sync', async (request, reply) => {
-    await service.fullUpload(accountOf(request).accountId, bodyBytes(request.body));
+    const body = request.body instanceof FileSource ? request.body : bodyBytes(request.body);
+    try {
+      await service.fullUpload(accountOf(request).accountId, body);
+    } finally {
+      if (body instanceof FileSource) body.close();
+    }
     return reply.type(JSON_TYPE).send('{}');
   });
 

@@ -27,7 +27,16 @@ import {
   type TombstoneRecord,
   type WebSessionRecord,
 } from './store-copy.js';
-import { type ChangeSnapshot, type DatasetStats, type DeltaOutcome, type ExportSnapshot, type FullUploadWrite, type HistoryEntry, type Store } from './store.js';
+import {
+  type ChangeSnapshot,
+  type DatasetStats,
+  type DeltaOutcome,
+  type ExportSnapshot,
+  type FullUploadWrite,
+  type HistoryEntry,
+  type HistorySnapshot,
+  type Store,
+} from './store.js';
 
 export const DATABASE_FILE = 'ascently.db';
 
@@ -51,6 +60,7 @@ export class SqliteStore implements Store {
   readonly accounts: SqliteAccountStore;
   private readonly db: Database;
   private readonly statements;
+  private checkpointPending = false;
 
   constructor(dataDir: string) {
     makePrivateDir(dataDir);
@@ -136,16 +146,31 @@ export class SqliteStore implements Store {
   }
 
   async applyFullUpload(datasetId: number, upload: FullUploadWrite, now: number): Promise<{ stamp: number }> {
-    const s = this.statements;
-    const { items, tombstones } = upload.plan;
     const before = this.dataset(datasetId);
     const diff = this.compare(datasetId, upload.plan, before.extra_json);
     const snapshot = diff.changes && upload.snapshot ? await upload.snapshot() : undefined;
+    // A large upload fills the WAL past the point where its commit would copy it
+    // into the database file: that is done just after the answer instead, not
+    // inside the commit the device waits for (the commit is fsynced in the WAL
+    // either way). Small ones leave the usual checkpoints as they are.
+    if (upload.plan.bytes < DEFERRED_CHECKPOINT_BYTES) return this.writeFullUpload(datasetId, upload, diff, snapshot, before.last_stamp, now);
+    this.db.pragma('wal_autocheckpoint = 0');
+    try {
+      return this.writeFullUpload(datasetId, upload, diff, snapshot, before.last_stamp, now);
+    } finally {
+      this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+      this.checkpointSoon();
+    }
+  }
+
+  private writeFullUpload(datasetId: number, upload: FullUploadWrite, diff: FullUploadDiff, snapshot: HistorySnapshot | undefined, lastStamp: number, now: number): { stamp: number } {
+    const s = this.statements;
+    const { items, tombstones } = upload.plan;
     return this.db
       .transaction(() => {
         const dataset = this.dataset(datasetId);
         // The caller holds the dataset's write lock; this guards against another process.
-        if (dataset.last_stamp !== before.last_stamp) throw new Error('the dataset changed while a full upload was being prepared');
+        if (dataset.last_stamp !== lastStamp) throw new Error('the dataset changed while a full upload was being prepared');
         const stamp = nextStamp(dataset.last_stamp, now);
         if (snapshot) {
           const { reason, items: count, tombstones: tombstoneCount, rawBytes, gzip } = snapshot;
@@ -155,9 +180,10 @@ export class SqliteStore implements Store {
         let itemBytes = diff.unchangedBytes;
         for (let position = 0; position < items.length; position++) {
           if (diff.unchanged[position] === 1) continue;
-          const json = items.json(position);
-          itemBytes += Buffer.byteLength(json);
-          s.upsertItem.run(datasetId, items.collection(position), items.id(position), items.time(position), stamp, json);
+          // The body's own bytes, bound as text: no string is made of an item that is only written.
+          const json = items.utf8(position);
+          itemBytes += json.length;
+          s.upsertItemUtf8.run(datasetId, items.collection(position), items.id(position), items.time(position), stamp, json);
         }
         for (const { typeKey, id } of diff.revivedTombstones) s.deleteTombstone.run(datasetId, typeKey, id);
         // What the upload left out goes, without tombstones: other devices keep their own data.
@@ -170,6 +196,20 @@ export class SqliteStore implements Store {
         return { stamp };
       })
       .immediate();
+  }
+
+  /** A passive checkpoint once the current turn (and the answer it sends) is done; one pending at a time. */
+  private checkpointSoon(): void {
+    if (this.checkpointPending) return;
+    this.checkpointPending = true;
+    setImmediate(() => {
+      this.checkpointPending = false;
+      try {
+        if (this.db.open) this.db.pragma('wal_checkpoint(PASSIVE)');
+      } catch {
+        // A full disk, say: the WAL keeps the data, and the next commit's checkpoint tries again.
+      }
+    });
   }
 
   async openExport(datasetId: number): Promise<ExportSnapshot | undefined> {
@@ -387,7 +427,7 @@ export class SqliteStore implements Store {
       const position = items.positionOf(collection, id);
       if (position === -1) {
         leftOut.push(rowid);
-      } else if (items.json(position) === json) {
+      } else if (items.hasText(position, json)) {
         unchanged[position] = 1;
         kept += 1;
         unchangedBytes += Buffer.byteLength(json);
@@ -488,6 +528,11 @@ function openDatabase(file: string): Database {
   return db;
 }
 
+/** SQLite's default: the WAL is copied into the database file at the commit that takes it past this many pages. */
+const WAL_AUTOCHECKPOINT_PAGES = 1000;
+/** About that many pages of items: an upload this large checkpoints after its answer. */
+const DEFERRED_CHECKPOINT_BYTES = 4 * 1024 * 1024;
+
 const PAGE_ROWS = 1000;
 
 const COUNT_ITEMS = 'SELECT collection, count(*) AS n FROM items WHERE dataset_id = ? GROUP BY collection';
@@ -546,6 +591,10 @@ function prepareStatements(db: Database) {
     removeItem: db.prepare('DELETE FROM items WHERE dataset_id = ? AND collection = ? AND id = ? RETURNING length(CAST(json AS BLOB))').pluck(),
     upsertItem: db.prepare(
       `INSERT INTO items (dataset_id, collection, id, updated_ms, stamp, json) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (dataset_id, collection, id) DO UPDATE SET updated_ms = excluded.updated_ms, stamp = excluded.stamp, json = excluded.json`,
+    ),
+    upsertItemUtf8: db.prepare(
+      `INSERT INTO items (dataset_id, collection, id, updated_ms, stamp, json) VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT))
        ON CONFLICT (dataset_id, collection, id) DO UPDATE SET updated_ms = excluded.updated_ms, stamp = excluded.stamp, json = excluded.json`,
     ),
     insertTombstone: db.prepare('INSERT OR IGNORE INTO tombstones (dataset_id, type_key, id, stamp, json) VALUES (?, ?, ?, ?, ?)'),

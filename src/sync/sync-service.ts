@@ -9,6 +9,7 @@ import { COLLECTIONS } from './model.js';
 import { formatInstant } from './timestamps.js';
 import { planScannedUpload } from './upload-plan.js';
 import { scanFullUpload } from './upload-scan.js';
+import type { UploadSource } from './upload-source.js';
 import { parseDocument, validateDelta } from './validate.js';
 
 const gunzipAsync = promisify(gunzip);
@@ -79,11 +80,12 @@ export class SyncService {
   }
 
   /**
-   * POST /sync, from the request body's bytes: the upload becomes the dataset,
-   * after a snapshot of what it replaces. The body is checked before the write
-   * lock is taken, so a slow or invalid upload never holds up other writes.
+   * POST /sync, from the request body's bytes (in memory, or a file it was
+   * received into): the upload becomes the dataset, after a snapshot of what it
+   * replaces. The body is checked before the write lock is taken, so a slow or
+   * invalid upload never holds up other writes.
    */
-  fullUpload(datasetId: number, body: Buffer, reason = 'full upload'): Promise<{ stamp: number }> {
+  fullUpload(datasetId: number, body: Buffer | UploadSource, reason = 'full upload'): Promise<{ stamp: number }> {
     const plan = planScannedUpload(scanFullUpload(body));
     return this.lock.run(datasetId, async () => {
       // The write's time starts once the history snapshot, read before the transaction, is taken.

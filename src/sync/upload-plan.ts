@@ -1,12 +1,15 @@
+import { isUtf8 } from 'node:buffer';
 import { COLLECTIONS, type Collection, type IncomingTombstone } from './model.js';
 import { itemKey } from './merge.js';
 import { utf8Text, type ScannedUpload } from './upload-scan.js';
+import { RangeReader } from './upload-source.js';
 
 /**
  * The live items a full upload leaves in the dataset: each id once, in the order
  * they are listed (collection by collection, each id where it first appeared).
  * Items are reached by position, and their text is made only when asked for, so
- * that a large upload is held as its bytes plus a few numbers per item.
+ * that a large upload is held as its body (in memory or in a file) plus a few
+ * numbers per item.
  */
 export interface UploadItems {
   readonly length: number;
@@ -14,6 +17,14 @@ export interface UploadItems {
   id(position: number): string;
   time(position: number): number;
   json(position: number): string;
+  /**
+   * The same text as UTF-8 bytes, for a store to write without making a string of
+   * it: the body's own bytes when they are valid UTF-8 (else json() encoded). Valid
+   * only until the next item is read.
+   */
+  utf8(position: number): Buffer;
+  /** Whether the item's text is exactly `json`: json(position) === json, without making that string. */
+  hasText(position: number, json: string): boolean;
   /** The position of the item with this collection and id, or -1. */
   positionOf(collection: Collection, id: string): number;
 }
@@ -54,8 +65,11 @@ class ScannedUploadItems implements UploadItems {
   private readonly positions: Map<string, number>[];
   /** Position where each collection's items begin. */
   private readonly offsets: number[];
+  private scratch = Buffer.alloc(0);
+  private readonly reader: RangeReader;
 
   constructor(private readonly scan: ScannedUpload) {
+    this.reader = new RangeReader(scan.source);
     this.winners = [];
     this.positions = [];
     this.offsets = [];
@@ -100,10 +114,31 @@ class ScannedUploadItems implements UploadItems {
   }
 
   json(position: number): string {
+    const bytes = this.range(position);
+    return utf8Text(bytes, 0, bytes.length);
+  }
+
+  utf8(position: number): Buffer {
+    const bytes = this.range(position);
+    // Decoding replaces invalid bytes with U+FFFD, and that text is what is stored then.
+    return isUtf8(bytes) ? bytes : Buffer.from(utf8Text(bytes, 0, bytes.length), 'utf8');
+  }
+
+  hasText(position: number, json: string): boolean {
+    const bytes = this.range(position);
+    if (!isUtf8(bytes)) return utf8Text(bytes, 0, bytes.length) === json;
+    // A UTF-8 text takes at most 3 bytes per UTF-16 unit; the compared one is encoded into a scratch buffer kept for the next.
+    if (this.scratch.length < json.length * 3) this.scratch = Buffer.allocUnsafe(json.length * 3);
+    const length = this.scratch.write(json, 0, 'utf8');
+    return length === bytes.length && this.scratch.compare(bytes, 0, length, 0, length) === 0;
+  }
+
+  /** The item's bytes in the body: a view, valid until the next item is read. */
+  private range(position: number): Buffer {
     const c = this.collectionIndex(position);
     const items = this.scan.items[COLLECTIONS[c]!];
     const k = this.winners[c]![position - this.offsets[c]!]!;
-    return utf8Text(this.scan.bytes, items.starts[k]!, items.ends[k]!);
+    return this.reader.bytes(items.starts[k]!, items.ends[k]!);
   }
 
   positionOf(collection: Collection, id: string): number {

@@ -1,5 +1,6 @@
 import { ApiError } from '../errors.js';
 import { COLLECTIONS, isActiveSession, type Collection, type IncomingTombstone } from './model.js';
+import { bufferSource, type UploadSource } from './upload-source.js';
 import { DOCUMENT_FIELDS, parseDocument, readItem, readTombstone, validateFullUpload } from './validate.js';
 
 /**
@@ -12,7 +13,8 @@ import { DOCUMENT_FIELDS, parseDocument, readItem, readTombstone, validateFullUp
  * `validateFullUpload(JSON.parse(text), text)` does.
  */
 export interface ScannedUpload {
-  readonly bytes: Buffer;
+  /** The body, read again by range for each item's text. */
+  readonly source: UploadSource;
   /** Per collection, the items in document order (active sessions left out), as parallel arrays. */
   readonly items: Readonly<Record<Collection, ScannedItems>>;
   readonly tombstones: readonly IncomingTombstone[];
@@ -42,91 +44,172 @@ const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
 /** Bodies refused as "not an object" are parsed whole only below this size, to name the exact reason. */
 const SMALL_BODY = 1024 * 1024;
+/** Bytes of a body read from a file at a time; the window grows for a single value larger than that. */
+const WINDOW = 1024 * 1024;
 
 const ITEM_BOUNDARY = Buffer.from('},{');
 
 const COLLECTION_SET: ReadonlySet<string> = new Set(COLLECTIONS);
 
-export function scanFullUpload(bytes: Buffer): ScannedUpload {
-  return new Scanner(bytes).document();
+/** Thrown when a step reaches the end of the window before the end of the body: the window moves on and the step runs again. */
+const NEED_MORE = Symbol('need more bytes');
+
+/** `windowBytes`: how much of a body that is not in memory is read at a time (tests make it tiny). */
+export function scanFullUpload(body: UploadSource | Buffer, windowBytes = WINDOW): ScannedUpload {
+  return new Scanner(Buffer.isBuffer(body) ? bufferSource(body) : body, windowBytes).document();
 }
 
+/**
+ * Reads the body through a window: `b` holds bytes [base, base + b.length) of it.
+ * The scan goes in steps (a key, a value, an array element, a separator), each
+ * starting at a known position and changing nothing until it is done, so a step
+ * that runs past the window is simply run again once the window has moved there.
+ * Positions inside a step are window offsets; between steps, body offsets.
+ */
 class Scanner {
   private readonly fields = new Map<string, Field>();
+  private buffer: Buffer;
+  private b: Buffer;
+  private base = 0;
+  /** Whether the window reaches the end of the body. */
+  private eof: boolean;
 
-  constructor(private readonly b: Buffer) {}
+  constructor(
+    private readonly source: UploadSource,
+    private readonly windowBytes: number,
+  ) {
+    if (source.whole) {
+      this.buffer = this.b = source.whole;
+      this.eof = true;
+    } else {
+      this.buffer = this.b = Buffer.allocUnsafe(Math.min(windowBytes, source.length));
+      this.eof = source.length === 0;
+      this.b = this.b.subarray(0, 0);
+      if (!this.eof) this.refill(0);
+    }
+  }
 
   document(): ScannedUpload {
-    const b = this.b;
-    let i = this.whitespace(0);
-    if (i === b.length) throw ApiError.badRequest('request body is empty: send a JSON object');
-    if (b[i] !== OPEN_OBJECT) return this.notAnObject();
-    i = this.whitespace(i + 1);
-    if (b[i] === CLOSE_OBJECT) {
-      i += 1;
+    const first = this.step(0, () => {
+      const i = this.whitespace(-this.base);
+      if (i === this.b.length) {
+        if (!this.eof) throw NEED_MORE;
+        throw ApiError.badRequest('request body is empty: send a JSON object');
+      }
+      return this.base + i;
+    });
+    if (this.b[first - this.base] !== OPEN_OBJECT) return this.notAnObject();
+    let at = this.step(first, () => this.valueStart(this.whitespace(first - this.base + 1)));
+    if (this.b[at - this.base] === CLOSE_OBJECT) {
+      at += 1;
     } else {
       for (;;) {
-        if (b[i] !== QUOTE) this.unexpected(i);
-        const keyEnd = this.stringEnd(i);
-        const key = this.parse(i, keyEnd) as string;
-        i = this.whitespace(keyEnd);
-        if (b[i] !== COLON) this.unexpected(i);
-        i = this.whitespace(i + 1);
-        i = this.field(key, i);
-        i = this.whitespace(i);
-        if (b[i] === COMMA) {
-          i = this.whitespace(i + 1);
-          continue;
-        }
-        if (b[i] !== CLOSE_OBJECT) this.unexpected(i);
-        i += 1;
-        break;
+        const from = at;
+        const { key, valueAt } = this.step(from, () => this.key(from - this.base));
+        const end = this.field(key, valueAt);
+        const next = this.step(end, () => this.separator(end - this.base, CLOSE_OBJECT));
+        at = next.at;
+        if (next.closed) break;
       }
     }
-    i = this.whitespace(i);
-    if (i !== b.length) this.unexpected(i);
+    this.step(at, () => {
+      const i = this.whitespace(at - this.base);
+      if (i < this.b.length) this.unexpected(i);
+      if (!this.eof) throw NEED_MORE;
+    });
     return this.result();
   }
 
-  /** Reads one top-level field's value starting at `i`; returns the index past it. A repeated key replaces the earlier value, as in JSON.parse. */
-  private field(key: string, i: number): number {
+  /** Runs a step, moving the window on to keep bytes from `from` for as long as the step needs more. */
+  private step<T>(from: number, run: () => T): T {
+    for (;;) {
+      try {
+        return run();
+      } catch (err) {
+        if (err !== NEED_MORE) throw err;
+        this.refill(from);
+      }
+    }
+  }
+
+  private refill(from: number): void {
+    const keep = this.base + this.b.length - from;
+    let buffer = this.buffer;
+    // The step did not fit in the window at all: a larger one.
+    if (keep >= buffer.length) buffer = Buffer.allocUnsafe(Math.max(this.windowBytes, buffer.length * 2));
+    this.b.copy(buffer, 0, from - this.base);
+    const position = from + keep;
+    const read = this.source.read(buffer, keep, Math.min(buffer.length - keep, this.source.length - position), position);
+    this.buffer = buffer;
+    this.base = from;
+    this.b = buffer.subarray(0, keep + read);
+    this.eof = position + read >= this.source.length;
+  }
+
+  /** A key and its colon at window offset `i`; returns the key and where its value starts. */
+  private key(i: number): { key: string; valueAt: number } {
     const b = this.b;
+    if (b[i] !== QUOTE) this.unexpected(i);
+    const keyEnd = this.stringEnd(i);
+    const key = this.parse(i, keyEnd) as string;
+    i = this.whitespace(keyEnd);
+    if (b[i] !== COLON) this.unexpected(i);
+    return { key, valueAt: this.valueStart(this.whitespace(i + 1)) };
+  }
+
+  /** The body offset of a value at window offset `i`, once its first byte is in the window. */
+  private valueStart(i: number): number {
+    if (i >= this.b.length) this.unexpected(i);
+    return this.base + i;
+  }
+
+  /** After a value: a comma and the next value's start, or the closing bracket. */
+  private separator(i: number, close: number): { at: number; closed: boolean } {
+    i = this.whitespace(i);
+    if (this.b[i] === COMMA) return { at: this.valueStart(this.whitespace(i + 1)), closed: false };
+    if (this.b[i] !== close) this.unexpected(i);
+    return { at: this.base + i + 1, closed: true };
+  }
+
+  /** Reads one top-level field's value starting at body offset `at`; returns the offset past it. A repeated key replaces the earlier value, as in JSON.parse. */
+  private field(key: string, at: number): number {
     const isCollection = COLLECTION_SET.has(key);
-    if ((isCollection || key === 'deletedItems') && b[i] === OPEN_ARRAY) {
+    if ((isCollection || key === 'deletedItems') && this.b[at - this.base] === OPEN_ARRAY) {
       const field: Field = isCollection
         ? { kind: 'items', collection: key as Collection, items: { ids: [], times: [], starts: [], ends: [] } }
         : { kind: 'tombstones', tombstones: [] };
       this.fields.set(key, field);
-      i = this.whitespace(i + 1);
-      if (b[i] === CLOSE_ARRAY) return i + 1;
+      const open = at;
+      at = this.step(open, () => this.valueStart(this.whitespace(open - this.base + 1)));
+      if (this.b[at - this.base] === CLOSE_ARRAY) return at + 1;
       for (let index = 0; ; index++) {
-        const end = this.element(field, index, i);
-        i = this.whitespace(end);
-        if (b[i] === COMMA) {
-          i = this.whitespace(i + 1);
-          continue;
-        }
-        if (b[i] !== CLOSE_ARRAY) this.unexpected(i);
-        return i + 1;
+        const start = at;
+        const end = this.step(start, () => this.base + this.element(field, index, start - this.base));
+        const next = this.step(end, () => this.separator(end - this.base, CLOSE_ARRAY));
+        if (next.closed) return next.at;
+        at = next.at;
       }
     }
-    const end = this.valueEnd(i);
-    const text = utf8Text(this.b, i, end);
-    const value = this.parseText(text);
-    if (isCollection || key === 'deletedItems') {
-      // null means none; anything else but an array is refused once the whole body is known to be JSON.
-      const error = value === null ? undefined : ApiError.badRequest(`${key} must be an array`);
-      this.fields.set(key, isCollection ? { kind: 'items', collection: key as Collection, items: { ids: [], times: [], starts: [], ends: [] }, error } : { kind: 'tombstones', tombstones: [], error });
-    } else {
-      this.fields.set(key, { kind: 'value', text });
-    }
-    return end;
+    return this.step(at, () => {
+      const i = at - this.base;
+      const end = this.valueEnd(i);
+      const text = utf8Text(this.b, i, end);
+      const value = this.parseText(text);
+      if (isCollection || key === 'deletedItems') {
+        // null means none; anything else but an array is refused once the whole body is known to be JSON.
+        const error = value === null ? undefined : ApiError.badRequest(`${key} must be an array`);
+        this.fields.set(key, isCollection ? { kind: 'items', collection: key as Collection, items: { ids: [], times: [], starts: [], ends: [] }, error } : { kind: 'tombstones', tombstones: [], error });
+      } else {
+        this.fields.set(key, { kind: 'value', text });
+      }
+      return this.base + end;
+    });
   }
 
   /**
-   * Parses the array element starting at `start` alone and keeps what the upload
-   * needs of it; returns the index past it. The first invalid element of a field is
-   * remembered, not thrown, since a syntax error later in the body must win.
+   * Parses the array element at window offset `start` alone and keeps what the
+   * upload needs of it; returns the window offset past it. The first invalid element
+   * of a field is remembered, not thrown, since a syntax error later in the body must win.
    */
   private element(field: Field, index: number, start: number): number {
     let end = this.b[start] === OPEN_OBJECT ? this.quickObject(start) : -1;
@@ -151,8 +234,8 @@ class Scanner {
       const items = field.items;
       items.ids.push(item.id);
       items.times.push(item.time);
-      items.starts.push(start);
-      items.ends.push(end);
+      items.starts.push(this.base + start);
+      items.ends.push(this.base + end);
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       field.error = err;
@@ -162,6 +245,7 @@ class Scanner {
 
   private quickText = '';
   private quickValue: unknown;
+  /** Body offset before which no boundary is tried again. */
   private quickFrom = 0;
 
   /**
@@ -169,14 +253,14 @@ class Scanner {
    * array is followed by `},{`, found natively. The text up to there is the whole
    * item exactly when JSON.parse accepts it, since no proper prefix of a JSON
    * object (nor an object with more after it) is valid JSON. -1 when that is not
-   * so (the last item, a nested array of objects, pretty-printed JSON): the byte
-   * scan decides then.
+   * so (the last item, a nested array of objects, pretty-printed JSON, the end of
+   * the window): the byte scan decides then.
    */
   private quickObject(start: number): number {
-    if (start < this.quickFrom) return -1;
+    if (this.base + start < this.quickFrom) return -1;
     const boundary = this.b.indexOf(ITEM_BOUNDARY, start);
     if (boundary === -1) {
-      this.quickFrom = Infinity;
+      if (this.eof) this.quickFrom = Infinity;
       return -1;
     }
     const text = utf8Text(this.b, start, boundary + 1);
@@ -184,7 +268,7 @@ class Scanner {
       this.quickValue = JSON.parse(text);
     } catch {
       // Not tried again before that boundary: no byte is searched or parsed twice this way.
-      this.quickFrom = boundary + 1;
+      this.quickFrom = this.base + boundary + 1;
       return -1;
     }
     this.quickText = text;
@@ -206,13 +290,14 @@ class Scanner {
       const field = this.fields.get(key)!;
       if (!DOCUMENT_FIELDS.has(key) && field.kind === 'value') extra.push(`${JSON.stringify(key)}:${field.text}`);
     }
-    return { bytes: this.b, items, tombstones: deleted?.kind === 'tombstones' ? deleted.tombstones : [], extraFieldsJson: `{${extra.join(',')}}` };
+    return { source: this.source, items, tombstones: deleted?.kind === 'tombstones' ? deleted.tombstones : [], extraFieldsJson: `{${extra.join(',')}}` };
   }
 
   /** The reason a body that does not start with `{` is refused, as the whole-document path words it. */
   private notAnObject(): never {
-    if (this.b.length <= SMALL_BODY) {
-      const text = this.b.toString('utf8');
+    if (this.source.length <= SMALL_BODY) {
+      const whole = Buffer.allocUnsafe(this.source.length);
+      const text = whole.subarray(0, this.source.read(whole, 0, whole.length, 0)).toString('utf8');
       validateFullUpload(parseDocument(text), text);
     }
     throw ApiError.badRequest('request body must be a JSON object');
@@ -230,9 +315,11 @@ class Scanner {
     }
   }
 
+  /** Refuses the byte at window offset `i`, or asks for more of the body when `i` is past the window. */
   private unexpected(i: number): never {
+    if (i >= this.b.length && !this.eof) throw NEED_MORE;
     const what = i >= this.b.length ? 'end of input' : `byte ${JSON.stringify(String.fromCharCode(this.b[i]!))}`;
-    throw ApiError.badRequest(`request body is not valid JSON: unexpected ${what} at position ${i}`);
+    throw ApiError.badRequest(`request body is not valid JSON: unexpected ${what} at position ${this.base + i}`);
   }
 
   /** JSON whitespace only (space, tab, line feed, carriage return), as JSON.parse reads it. */
@@ -247,9 +334,9 @@ class Scanner {
   }
 
   /**
-   * The index just past the value starting at `i`. Only its extent is found here:
-   * JSON.parse of the extent checks the value itself, so a wrong extent (mismatched
-   * brackets) is a refusal either way.
+   * The window offset just past the value starting at `i`. Only its extent is
+   * found here: JSON.parse of the extent checks the value itself, so a wrong extent
+   * (mismatched brackets) is a refusal either way.
    */
   private valueEnd(i: number): number {
     const b = this.b;
@@ -264,6 +351,8 @@ class Scanner {
       if (!literal) break;
       end += 1;
     }
+    // A number cut by the window's end may go on after it.
+    if (end === b.length && !this.eof) throw NEED_MORE;
     if (end === i) this.unexpected(i);
     return end;
   }
