@@ -36,7 +36,7 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then
   echo "PostgreSQL half skipped: set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres (any server where that user may create databases) to run it."
   exit $status
 fi
-# The dashboard's HTTP tests read their figures through the store, so they run on
-# both; the browser tests and the thumbnail tests (files on disk) stay SQLite-only.
-TEST_STORE=postgres run_half PostgreSQL $(find dist/test/sync dist/test/images dist/test/cli dist/test/http dist/test/store dist/test/scale dist/test/web -name '*.test.js' ! -name browser.test.js ! -path '*/web/images.test.js' 2>/dev/null | sort) || status=$?
+# The dashboard's HTTP tests read their figures and photos through the store, so
+# they run on both; the browser tests (about the pages, not the store) stay SQLite-only.
+TEST_STORE=postgres run_half PostgreSQL $(find dist/test/sync dist/test/images dist/test/cli dist/test/http dist/test/store dist/test/scale dist/test/web -name '*.test.js' ! -name browser.test.js 2>/dev/null | sort) || status=$?
 exit $status
