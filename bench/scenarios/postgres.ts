@@ -156,7 +156,9 @@ async function storeShare(ctx: BenchContext, state: ScaleState & { url: string }
       const text = deltaBody(new Date(since).toISOString(), state.sample[i % state.sample.length]!, `store edit ${i}`);
       const request = validateDelta(JSON.parse(text), text);
       const start = process.hrtime.bigint();
-      since = (await store.applyDelta(datasetId, request, Date.now())).stamp;
+      const outcome = await store.applyDelta(datasetId, request, Date.now());
+      outcome.close();
+      since = outcome.stamp;
       applies.push(elapsedMs(start));
     }
     state.serverTime = new Date(since).toISOString();

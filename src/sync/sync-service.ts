@@ -67,13 +67,19 @@ export class SyncService {
         head: [['serverTime', JSON.stringify(formatInstant(outcome.stamp))]] as const,
         arrays: [...COLLECTIONS.map((c) => [c, outcome.items(c)] as const), ['deletedItems', outcome.tombstones()] as const],
       };
-      this.options.onSync?.({
-        datasetId,
-        kind: 'delta',
-        received: request.changes.items.length + request.changes.tombstones.length,
-        sent: await sentCount(outcome, () => this.store.stats(datasetId)),
-        writeSeconds: secondsSince(started),
-      });
+      try {
+        this.options.onSync?.({
+          datasetId,
+          kind: 'delta',
+          received: request.changes.items.length + request.changes.tombstones.length,
+          sent: await sentCount(outcome, () => this.store.stats(datasetId)),
+          writeSeconds: secondsSince(started),
+        });
+      } catch (err) {
+        // A streamed answer holds a read of the store (on PostgreSQL, a connection) until closed.
+        outcome.close();
+        throw err;
+      }
       if (!outcome.streamed) return documentText(parts);
       return { chunks: closing(documentChunks(parts), outcome.close), close: outcome.close };
     });

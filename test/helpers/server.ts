@@ -12,7 +12,7 @@ import { openStore } from '../../src/store/open-store.js';
 import type { PgStore } from '../../src/store/pg-store.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
-import { databaseUrlFor, dropDatabaseAfter, ensureDatabase, ON_POSTGRES } from './test-store.js';
+import { closeBeforeDrop, databaseUrlFor, dropDatabaseAfter, ensureDatabase, ON_POSTGRES } from './test-store.js';
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
 
@@ -52,11 +52,13 @@ export async function startTestServer(t: TestContext, settings: RawSettings = {}
   const logger = createLogger(config.logLevel, sink);
   const store = await openStore(config);
   const app = await buildApp(config, { store, token: TEST_TOKEN, logger, now: options.now, linger: options.linger });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  t.after(async () => {
+  const close = async (): Promise<void> => {
     await app.close();
     await store.close();
-  });
+  };
+  closeBeforeDrop(dataDir, { close });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  t.after(close);
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('server has no port');
   const url = `http://127.0.0.1:${address.port}`;
@@ -78,7 +80,9 @@ export async function startTestServer(t: TestContext, settings: RawSettings = {}
 /** The store a data folder stands for in this half of the suite (SQLite in it, or its PostgreSQL database). */
 export async function openTestStore(dataDir: string): Promise<Store> {
   await ensureDatabase(dataDir);
-  return openStore({ dataDir, databaseUrl: ON_POSTGRES ? databaseUrlFor(dataDir) : undefined });
+  const store = await openStore({ dataDir, databaseUrl: ON_POSTGRES ? databaseUrlFor(dataDir) : undefined });
+  closeBeforeDrop(dataDir, store);
+  return store;
 }
 
 /** The SQLite store under a test server, for the checks that only mean something there (WAL, page limits). */

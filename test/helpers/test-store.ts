@@ -48,11 +48,26 @@ export async function ensureDatabase(dataDir: string): Promise<void> {
   await admin(`CREATE DATABASE ${name}`);
 }
 
+/** Stores this process opened on each test database, closed before it is dropped. */
+const openStores = new Map<string, Set<{ close(): Promise<void> }>>();
+
+/** On PostgreSQL: a store on the folder's database, to be closed before the database is dropped. */
+export function closeBeforeDrop(dataDir: string, store: { close(): Promise<void> }): void {
+  if (!ON_POSTGRES) return;
+  const name = databaseNameFor(dataDir);
+  openStores.set(name, (openStores.get(name) ?? new Set()).add(store));
+}
+
 /** On PostgreSQL: drops the folder's database when the test ends, if one was made. */
 export function dropDatabaseAfter(t: TestContext, dataDir: string): void {
   if (!ON_POSTGRES) return;
   const name = databaseNameFor(dataDir);
   t.after(async () => {
+    // The drop ends every connection to the database; one of ours still checked
+    // out (a transaction's COMMIT in flight) would get that as an uncaught error.
+    // Hooks run in the order they were made, and this one is made first.
+    for (const store of openStores.get(name) ?? []) await store.close();
+    openStores.delete(name);
     if (!created.delete(name)) return;
     // FORCE: a child server killed with -9 may hold a connection the server has not noticed yet.
     await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
