@@ -54,14 +54,15 @@ export async function webImageRoutes(app: FastifyInstance, options: { images: Ac
       return reply.code(304).header('etag', etag).header('cache-control', 'private').send();
     }
     let pending = making.get(key);
-    if (!pending) {
+    if (!pending && image.size > 0) {
       // The bytes come from the image storage (a file, or PostgreSQL), streamed into sharp.
-      pending = thumbnail(image.size > 0 ? image.stream(0, image.size - 1) : undefined, thumbnailsDir, key).finally(() => making.delete(key));
+      pending = thumbnail(image.stream(0, image.size - 1), thumbnailsDir, key).finally(() => making.delete(key));
       making.set(key, pending);
     } else {
+      // Another request is making it, or there is nothing to read: the image goes back now.
       await image.close();
     }
-    const file = await pending;
+    const file = pending ? await pending : undefined;
     if (!file) return placeholder(reply);
     const handle = await open(file, 'r');
     const { size } = await handle.stat();
@@ -79,16 +80,15 @@ function placeholder(reply: FastifyReply): FastifyReply {
 }
 
 /** The thumbnail's file, made now if it is not on disk yet; undefined when the image cannot be read. */
-async function thumbnail(source: Readable | undefined, dir: string, key: string): Promise<string | undefined> {
+async function thumbnail(source: Readable, dir: string, key: string): Promise<string | undefined> {
   const target = path.join(dir, `${key}.webp`);
   try {
     await (await open(target, 'r')).close();
-    source?.destroy();
+    source.destroy();
     return target;
   } catch {
     // Not made yet.
   }
-  if (!source) return undefined;
   const temp = path.join(dir, `.${key}.${process.pid}.tmp`);
   try {
     // Loaded on the first thumbnail, not at start: the native module costs a server start a third of a second.
