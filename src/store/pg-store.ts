@@ -89,14 +89,13 @@ export class PgStore implements Store {
    * before the writes: they only restamp or delete rows the request names, which are
    * left out of it, and add rows stamped now, which it would not include anyway.
    */
-  async applyDelta(datasetId: number, request: DeltaRequest, now: number): Promise<DeltaOutcome> {
-    const outcome = await this.transaction(async (db, dataset): Promise<DeltaOutcome | FromScratch> => {
+  applyDelta(datasetId: number, request: DeltaRequest, now: number): Promise<DeltaOutcome> {
+    return this.transaction(async (db, dataset) => {
       const stamp = nextStamp(dataset.last_stamp, now);
       // A lastSyncTime the server never issued (a device clock, a restored
       // backup) cannot be trusted to mean "seen everything up to here".
       const since = request.lastSyncMs === null || request.lastSyncMs > dataset.last_stamp ? -1 : request.lastSyncMs;
-      // From scratch the answer is the whole dataset, streamed after the commit (below).
-      const read = await readForDelta(db, datasetId, request, since === -1 ? null : since);
+      const read = await readForDelta(db, datasetId, request, since);
       const plan = planDelta(read.state, request.changes);
 
       const put = plan.put;
@@ -148,37 +147,9 @@ export class PgStore implements Store {
       for (const echo of plan.echoItems) if (echo.stamp === undefined || echo.stamp <= since) items[echo.collection].push(echo.json);
       const tombstones = read.changedTombstones.map((r) => r.json);
       for (const echo of plan.echoTombstones) if (echo.stamp <= since) tombstones.push(echo.json);
-      if (since === -1) return { fromScratch: true, stamp, echoItems: items, echoTombstones: tombstones };
-      // A delta answers what changed since the device last synced: small, held in memory.
+      // Held in memory, as a delta answer is small; a device syncing from scratch gets a whole dataset here (SQLite streams that).
       return { stamp, streamed: false, items: (c) => items[c], tombstones: () => tombstones, close: () => undefined };
     }, datasetId);
-    return 'fromScratch' in outcome ? this.streamedDelta(datasetId, outcome) : outcome;
-  }
-
-  /**
-   * A from-scratch answer, page by page while it is sent, so memory stays flat
-   * however large the dataset: everything stamped before this delta's write (what
-   * it wrote, the device sent). The snapshot is taken after the commit, so another
-   * process may have written meanwhile; its rows are stamped later and left for
-   * the device's next delta, which asks from this stamp.
-   */
-  private async streamedDelta(datasetId: number, { stamp, echoItems, echoTombstones }: FromScratch): Promise<DeltaOutcome> {
-    const { db, close } = await this.openSnapshot();
-    let cursors = 0;
-    const pages = (sql: string, after: readonly string[], params: unknown[]): TextPages =>
-      withPage(fetchPages(db, `delta_${++cursors}`, sql, params), after);
-    return {
-      stamp,
-      streamed: true,
-      items: (collection) =>
-        pages('SELECT json FROM items WHERE dataset_id = $1 AND stamp < $2 AND collection = $3 ORDER BY stamp, seq', echoItems[collection], [
-          datasetId,
-          stamp,
-          collection,
-        ]),
-      tombstones: () => pages('SELECT json FROM tombstones WHERE dataset_id = $1 AND stamp < $2 ORDER BY stamp, seq', echoTombstones, [datasetId, stamp]),
-      close,
-    };
   }
 
   /**
@@ -537,18 +508,9 @@ export class PgStore implements Store {
   }
 }
 
-/** A from-scratch delta, committed: its answer is read afterwards, streamed. */
-interface FromScratch {
-  readonly fromScratch: true;
-  readonly stamp: number;
-  /** Stored versions that won over what the device sent and were not stamped before this write. */
-  readonly echoItems: Record<Collection, string[]>;
-  readonly echoTombstones: string[];
-}
-
 interface DeltaRead {
   readonly state: StoredState;
-  /** Items and tombstones stamped after `since` (none when it is null), in stamp order (ties in the order first stored). */
+  /** Items and tombstones stamped after `since`, in stamp order (ties in the order first stored). */
   readonly changedItems: { collection: Collection; id: string; json: string }[];
   readonly changedTombstones: { json: string }[];
 }
@@ -558,7 +520,7 @@ interface DeltaRead {
  * touches (for the merge, which then reads them synchronously) and everything
  * stamped after `since` (the answer). Sorted here, since a UNION has no order.
  */
-async function readForDelta(db: pg.PoolClient, datasetId: number, request: DeltaRequest, since: number | null): Promise<DeltaRead> {
+async function readForDelta(db: pg.PoolClient, datasetId: number, request: DeltaRequest, since: number): Promise<DeltaRead> {
   const itemKeys: { collection: string; id: string }[] = [];
   const tombstoneKeys: { typeKey: string; id: string }[] = [];
   for (const item of request.changes.items) {
@@ -689,12 +651,6 @@ function countsOf(counts: Record<string, number> | null): Record<Collection, num
 
 async function* fetchPages(db: pg.PoolClient, cursor: string, sql: string, params: unknown[]): AsyncGenerator<string[]> {
   for await (const rows of cursorRows<{ json: string }>(db, cursor, sql, params)) yield rows.map((r) => r.json);
-}
-
-/** The pages, then one more of `last` if it holds anything. */
-async function* withPage(pages: TextPages, last: readonly string[]): AsyncGenerator<readonly string[]> {
-  yield* pages;
-  if (last.length > 0) yield last;
 }
 
 /**
