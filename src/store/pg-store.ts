@@ -1,6 +1,6 @@
 import pg from 'pg';
-import { itemKey, planDelta, type StoredItem, type StoredState, type StoredTombstone } from '../sync/merge.js';
-import { COLLECTIONS, tombstoneTypeOf, type Collection } from '../sync/model.js';
+import { itemKey, planDelta } from '../sync/merge.js';
+import { tombstoneTypeOf, type Collection } from '../sync/model.js';
 import { nextStamp } from '../sync/stamps.js';
 import type { DeltaRequest } from '../sync/validate.js';
 import { ApiError } from '../errors.js';
@@ -8,6 +8,7 @@ import type { ImageBackend } from '../images/image-storage.js';
 import { PgAccountStore } from './pg-account-store.js';
 import { PgImageStorage } from './pg-image-storage.js';
 import { migratePg } from './pg-migrations.js';
+import { countsOf, cursorRows, fetchPages, insertTombstones, ITEM_COUNTS, key, readForDelta, unkey, upsertItems, WRITE_ROWS } from './pg-rows.js';
 import {
   HOLDS_DATA,
   TargetNotEmptyError,
@@ -20,10 +21,6 @@ import {
   type WebSessionRecord,
 } from './store-copy.js';
 import { type ChangeSnapshot, type DatasetStats, type DeltaOutcome, type ExportSnapshot, type FullUploadWrite, type HistoryEntry, type Store, type TextPages } from './store.js';
-
-/** Rows per FETCH of an export and per multi-row write: one round trip each. */
-const PAGE_ROWS = 1000;
-const WRITE_ROWS = 2000;
 
 // bigint columns (stamps, sizes) come back as numbers: all stay far below 2^53.
 const TYPES = {
@@ -508,62 +505,6 @@ export class PgStore implements Store {
   }
 }
 
-interface DeltaRead {
-  readonly state: StoredState;
-  /** Items and tombstones stamped after `since`, in stamp order (ties in the order first stored). */
-  readonly changedItems: { collection: Collection; id: string; json: string }[];
-  readonly changedTombstones: { json: string }[];
-}
-
-/**
- * One query for all a delta reads: the stored rows of every id the request
- * touches (for the merge, which then reads them synchronously) and everything
- * stamped after `since` (the answer). Sorted here, since a UNION has no order.
- */
-async function readForDelta(db: pg.PoolClient, datasetId: number, request: DeltaRequest, since: number): Promise<DeltaRead> {
-  const itemKeys: { collection: string; id: string }[] = [];
-  const tombstoneKeys: { typeKey: string; id: string }[] = [];
-  for (const item of request.changes.items) {
-    itemKeys.push(item);
-    tombstoneKeys.push({ typeKey: tombstoneTypeOf(item.collection), id: item.id });
-  }
-  for (const t of request.changes.tombstones) {
-    tombstoneKeys.push(t);
-    if (t.collection) itemKeys.push({ collection: t.collection, id: t.id });
-  }
-  const { rows } = await db.query<{ kind: 'item' | 'tombstone' | 'changed item' | 'changed tombstone'; k: string; id: string; time: number | null; json: string; stamp: number; seq: number }>(
-    `SELECT 'item' AS kind, i.collection AS k, i.id, i.updated_ms AS time, i.json, i.stamp, i.seq
-     FROM items i JOIN unnest($2::text[], $3::text[]) AS k(collection, id) ON i.collection = k.collection AND i.id = k.id WHERE i.dataset_id = $1
-     UNION ALL
-     SELECT 'tombstone', t.type_key, t.id, NULL, t.json, t.stamp, t.seq
-     FROM tombstones t JOIN unnest($4::text[], $5::text[]) AS k(type_key, id) ON t.type_key = k.type_key AND t.id = k.id WHERE t.dataset_id = $1
-     UNION ALL
-     SELECT 'changed item', collection, id, NULL, json, stamp, seq FROM items WHERE dataset_id = $1 AND stamp > $6
-     UNION ALL
-     SELECT 'changed tombstone', type_key, id, NULL, json, stamp, seq FROM tombstones WHERE dataset_id = $1 AND stamp > $6`,
-    [datasetId, itemKeys.map((k) => k.collection), itemKeys.map((k) => key(k.id)), tombstoneKeys.map((k) => key(k.typeKey)), tombstoneKeys.map((k) => key(k.id)), since],
-  );
-  const items = new Map<string, StoredItem>();
-  const tombstones = new Map<string, StoredTombstone>();
-  const changedItems: typeof rows = [];
-  const changedTombstones: typeof rows = [];
-  for (const row of rows) {
-    if (row.kind === 'item') items.set(itemKey(row.k, row.id), { collection: row.k as Collection, id: unkey(row.id), time: row.time!, json: row.json, stamp: row.stamp });
-    else if (row.kind === 'tombstone') tombstones.set(itemKey(row.k, row.id), { typeKey: unkey(row.k), id: unkey(row.id), json: row.json, stamp: row.stamp });
-    else if (row.kind === 'changed item') changedItems.push(row);
-    else changedTombstones.push(row);
-  }
-  const byStamp = (a: { stamp: number; seq: number }, b: { stamp: number; seq: number }): number => a.stamp - b.stamp || a.seq - b.seq;
-  return {
-    state: {
-      item: (collection, id) => items.get(itemKey(collection, key(id))),
-      tombstone: (typeKey, id) => tombstones.get(itemKey(key(typeKey), key(id))),
-    },
-    changedItems: changedItems.sort(byStamp).map((r) => ({ collection: r.k as Collection, id: unkey(r.id), json: r.json })),
-    changedTombstones: changedTombstones.sort(byStamp),
-  };
-}
-
 interface LockedDataset {
   last_stamp: number;
   json_bytes: number;
@@ -584,88 +525,6 @@ function openPool(databaseUrl: string, max: number): pg.Pool {
   // the process: the pool discards it and the next query opens a new one.
   pool.on('error', () => undefined);
   return pool;
-}
-
-/** Upserts the items in one statement; an item whose text is unchanged is not rewritten. Returns how many were written. */
-async function upsertItems(
-  db: pg.PoolClient,
-  datasetId: number,
-  stamp: number,
-  items: readonly { collection: Collection; id: string; time: number; json: string }[],
-  skipUnchanged: boolean,
-): Promise<number> {
-  if (items.length === 0) return 0;
-  // ORDER BY n: new rows take their seq in the order they came, as SQLite's rowid does.
-  const result = await db.query(
-    `INSERT INTO items (dataset_id, collection, id, updated_ms, stamp, json)
-     SELECT $1, k.collection, k.id, k.time, $2, k.json
-     FROM unnest($3::text[], $4::text[], $5::float8[], $6::text[]) WITH ORDINALITY AS k(collection, id, time, json, n) ORDER BY k.n
-     ON CONFLICT (dataset_id, collection, id) DO UPDATE SET updated_ms = excluded.updated_ms, stamp = excluded.stamp, json = excluded.json
-     ${skipUnchanged ? 'WHERE items.json IS DISTINCT FROM excluded.json' : ''}`,
-    [datasetId, stamp, items.map((i) => i.collection), items.map((i) => key(i.id)), items.map((i) => i.time), items.map((i) => i.json)],
-  );
-  return result.rowCount ?? 0;
-}
-
-async function insertTombstones(
-  db: pg.PoolClient,
-  datasetId: number,
-  stamp: number,
-  tombstones: readonly { typeKey: string; id: string; json: string }[],
-): Promise<number> {
-  let added = 0;
-  for (let start = 0; start < tombstones.length; start += WRITE_ROWS) {
-    const batch = tombstones.slice(start, start + WRITE_ROWS);
-    const result = await db.query(
-      `INSERT INTO tombstones (dataset_id, type_key, id, stamp, json)
-       SELECT $1, k.type_key, k.id, $2, k.json
-       FROM unnest($3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS k(type_key, id, json, n) ORDER BY k.n
-       ON CONFLICT DO NOTHING`,
-      [datasetId, stamp, batch.map((t) => key(t.typeKey)), batch.map((t) => key(t.id)), batch.map((t) => t.json)],
-    );
-    added += result.rowCount ?? 0;
-  }
-  return added;
-}
-
-/** Pages of rows from a server-side cursor, declared on the first page asked for. */
-async function* cursorRows<T extends pg.QueryResultRow>(db: pg.PoolClient, cursor: string, sql: string, params: unknown[]): AsyncGenerator<T[]> {
-  await db.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${sql}`, params);
-  try {
-    for (;;) {
-      const { rows } = await db.query<T>(`FETCH ${PAGE_ROWS} FROM ${cursor}`);
-      if (rows.length > 0) yield rows;
-      if (rows.length < PAGE_ROWS) return;
-    }
-  } finally {
-    await db.query(`CLOSE ${cursor}`).catch(() => undefined);
-  }
-}
-
-/** Each collection's item count of dataset `d`, as one JSON object. */
-const ITEM_COUNTS = '(SELECT json_object_agg(collection, n) FROM (SELECT collection, count(*) AS n FROM items WHERE dataset_id = d.id GROUP BY collection) c)';
-
-function countsOf(counts: Record<string, number> | null): Record<Collection, number> {
-  return Object.fromEntries(COLLECTIONS.map((c) => [c, Number(counts?.[c] ?? 0)])) as Record<Collection, number>;
-}
-
-async function* fetchPages(db: pg.PoolClient, cursor: string, sql: string, params: unknown[]): AsyncGenerator<string[]> {
-  for await (const rows of cursorRows<{ json: string }>(db, cursor, sql, params)) yield rows.map((r) => r.json);
-}
-
-/**
- * Ids and types are keys only (the JSON text is what is answered), and may hold
- * U+0000, which PostgreSQL text cannot: this encoding is one-to-one and leaves
- * every other string as it is.
- */
-export function key(id: string): string {
-  if (!id.includes('\u0000') && !id.includes('\\')) return id;
-  return id.replaceAll('\\', '\\\\').replaceAll('\u0000', '\\0');
-}
-
-export function unkey(stored: string): string {
-  if (!stored.includes('\\')) return stored;
-  return stored.replace(/\\(\\|0)/g, (_match, c: string) => (c === '0' ? '\u0000' : '\\'));
 }
 
 function emptyCollections(): Record<Collection, string[]> {
