@@ -1,0 +1,69 @@
+import { COLLECTIONS, type Collection } from '../sync/model.js';
+import type { Database } from './sqlite-driver.js';
+
+/* SqliteStore's prepared statements, and how its reads are handed out in pages. */
+
+const PAGE_ROWS = 1000;
+
+export const COUNT_ITEMS = 'SELECT collection, count(*) AS n FROM items WHERE dataset_id = ? GROUP BY collection';
+
+export function countsOf(rows: readonly { collection: Collection; n: number }[]): Record<Collection, number> {
+  const counts = Object.fromEntries(COLLECTIONS.map((c) => [c, 0])) as Record<Collection, number>;
+  for (const row of rows) counts[row.collection] = row.n;
+  return counts;
+}
+
+/** Runs the query on the first page asked for, not when the export is assembled: one cursor at a time on the reader. */
+export async function* pages(query: () => Iterable<string>, after: readonly string[] = []): AsyncGenerator<string[]> {
+  let page: string[] = [];
+  for (const row of query()) {
+    page.push(row);
+    if (page.length === PAGE_ROWS) {
+      yield page;
+      page = [];
+    }
+  }
+  page.push(...after);
+  if (page.length > 0) yield page;
+}
+
+export function prepareStatements(db: Database) {
+  return {
+    datasetByName: db.prepare('SELECT id FROM datasets WHERE name = ?'),
+    insertDataset: db.prepare('INSERT INTO datasets (name, created_at) VALUES (?, ?)'),
+    datasetById: db.prepare('SELECT last_stamp, written, extra_json, json_bytes, max_bytes FROM datasets WHERE id = ?'),
+    updateDataset: db.prepare('UPDATE datasets SET last_stamp = ?, written = 1, extra_json = ?, json_bytes = ? WHERE id = ?'),
+    itemBytes: db.prepare('SELECT length(CAST(json AS BLOB)) FROM items WHERE dataset_id = ? AND collection = ? AND id = ?').pluck(),
+    tombstoneBytes: db.prepare('SELECT coalesce(sum(length(CAST(json AS BLOB))), 0) FROM tombstones WHERE dataset_id = ?').pluck(),
+    itemById: db.prepare('SELECT updated_ms AS time, json, stamp FROM items WHERE dataset_id = ? AND collection = ? AND id = ?'),
+    tombstoneById: db.prepare('SELECT json, stamp FROM tombstones WHERE dataset_id = ? AND type_key = ? AND id = ?'),
+    deleteItem: db.prepare('DELETE FROM items WHERE dataset_id = ? AND collection = ? AND id = ?'),
+    removeItem: db.prepare('DELETE FROM items WHERE dataset_id = ? AND collection = ? AND id = ? RETURNING length(CAST(json AS BLOB))').pluck(),
+    upsertItem: db.prepare(
+      `INSERT INTO items (dataset_id, collection, id, updated_ms, stamp, json) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (dataset_id, collection, id) DO UPDATE SET updated_ms = excluded.updated_ms, stamp = excluded.stamp, json = excluded.json`,
+    ),
+    upsertItemUtf8: db.prepare(
+      `INSERT INTO items (dataset_id, collection, id, updated_ms, stamp, json) VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT))
+       ON CONFLICT (dataset_id, collection, id) DO UPDATE SET updated_ms = excluded.updated_ms, stamp = excluded.stamp, json = excluded.json`,
+    ),
+    insertTombstone: db.prepare('INSERT OR IGNORE INTO tombstones (dataset_id, type_key, id, stamp, json) VALUES (?, ?, ?, ?, ?)'),
+    itemsBetween: db.prepare('SELECT collection, json FROM items WHERE dataset_id = ? AND stamp > ? AND stamp < ? ORDER BY stamp'),
+    tombstonesBetween: db.prepare('SELECT json FROM tombstones WHERE dataset_id = ? AND stamp > ? AND stamp < ? ORDER BY stamp').pluck(),
+    allItemRows: db.prepare('SELECT rowid, collection, id, json FROM items WHERE dataset_id = ?').raw(),
+    allTombstoneKeys: db.prepare('SELECT type_key, id FROM tombstones WHERE dataset_id = ?').raw(),
+    deleteItemRow: db.prepare('DELETE FROM items WHERE rowid = ?'),
+    deleteTombstone: db.prepare('DELETE FROM tombstones WHERE dataset_id = ? AND type_key = ? AND id = ?'),
+    insertHistory: db.prepare('INSERT INTO history (dataset_id, created_at, reason, items, tombstones, raw_bytes, gzip) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    pruneHistory: db.prepare('DELETE FROM history WHERE dataset_id = ? AND id NOT IN (SELECT id FROM history WHERE dataset_id = ? ORDER BY id DESC LIMIT ?)'),
+    listHistory: db.prepare(
+      `SELECT id, created_at AS createdAt, reason, items, tombstones, raw_bytes AS rawBytes, length(gzip) AS storedBytes
+       FROM history WHERE dataset_id = ? ORDER BY id DESC`,
+    ),
+    readHistory: db.prepare('SELECT gzip FROM history WHERE dataset_id = ? AND id = ?').pluck(),
+    countItems: db.prepare(COUNT_ITEMS),
+    pruneTombstones: db.prepare('DELETE FROM tombstones WHERE dataset_id = ? AND stamp < ? RETURNING length(CAST(json AS BLOB))').pluck(),
+    shrinkDataset: db.prepare('UPDATE datasets SET json_bytes = json_bytes - ? WHERE id = ?'),
+    countTombstones: db.prepare('SELECT count(*) FROM tombstones WHERE dataset_id = ?').pluck(),
+  };
+}
