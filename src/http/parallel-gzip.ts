@@ -1,0 +1,109 @@
+import { availableParallelism } from 'node:os';
+import { Transform, type TransformCallback } from 'node:stream';
+import zlib from 'node:zlib';
+
+/**
+ * A gzip stream that compresses on several of libuv's threads at once, as pigz
+ * does. zlib's own stream deflates on one thread, and a whole dataset's answer is
+ * bound by it while the main thread waits: on two cores gzip took twice as long
+ * as producing the JSON.
+ *
+ * The input is cut into blocks, each deflated on its own with the 32 KiB of text
+ * before it as the dictionary (so it compresses as if the stream were whole) and
+ * ended with a sync flush (byte-aligned, not final). Their concatenation is one
+ * valid deflate stream, which any gzip reader inflates without knowing how it was
+ * made. Only the last block is final.
+ */
+const BLOCK_BYTES = 1 << 20;
+const WINDOW_BYTES = 32 * 1024;
+// gzip member header (RFC 1952): magic, CM=deflate, no flags, no mtime, XFL 0, OS unknown.
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+
+export interface ParallelGzipOptions {
+  level: number;
+  memLevel?: number;
+  /** Blocks being deflated at once; libuv's pool has 4 threads unless told otherwise. */
+  inFlight?: number;
+}
+
+/** A gzip Transform that uses several threads where Node can checksum a stream piece by piece, else zlib's own. */
+export function createParallelGzip(options: ParallelGzipOptions): Transform {
+  // zlib.crc32 came in Node 20.15 and 22.2.
+  if (typeof zlib.crc32 !== 'function') return zlib.createGzip({ level: options.level, memLevel: options.memLevel });
+  return new ParallelGzip(options);
+}
+
+class ParallelGzip extends Transform {
+  private readonly deflateOptions: zlib.ZlibOptions;
+  private readonly inFlight: number;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private dictionary: Buffer | undefined;
+  private crc = 0;
+  private totalBytes = 0;
+  /** Deflates started and not yet pushed, in input order. */
+  private readonly queue: Promise<Buffer>[] = [];
+  private draining: Promise<void> = Promise.resolve();
+
+  constructor(options: ParallelGzipOptions) {
+    super();
+    this.deflateOptions = { level: options.level, memLevel: options.memLevel ?? 9 };
+    this.inFlight = options.inFlight ?? Math.max(2, Math.min(4, availableParallelism()));
+    this.push(GZIP_HEADER);
+  }
+
+  override _transform(chunk: Buffer | string, encoding: BufferEncoding, done: TransformCallback): void {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk;
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
+    while (this.pendingBytes >= BLOCK_BYTES) this.startBlock(this.takeBlock(), false);
+    // Accept more input only while a thread is free for it: the memory held stays a few blocks.
+    if (this.queue.length < this.inFlight) done();
+    else this.pushDone(this.queue.length - this.inFlight + 1).then(() => done(), done);
+  }
+
+  override _flush(done: TransformCallback): void {
+    this.startBlock(this.takeBlock(), true);
+    this.pushDone(this.queue.length).then(() => {
+      const trailer = Buffer.alloc(8);
+      trailer.writeUInt32LE(this.crc >>> 0, 0);
+      trailer.writeUInt32LE(this.totalBytes % 2 ** 32, 4);
+      done(null, trailer);
+    }, done);
+  }
+
+  private takeBlock(): Buffer {
+    const all = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    const block = all.subarray(0, Math.min(BLOCK_BYTES, all.length));
+    const rest = all.subarray(block.length);
+    this.pending = rest.length > 0 ? [rest] : [];
+    this.pendingBytes = rest.length;
+    return block;
+  }
+
+  private startBlock(block: Buffer, last: boolean): void {
+    // An empty buffer may have no memory behind it, and zlib's crc32 of a null pointer is 0, not the crc given.
+    if (block.length > 0) this.crc = zlib.crc32(block, this.crc);
+    this.totalBytes += block.length;
+    const options: zlib.ZlibOptions = {
+      ...this.deflateOptions,
+      ...(this.dictionary ? { dictionary: this.dictionary } : {}),
+      finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
+    };
+    // A copy: the block is a view of a buffer the next block's text shares.
+    this.dictionary = Buffer.from(block.subarray(Math.max(0, block.length - WINDOW_BYTES)));
+    const deflated = new Promise<Buffer>((resolve, reject) => zlib.deflateRaw(block, options, (err, out) => (err ? reject(err) : resolve(out))));
+    // Its failure is reported when its turn to be pushed comes; until then it must not count as unhandled.
+    deflated.catch(() => undefined);
+    this.queue.push(deflated);
+  }
+
+  /** Pushes the first `count` finished blocks, in order. */
+  private pushDone(count: number): Promise<void> {
+    const blocks = this.queue.splice(0, count);
+    this.draining = this.draining.then(async () => {
+      for (const block of blocks) this.push(await block);
+    });
+    return this.draining;
+  }
+}
