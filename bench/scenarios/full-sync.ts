@@ -57,9 +57,16 @@ export type Download = 'GET /sync' | 'delta from scratch';
  * serverTime), of a seeded scale in one encoding, on a server of its own so its
  * peak RSS is this scenario's.
  */
-export async function downloadScenario(ctx: BenchContext, state: ScaleState, kind: Download, encoding: Encoding, stringify: Summary | undefined): Promise<void> {
+export async function downloadScenario(
+  ctx: BenchContext,
+  state: ScaleState,
+  kind: Download,
+  encoding: Encoding,
+  stringify: Summary | undefined,
+  store: { env: Record<string, string>; label: string } = { env: {}, label: '' },
+): Promise<void> {
   const compressed = encoding !== 'identity';
-  const server = await startSyncServer(state.dir, ctx.token);
+  const server = await startSyncServer(state.dir, ctx.token, store.env);
   const idleRss = server.rss();
   const times: number[] = [];
   const wire: number[] = [];
@@ -81,7 +88,7 @@ export async function downloadScenario(ctx: BenchContext, state: ScaleState, kin
   } finally {
     await server.stop();
   }
-  const label = `${kind}, scale ${state.scale}${compressed ? `, ${encoding}` : ''}`;
+  const label = `${kind}, scale ${state.scale}${compressed ? `, ${encoding}` : ''}${store.label}`;
   const time = summarize(times);
   // The targets compare like with like: an uncompressed answer with JSON.stringify
   // alone (2×); a gzip one, what the apps get, with 3× that.

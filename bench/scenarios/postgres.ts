@@ -9,8 +9,7 @@ import { clientAgent, send } from '../lib/http.js';
 import { startSyncServer, type Process } from '../lib/processes.js';
 import { elapsedMs, pairedRatio, percentile, summarize } from '../lib/stats.js';
 import { DEVICES, devicesRows, driveDevices, type DevicesRun } from './devices.js';
-
-const JSON_HEADERS = { 'content-type': 'application/json' };
+import { downloadScenario, JSON_HEADERS } from './full-sync.js';
 
 /**
  * SQLite and PostgreSQL side by side in one run, on the same data: full upload
@@ -77,6 +76,9 @@ export async function postgresScenario(ctx: BenchContext, adminUrl: string, byte
       limit: { name: 'the same on SQLite', value: summarize(p50.sqlite) },
       ratio: pairedRatio(p50.postgres, p50.sqlite),
     });
+
+    // A new device's first sync, answered from cursors held past the commit: its peak memory beside SQLite's (full-sync.ts).
+    await downloadScenario(ctx, pgState!, 'delta from scratch', 'identity', undefined, { env: { DATABASE_URL: pgState!.url }, label: ', PostgreSQL' });
 
     // Where a PostgreSQL delta's time goes, in-process on the same database.
     await storeShare(ctx, pgState!, perRun);

@@ -149,3 +149,65 @@ export function unkey(stored: string): string {
   if (!stored.includes('\\')) return stored;
   return stored.replace(/\\(\\|0)/g, (_match, c: string) => (c === '0' ? '\u0000' : '\\'));
 }
+
+/**
+ * A from-scratch delta's answer, read inside its write transaction and kept past
+ * the COMMIT: cursors declared WITH HOLD see exactly the state at the delta's
+ * stamp (the row lock keeps every other writer out until then), and PostgreSQL
+ * keeps their rows on its side at COMMIT, so they are fetched page by page while
+ * the answer is sent. Rows this delta wrote (stamped `stamp`) are left out; the
+ * device sent them. Nothing is queried once `close` was called: by then the
+ * connection may be back in the pool.
+ */
+export class HeldAnswer {
+  private closed = false;
+
+  private constructor(
+    private readonly db: pg.PoolClient,
+    private readonly release: (err?: Error) => void,
+  ) {}
+
+  /** Declares the cursors; call inside the write transaction, after its writes. `release` gives the connection back after the COMMIT. */
+  static async declare(db: pg.PoolClient, datasetId: number, stamp: number, release: (err?: Error) => void): Promise<HeldAnswer> {
+    if (!Number.isSafeInteger(datasetId) || !Number.isSafeInteger(stamp)) throw new Error(`bad dataset ${datasetId} or stamp ${stamp}`);
+    // One simple query (one round trip), which takes no parameters: both numbers are checked integers.
+    const declare = (cursor: string, select: string): string => `DECLARE ${cursor} NO SCROLL CURSOR WITH HOLD FOR ${select} AND stamp < ${stamp} ORDER BY stamp, seq;`;
+    await db.query(
+      COLLECTIONS.map((c) => declare(heldCursor(c), `SELECT json FROM items WHERE dataset_id = ${datasetId} AND collection = '${c}'`)).join('') +
+        declare(heldCursor('tombstones'), `SELECT json FROM tombstones WHERE dataset_id = ${datasetId}`),
+    );
+    return new HeldAnswer(db, release);
+  }
+
+  items(collection: Collection, after: readonly string[]): AsyncGenerator<string[]> {
+    return this.pages(heldCursor(collection), after);
+  }
+
+  tombstones(after: readonly string[]): AsyncGenerator<string[]> {
+    return this.pages(heldCursor('tombstones'), after);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    // Queued behind any FETCH still in flight on this connection.
+    this.db.query('CLOSE ALL').then(
+      () => this.release(),
+      (err: Error) => this.release(err),
+    );
+  }
+
+  private async *pages(cursor: string, after: readonly string[]): AsyncGenerator<string[]> {
+    for (;;) {
+      if (this.closed) return;
+      const { rows } = await this.db.query<{ json: string }>(`FETCH ${PAGE_ROWS} FROM ${cursor}`);
+      if (rows.length > 0) yield rows.map((r) => r.json);
+      if (rows.length < PAGE_ROWS) break;
+    }
+    if (after.length > 0) yield [...after];
+  }
+}
+
+function heldCursor(part: Collection | 'tombstones'): string {
+  return `delta_${part}`;
+}

@@ -8,7 +8,7 @@ import type { ImageBackend } from '../images/image-storage.js';
 import { PgAccountStore } from './pg-account-store.js';
 import { PgImageStorage } from './pg-image-storage.js';
 import { migratePg } from './pg-migrations.js';
-import { countsOf, cursorRows, fetchPages, insertTombstones, ITEM_COUNTS, key, readForDelta, unkey, upsertItems, WRITE_ROWS } from './pg-rows.js';
+import { countsOf, cursorRows, fetchPages, HeldAnswer, insertTombstones, ITEM_COUNTS, key, readForDelta, unkey, upsertItems, WRITE_ROWS } from './pg-rows.js';
 import {
   HOLDS_DATA,
   TargetNotEmptyError,
@@ -85,14 +85,17 @@ export class PgStore implements Store {
    * device's last sync), one statement for every write, COMMIT. The answer is read
    * before the writes: they only restamp or delete rows the request names, which are
    * left out of it, and add rows stamped now, which it would not include anyway.
+   * From scratch the answer is the whole dataset, so it is not read here but
+   * held in cursors past the COMMIT and streamed (HeldAnswer).
    */
   applyDelta(datasetId: number, request: DeltaRequest, now: number): Promise<DeltaOutcome> {
-    return this.transaction(async (db, dataset) => {
+    return this.transaction(async (db, dataset, hold) => {
       const stamp = nextStamp(dataset.last_stamp, now);
       // A lastSyncTime the server never issued (a device clock, a restored
       // backup) cannot be trusted to mean "seen everything up to here".
       const since = request.lastSyncMs === null || request.lastSyncMs > dataset.last_stamp ? -1 : request.lastSyncMs;
-      const read = await readForDelta(db, datasetId, request, since);
+      const fromScratch = since === -1;
+      const read = await readForDelta(db, datasetId, request, fromScratch ? Number.MAX_SAFE_INTEGER : since);
       const plan = planDelta(read.state, request.changes);
 
       const put = plan.put;
@@ -144,7 +147,11 @@ export class PgStore implements Store {
       for (const echo of plan.echoItems) if (echo.stamp === undefined || echo.stamp <= since) items[echo.collection].push(echo.json);
       const tombstones = read.changedTombstones.map((r) => r.json);
       for (const echo of plan.echoTombstones) if (echo.stamp <= since) tombstones.push(echo.json);
-      // Held in memory, as a delta answer is small; a device syncing from scratch gets a whole dataset here (SQLite streams that).
+      if (fromScratch) {
+        const held = await HeldAnswer.declare(db, datasetId, stamp, hold());
+        return { stamp, streamed: true, items: (c) => held.items(c, items[c]), tombstones: () => held.tombstones(tombstones), close: () => held.close() };
+      }
+      // Held in memory, as a delta answer is small.
       return { stamp, streamed: false, items: (c) => items[c], tombstones: () => tombstones, close: () => undefined };
     }, datasetId);
   }
@@ -472,11 +479,19 @@ export class PgStore implements Store {
   /**
    * One transaction on one connection; rolled back on any error. With a dataset
    * id, BEGIN and the dataset's row lock go in one round trip, and the task gets
-   * the locked row.
+   * the locked row. A task that calls `hold` keeps the connection past a
+   * successful COMMIT (for cursors declared WITH HOLD) until the function
+   * `hold` returned is called.
    */
-  async transaction<T>(task: (db: pg.PoolClient, dataset: LockedDataset) => Promise<T>, lockDatasetId?: number): Promise<T> {
+  async transaction<T>(task: (db: pg.PoolClient, dataset: LockedDataset, hold: () => (err?: Error) => void) => Promise<T>, lockDatasetId?: number): Promise<T> {
     const db = await this.pool.connect();
     let broken: Error | undefined;
+    let held = false;
+    let committed = false;
+    const hold = (): ((err?: Error) => void) => {
+      held = true;
+      return (err) => db.release(err);
+    };
     try {
       let dataset: LockedDataset = { last_stamp: 0, json_bytes: 0, max_bytes: null };
       if (lockDatasetId === undefined) {
@@ -493,14 +508,16 @@ export class PgStore implements Store {
         if (!row) throw new Error(`no dataset ${lockDatasetId}`);
         dataset = row;
       }
-      const result = await task(db, dataset);
+      const result = await task(db, dataset, hold);
       await db.query('COMMIT');
+      committed = true;
       return result;
     } catch (err) {
       await db.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
       throw err;
     } finally {
-      db.release(broken);
+      // What a held task returned is never seen when the COMMIT failed, so the connection goes back here.
+      if (!(held && committed)) db.release(broken);
     }
   }
 }

@@ -176,6 +176,57 @@ test('GET /sync read slowly while deltas commit returns valid JSON holding one c
   t.diagnostic(`${acknowledgedDuringRead} writes were acknowledged while a GET /sync was being read`);
 });
 
+test('a delta from scratch read slowly while other deltas commit answers exactly the state at its serverTime, less what it wrote', async (t) => {
+  const server = await startTestServer(t);
+  // Enough data that the answer cannot sit in socket buffers: the read overlaps the writes.
+  const filler = Array.from({ length: 20_000 }, (_, i) => ({ id: `filler-${i}`, text: 'x'.repeat(60), updatedAt: at(0) }));
+  assert.equal((await postJson(server, '/sync', { attempts: filler })).status, 200);
+  const batch = (n: number): Item[] => Array.from({ length: 10 }, (_, i) => ({ id: `b${n}-${i}`, updatedAt: at(n) }));
+  // When each batch was written (and the one before it deleted), by the serverTime that write answered.
+  const writtenAt: number[] = [Date.parse((await delta(server, { problems: batch(0) })).serverTime)];
+  const writer = async (): Promise<void> => {
+    for (let n = 1; n <= 30; n++) {
+      const deletedItems = batch(n - 1).map((item) => ({ id: item.id, type: 'problem', deletedAt: at(n) }));
+      writtenAt[n] = Date.parse((await delta(server, { lastSyncTime: null, problems: batch(n), deletedItems })).serverTime);
+    }
+  };
+  const slowFromScratch = async (k: number): Promise<{ serverTime: number; problems: Item[]; gyms: Item[]; attempts: Item[]; deletedItems: Tombstone[] }> => {
+    const response = await server.fetch('/sync/delta', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'accept-encoding': 'identity' },
+      body: JSON.stringify({ lastSyncTime: null, gyms: [{ id: `reader-${k}`, updatedAt: at(k) }] }),
+    });
+    assert.equal(response.status, 200);
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      text += decoder.decode(chunk.value, { stream: true });
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    const answer = JSON.parse(text + decoder.decode()) as { serverTime: string; problems: Item[]; gyms: Item[]; attempts: Item[]; deletedItems: Tombstone[] };
+    return { ...answer, serverTime: Date.parse(answer.serverTime) };
+  };
+
+  const writing = writer();
+  const answers = [];
+  for (let k = 0; k < 3; k++) answers.push(await slowFromScratch(k));
+  await writing;
+  answers.push(await slowFromScratch(3));
+
+  for (const [k, answer] of answers.entries()) {
+    assert.equal(answer.attempts.length, filler.length);
+    // Its own gym is not sent back; the gyms of the readers before it are.
+    assert.deepEqual(answer.gyms.map((g) => g.id).sort(), Array.from({ length: k }, (_, i) => `reader-${i}`));
+    const current = writtenAt.filter((stamp) => stamp < answer.serverTime).length - 1;
+    const expectedLive = batch(current).map((item) => item.id);
+    const expectedDeleted = Array.from({ length: current }, (_, n) => batch(n).map((item) => item.id)).flat();
+    assert.deepEqual(answer.problems.map((p) => p.id).sort(), expectedLive.sort(), `answer ${k}: live problems at its serverTime`);
+    assert.deepEqual(answer.deletedItems.map((d) => d.id).sort(), expectedDeleted.sort(), `answer ${k}: deletions at its serverTime`);
+  }
+  assert.ok(answers.some((answer) => answer.serverTime < writtenAt[30]!), 'no answer was taken while the writer was writing');
+});
+
 test('downloads abandoned halfway do not hold up later writes and reads', async (t) => {
   const server = await startTestServer(t);
   const filler = Array.from({ length: 20_000 }, (_, i) => ({ id: `filler-${i}`, text: 'z'.repeat(60), updatedAt: at(0) }));
