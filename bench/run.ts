@@ -25,6 +25,7 @@ import { postgresScenario } from './scenarios/postgres.js';
 import { bigUploadScenario, postSyncScenario, type UploadBodies } from './scenarios/uploads.js';
 import { backupScenario } from './scenarios/backup.js';
 import { metricsCostScenario } from './scenarios/metrics-cost.js';
+import { compressionScenario } from './scenarios/compression.js';
 
 const RESULTS_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/results.json');
 /** Attempts each scale's devices edit: more than the 50 concurrent devices, so none share one. */
@@ -42,9 +43,9 @@ interface ScaleData extends UploadBodies {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { quick: { type: 'boolean' }, runs: { type: 'string' }, only: { type: 'string' }, postgres: { type: 'string' } } });
   // --only dashboard: seed the scales, then measure the dashboard alone; --only postgres: SQLite and PostgreSQL side by side alone;
-  // --only uploads: the POST /sync figures alone, at the scales they have targets for.
+  // --only uploads: the POST /sync figures alone, at the scales they have targets for; --only compression: gzip and brotli settings, in-process.
   const only = values.only;
-  if (only !== undefined && only !== 'dashboard' && only !== 'postgres' && only !== 'uploads') throw new Error('--only takes: dashboard, postgres, uploads');
+  if (only !== undefined && !['dashboard', 'postgres', 'uploads', 'compression'].includes(only)) throw new Error('--only takes: dashboard, postgres, uploads, compression');
   // A PostgreSQL server where this user may create databases; the figures next to SQLite's need it.
   const postgresUrl = values.postgres ?? process.env['BENCH_DATABASE_URL'];
   if (only === 'postgres' && postgresUrl === undefined) throw new Error('--only postgres needs --postgres URL (or BENCH_DATABASE_URL)');
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
   const runs = values.runs ? Number(values.runs) : quick ? 3 : 5;
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
   // Quick leaves out scale 4 and the 200 MiB upload: generating, seeding and reading them is most of a full run.
-  const scales = only === 'postgres' ? [1] : only === 'uploads' ? (quick ? [1] : [1, 4]) : quick ? [0.1, 1] : [0.1, 1, 4];
+  const scales = only === 'postgres' || only === 'compression' ? [1] : only === 'uploads' ? (quick ? [1] : [1, 4]) : quick ? [0.1, 1] : [0.1, 1, 4];
   const started = Date.now();
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'ascently-bench-'));
   const ctx: BenchContext = {
@@ -79,6 +80,10 @@ async function main(): Promise<void> {
       data.set(scale, { bytes, changed, sample, ...limits });
       ctx.progress(`scale ${scale}: ${(bytes.length / MB).toFixed(1)} MiB of JSON; JSON.stringify ${limits.stringify.median.toFixed(0)} ms, JSON.parse ${limits.parse.median.toFixed(0)} ms`);
     }
+
+    ctx.progress('compressing the scale 1 answer in-process: gzip levels and brotli qualities');
+    await compressionScenario(ctx, data.get(1)!.bytes, data.get(1)!.stringify);
+    if (only === 'compression') return finish(ctx, started, quick, runs, workDir, only);
 
     if (only === 'uploads') {
       // The upload figures alone: SQLite, the store the targets are for.
