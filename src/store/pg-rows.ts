@@ -171,11 +171,10 @@ export class HeldAnswer {
   static async declare(db: pg.PoolClient, datasetId: number, stamp: number, release: (err?: Error) => void): Promise<HeldAnswer> {
     if (!Number.isSafeInteger(datasetId) || !Number.isSafeInteger(stamp)) throw new Error(`bad dataset ${datasetId} or stamp ${stamp}`);
     // One simple query (one round trip), which takes no parameters: both numbers are checked integers.
-    // Items in GET /sync's order, deletions in the order they were made, as on SQLite.
-    const declare = (cursor: string, select: string, order: string): string => `DECLARE ${cursor} NO SCROLL CURSOR WITH HOLD FOR ${select} AND stamp < ${stamp} ORDER BY ${order};`;
+    const declare = (cursor: string, select: string): string => `DECLARE ${cursor} NO SCROLL CURSOR WITH HOLD FOR ${select} AND stamp < ${stamp} ORDER BY stamp, seq;`;
     await db.query(
-      COLLECTIONS.map((c) => declare(heldCursor(c), `SELECT json FROM items WHERE dataset_id = ${datasetId} AND collection = '${c}'`, 'seq')).join('') +
-        declare(heldCursor('tombstones'), `SELECT json FROM tombstones WHERE dataset_id = ${datasetId}`, 'stamp, seq'),
+      COLLECTIONS.map((c) => declare(heldCursor(c), `SELECT json FROM items WHERE dataset_id = ${datasetId} AND collection = '${c}'`)).join('') +
+        declare(heldCursor('tombstones'), `SELECT json FROM tombstones WHERE dataset_id = ${datasetId}`),
     );
     return new HeldAnswer(db, release);
   }

@@ -452,16 +452,14 @@ export class SqliteStore implements Store {
     const reader = this.openReader();
     try {
       const itemsOf = reader.db
-        // In GET /sync's order, through the index that holds each collection's rows
-        // together: by stamp, every collection's read would walk all of them.
-        .prepare('SELECT json FROM items INDEXED BY items_in_order WHERE dataset_id = ? AND collection = ? AND stamp < ? ORDER BY rowid')
+        .prepare('SELECT json FROM items INDEXED BY items_by_stamp WHERE dataset_id = ? AND stamp < ? AND collection = ? ORDER BY stamp, rowid')
         .pluck();
       const tombstonesOf = reader.db.prepare('SELECT json FROM tombstones WHERE dataset_id = ? AND stamp < ? ORDER BY stamp, rowid').pluck();
       reader.db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(datasetId); // starts the read snapshot now
       return {
         stamp,
         streamed: true,
-        items: (collection) => pages(() => itemsOf.iterate(datasetId, collection, stamp) as Iterable<string>, echoItems[collection]),
+        items: (collection) => pages(() => itemsOf.iterate(datasetId, stamp, collection) as Iterable<string>, echoItems[collection]),
         tombstones: () => pages(() => tombstonesOf.iterate(datasetId, stamp) as Iterable<string>, echoTombstones),
         close: reader.close,
       };
