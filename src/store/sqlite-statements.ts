@@ -48,7 +48,7 @@ export function prepareStatements(db: Database) {
        ON CONFLICT (dataset_id, collection, id) DO UPDATE SET updated_ms = excluded.updated_ms, stamp = excluded.stamp, json = excluded.json`,
     ),
     insertTombstone: db.prepare('INSERT OR IGNORE INTO tombstones (dataset_id, type_key, id, stamp, json) VALUES (?, ?, ?, ?, ?)'),
-    itemsBetween: db.prepare('SELECT collection, json FROM items WHERE dataset_id = ? AND stamp > ? AND stamp < ? ORDER BY stamp'),
+    itemsBetween: db.prepare('SELECT json FROM items INDEXED BY items_by_stamp WHERE dataset_id = ? AND collection = ? AND stamp > ? AND stamp < ? ORDER BY stamp, rowid').pluck(),
     tombstonesBetween: db.prepare('SELECT json FROM tombstones WHERE dataset_id = ? AND stamp > ? AND stamp < ? ORDER BY stamp').pluck(),
     allItemRows: db.prepare('SELECT rowid, collection, id, json FROM items WHERE dataset_id = ?').raw(),
     allTombstoneKeys: db.prepare('SELECT type_key, id FROM tombstones WHERE dataset_id = ?').raw(),

@@ -129,9 +129,7 @@ export class SqliteStore implements Store {
         if (since === -1) return { stamp, since, echoItems: items, echoTombstones: tombstones };
         // A delta answers what changed since the device last synced: small, read here whole.
         const changed = emptyCollections();
-        for (const row of s.itemsBetween.iterate(datasetId, since, stamp) as Iterable<{ collection: Collection; json: string }>) {
-          changed[row.collection].push(row.json);
-        }
+        for (const c of COLLECTIONS) changed[c] = s.itemsBetween.all(datasetId, c, since, stamp) as string[];
         for (const c of COLLECTIONS) changed[c].push(...items[c]);
         return { stamp, since, echoItems: changed, echoTombstones: [...(s.tombstonesBetween.all(datasetId, since, stamp) as string[]), ...tombstones] };
       })
@@ -249,13 +247,13 @@ export class SqliteStore implements Store {
       const counts = countsOf(reader.prepare(COUNT_ITEMS).all(datasetId) as { collection: Collection; n: number }[]);
       // As GET /sync/delta reads what changed since a device's last sync, in the export's order.
       const itemsOf = reader
-        .prepare('SELECT json FROM items INDEXED BY items_by_stamp WHERE dataset_id = ? AND stamp > ? AND collection = ? ORDER BY rowid')
+        .prepare('SELECT json FROM items INDEXED BY items_by_stamp WHERE dataset_id = ? AND collection = ? AND stamp > ? ORDER BY rowid')
         .pluck();
       const tombstonesOf = reader.prepare('SELECT json FROM tombstones WHERE dataset_id = ? AND stamp > ? ORDER BY stamp, rowid').pluck();
       return {
         stamp: dataset.last_stamp,
         counts,
-        items: (collection) => pages(() => itemsOf.iterate(datasetId, since, collection) as Iterable<string>),
+        items: (collection) => pages(() => itemsOf.iterate(datasetId, collection, since) as Iterable<string>),
         tombstones: () => pages(() => tombstonesOf.iterate(datasetId, since) as Iterable<string>),
         close,
       };
@@ -452,14 +450,14 @@ export class SqliteStore implements Store {
     const reader = this.openReader();
     try {
       const itemsOf = reader.db
-        .prepare('SELECT json FROM items INDEXED BY items_by_stamp WHERE dataset_id = ? AND stamp < ? AND collection = ? ORDER BY stamp, rowid')
+        .prepare('SELECT json FROM items INDEXED BY items_by_stamp WHERE dataset_id = ? AND collection = ? AND stamp < ? ORDER BY stamp, rowid')
         .pluck();
       const tombstonesOf = reader.db.prepare('SELECT json FROM tombstones WHERE dataset_id = ? AND stamp < ? ORDER BY stamp, rowid').pluck();
       reader.db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(datasetId); // starts the read snapshot now
       return {
         stamp,
         streamed: true,
-        items: (collection) => pages(() => itemsOf.iterate(datasetId, stamp, collection) as Iterable<string>, echoItems[collection]),
+        items: (collection) => pages(() => itemsOf.iterate(datasetId, collection, stamp) as Iterable<string>, echoItems[collection]),
         tombstones: () => pages(() => tombstonesOf.iterate(datasetId, stamp) as Iterable<string>, echoTombstones),
         close: reader.close,
       };
