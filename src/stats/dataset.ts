@@ -62,8 +62,29 @@ function upper(value: unknown): string {
   return text(value).trim().toUpperCase();
 }
 
-function strings(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+const NO_STRINGS: readonly string[] = Object.freeze([]);
+
+function strings(value: unknown): readonly string[] {
+  if (!Array.isArray(value) || value.length === 0) return NO_STRINGS;
+  const list = value.filter((v): v is string => typeof v === 'string');
+  return list.length === 0 ? NO_STRINGS : list;
+}
+
+/**
+ * Equal lists of strings kept once: thousands of problems carry a few hundred
+ * different sets of tags. Shared, so frozen: a page that sorted one in place
+ * would change every problem's.
+ */
+export class ListInterner {
+  private readonly lists = new Map<string, readonly string[]>();
+
+  shared(list: readonly string[]): readonly string[] {
+    if (list.length === 0) return NO_STRINGS;
+    const key = JSON.stringify(list);
+    let kept = this.lists.get(key);
+    if (kept === undefined) this.lists.set(key, (kept = Object.freeze(list.slice())));
+    return kept;
+  }
 }
 
 function finite(value: unknown): number | undefined {
@@ -93,7 +114,7 @@ export function readGym(v: Json, ids?: Interner): Gym {
   return { id: intern(text(v['id']), ids), name: text(v['name']), customGrades: strings(v['customDifficultyGrades']) };
 }
 
-export function readProblem(v: Json, ids?: Interner): Problem {
+export function readProblem(v: Json, ids?: Interner, lists?: ListInterner): Problem {
   const difficulty = v['difficulty'] !== null && typeof v['difficulty'] === 'object' ? (v['difficulty'] as Json) : {};
   return {
     id: intern(text(v['id']), ids),
@@ -103,7 +124,7 @@ export function readProblem(v: Json, ids?: Interner): Problem {
     system: upper(difficulty['system']),
     grade: text(difficulty['grade']).trim(),
     numericValue: finite(difficulty['numericValue']),
-    tags: strings(v['tags']),
+    tags: lists ? lists.shared(strings(v['tags'])) : strings(v['tags']),
     imagePaths: strings(v['imagePaths']),
     // Only an explicit false retires a problem: the field is optional.
     isActive: v['isActive'] !== false,
@@ -166,6 +187,7 @@ function put<T extends { id: string }>(items: Map<string, T>, item: T): void {
  */
 export class DatasetBuilder {
   private readonly deleted: { type: string; id: string }[] = [];
+  private readonly lists = new ListInterner();
 
   constructor(private readonly ds: MutableDataset = emptyDataset()) {}
 
@@ -183,7 +205,7 @@ export class DatasetBuilder {
     const ids = this.ds.attempts.ids;
     // Keyed by the item's own (shared) id string, not a second copy of it.
     if (collection === 'gyms') put(this.ds.gyms, readGym(v, ids));
-    else if (collection === 'problems') put(this.ds.problems, readProblem(v, ids));
+    else if (collection === 'problems') put(this.ds.problems, readProblem(v, ids, this.lists));
     else if (collection === 'sessions') put(this.ds.sessions, readSession(v, ids));
     else this.ds.attempts.put(id, readAttempt(v));
   }

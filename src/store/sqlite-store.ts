@@ -471,6 +471,10 @@ export class SqliteStore implements Store {
   private openReader(): { db: Database; close: () => void } {
     const db = new Database(this.file, { readonly: true, fileMustExist: true });
     db.pragma('busy_timeout = 5000');
+    // A reader reads each page once, in order: better-sqlite3's default 16 MiB page
+    // cache filled up with pages never read again (a dashboard's first load of a
+    // year of climbing: 16 of its 46 MiB above idle), held for as long as the read lasted.
+    db.pragma(`cache_size = -${READER_CACHE_KIB}`);
     let open = true;
     const close = (): void => {
       if (!open) return;
@@ -526,6 +530,9 @@ function openDatabase(file: string): Database {
   db.pragma('temp_store = MEMORY');
   return db;
 }
+
+/** A one-pass reader's page cache: room for the index and table pages of the rows at hand. */
+const READER_CACHE_KIB = 512;
 
 /** SQLite's default: the WAL is copied into the database file at the commit that takes it past this many pages. */
 const WAL_AUTOCHECKPOINT_PAGES = 1000;
