@@ -27,6 +27,26 @@ export async function* pages(query: () => Iterable<string>, after: readonly stri
   if (page.length > 0) yield page;
 }
 
+/**
+ * A collection's items in the export's order as UTF-8 bytes, PAGE_ROWS at a time
+ * joined by commas: SQLite joins them, so no string is made for each item.
+ */
+export async function* joinedItems(db: Database, datasetId: number, collection: Collection): AsyncGenerator<Buffer> {
+  const page = db
+    .prepare(
+      `SELECT max(r), CAST(group_concat(json, ',') AS BLOB) FROM (
+         SELECT rowid AS r, json FROM items INDEXED BY items_in_order WHERE dataset_id = ? AND collection = ? AND rowid > ? ORDER BY rowid LIMIT ${PAGE_ROWS})`,
+    )
+    .raw();
+  let after = -1;
+  for (;;) {
+    const [last, joined] = page.get(datasetId, collection, after) as [number | null, Buffer | null];
+    if (last === null || joined === null) return;
+    yield joined;
+    after = last;
+  }
+}
+
 export function prepareStatements(db: Database) {
   return {
     datasetByName: db.prepare('SELECT id FROM datasets WHERE name = ?'),
@@ -50,8 +70,6 @@ export function prepareStatements(db: Database) {
     insertTombstone: db.prepare('INSERT OR IGNORE INTO tombstones (dataset_id, type_key, id, stamp, json) VALUES (?, ?, ?, ?, ?)'),
     itemsBetween: db.prepare('SELECT collection, json FROM items WHERE dataset_id = ? AND stamp > ? AND stamp < ? ORDER BY stamp'),
     tombstonesBetween: db.prepare('SELECT json FROM tombstones WHERE dataset_id = ? AND stamp > ? AND stamp < ? ORDER BY stamp').pluck(),
-    allItemRows: db.prepare('SELECT rowid, collection, id, json FROM items WHERE dataset_id = ?').raw(),
-    allTombstoneKeys: db.prepare('SELECT type_key, id FROM tombstones WHERE dataset_id = ?').raw(),
     deleteItemRow: db.prepare('DELETE FROM items WHERE rowid = ?'),
     deleteTombstone: db.prepare('DELETE FROM tombstones WHERE dataset_id = ? AND type_key = ? AND id = ?'),
     insertHistory: db.prepare('INSERT INTO history (dataset_id, created_at, reason, items, tombstones, raw_bytes, gzip) VALUES (?, ?, ?, ?, ?, ?, ?)'),

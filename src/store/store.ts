@@ -110,6 +110,11 @@ export type TextPages = AsyncIterable<readonly string[]>;
 export interface ExportSnapshot {
   readonly extraFieldsJson: string;
   items(collection: Collection): TextPages;
+  /**
+   * The same items as UTF-8 bytes, in chunks of whole items joined by commas: what
+   * a history snapshot compresses, without a string made for each item.
+   */
+  itemBytes(collection: Collection): AsyncIterable<Buffer>;
   tombstones(): TextPages;
   close(): void;
 }

@@ -3,7 +3,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, gunzip } from 'node:zlib';
 import type { DatasetStats, DeltaOutcome, ExportSnapshot, HistorySnapshot, Store, TextPages } from '../store/store.js';
-import { documentChunks, documentText } from './document.js';
+import { documentBytes, documentChunks, documentText } from './document.js';
 import { KeyedLock } from './keyed-lock.js';
 import { COLLECTIONS } from './model.js';
 import { formatInstant } from './timestamps.js';
@@ -122,6 +122,21 @@ export class SyncService {
     return { chunks: exportDocument(snapshot, formatInstant(this.now())), close: () => snapshot.close() };
   }
 
+  /** The GET /sync document as UTF-8 chunks, its items copied from the store as bytes (a history snapshot). */
+  private async openExportBytes(datasetId: number): Promise<{ bytes: AsyncIterable<Buffer>; close(): void } | undefined> {
+    const snapshot = await this.store.openExport(datasetId);
+    if (!snapshot) return undefined;
+    const tombstones = async function* (): AsyncGenerator<Buffer> {
+      for await (const page of snapshot.tombstones()) if (page.length > 0) yield Buffer.from(page.join(','), 'utf8');
+    };
+    const bytes = documentBytes({
+      head: exportHead(formatInstant(this.now())),
+      arrays: [...COLLECTIONS.map((c) => [c, snapshot.itemBytes(c)] as const), ['deletedItems', tombstones()]],
+      tailObjectJson: snapshot.extraFieldsJson,
+    });
+    return { bytes, close: () => snapshot.close() };
+  }
+
   /** GET /sync: openExport, and once the whole document is out, an onSync event with how many items it carried. */
   async download(datasetId: number): Promise<ExportDocument | undefined> {
     const snapshot = await this.store.openExport(datasetId);
@@ -142,7 +157,7 @@ export class SyncService {
     const stats = await this.store.stats(datasetId);
     const items = COLLECTIONS.reduce((sum, c) => sum + stats.items[c], 0);
     if (!stats.written || items + stats.tombstones === 0) return undefined;
-    const exported = await this.openExport(datasetId);
+    const exported = await this.openExportBytes(datasetId);
     if (!exported) return undefined;
     // Streamed through gzip in chunks: the replaced data is never held whole in
     // memory, and the compressing runs on libuv's pool. Level 1 shrinks JSON
@@ -150,8 +165,7 @@ export class SyncService {
     let rawBytes = 0;
     const compressed: Buffer[] = [];
     try {
-      const source = Readable.from(exported.chunks).map((chunk: string) => {
-        const bytes = Buffer.from(chunk, 'utf8');
+      const source = Readable.from(exported.bytes).map((bytes: Buffer) => {
         rawBytes += bytes.length;
         return bytes;
       });
@@ -194,6 +208,7 @@ function countingSnapshot(snapshot: ExportSnapshot, done: (rows: number) => void
   return {
     extraFieldsJson: snapshot.extraFieldsJson,
     items: (collection) => counted(snapshot.items(collection), false),
+    itemBytes: (collection) => snapshot.itemBytes(collection),
     tombstones: () => counted(snapshot.tombstones(), true),
     close: () => snapshot.close(),
   };
@@ -212,15 +227,19 @@ async function sentCount(outcome: DeltaOutcome, stats: () => Promise<DatasetStat
 async function* exportDocument(snapshot: ExportSnapshot, exportedAt: string): AsyncGenerator<string> {
   try {
     yield* documentChunks({
-      head: [
-        ['exportedAt', JSON.stringify(exportedAt)],
-        ['version', '"2.0"'],
-        ['formatVersion', '"2.0"'],
-      ],
+      head: exportHead(exportedAt),
       arrays: [...COLLECTIONS.map((c) => [c, snapshot.items(c)] as const), ['deletedItems', snapshot.tombstones()]],
       tailObjectJson: snapshot.extraFieldsJson,
     });
   } finally {
     snapshot.close();
   }
+}
+
+function exportHead(exportedAt: string): readonly (readonly [string, string])[] {
+  return [
+    ['exportedAt', JSON.stringify(exportedAt)],
+    ['version', '"2.0"'],
+    ['formatVersion', '"2.0"'],
+  ];
 }

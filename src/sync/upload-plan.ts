@@ -27,6 +27,8 @@ export interface UploadItems {
   hasText(position: number, json: string): boolean;
   /** The position of the item with this collection and id, or -1. */
   positionOf(collection: Collection, id: string): number;
+  /** Positions [start, end) of a collection's items: they are listed collection by collection. */
+  span(collection: Collection): { start: number; end: number };
 }
 
 /** A full upload reduced to what the store must hold afterwards (sync-semantics.md section 5). */
@@ -145,6 +147,11 @@ class ScannedUploadItems implements UploadItems {
     const c = COLLECTIONS.indexOf(collection);
     const slot = this.positions[c]!.get(id);
     return slot === undefined ? -1 : this.offsets[c]! + slot;
+  }
+
+  span(collection: Collection): { start: number; end: number } {
+    const c = COLLECTIONS.indexOf(collection);
+    return { start: this.offsets[c]!, end: this.offsets[c]! + this.winners[c]!.length };
   }
 
   private collectionIndex(position: number): number {
