@@ -218,6 +218,11 @@ export class PgStore implements Store {
     }, datasetId);
   }
 
+  /** None: a round trip per batch of stored texts would cost about what not parsing them saves. */
+  async openKnownItems(): Promise<undefined> {
+    return undefined;
+  }
+
   async openExport(datasetId: number): Promise<ExportSnapshot | undefined> {
     const { db, close } = await this.openSnapshot();
     try {

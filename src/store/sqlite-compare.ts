@@ -27,6 +27,7 @@ export function compareStatements(db: Database) {
   return {
     // A collection's rows in the export's order (the order they were first stored),
     // BATCH_ROWS at a time: their count, last rowid, rowids and JSON joined by commas.
+    // The two lists are built in one pass, so they agree whatever order it takes.
     itemBatch: db
       .prepare(
         `SELECT count(*), max(r), group_concat(r), CAST(group_concat(json, ',') AS BLOB) FROM (

@@ -34,7 +34,7 @@ export async function* pages(query: () => Iterable<string>, after: readonly stri
 export async function* joinedItems(db: Database, datasetId: number, collection: Collection): AsyncGenerator<Buffer> {
   const page = db
     .prepare(
-      `SELECT max(r), CAST(group_concat(json, ',') AS BLOB) FROM (
+      `SELECT max(r), CAST(group_concat(json, ',' ORDER BY r) AS BLOB) FROM (
          SELECT rowid AS r, json FROM items INDEXED BY items_in_order WHERE dataset_id = ? AND collection = ? AND rowid > ? ORDER BY rowid LIMIT ${PAGE_ROWS})`,
     )
     .raw();

@@ -3,11 +3,13 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { makePrivateDir, makePrivateFile } from '../private-files.js';
 import { Database } from './sqlite-driver.js';
+import { knownItems } from './sqlite-known-items.js';
 import { compareStatements, compareUpload, type FullUploadDiff } from './sqlite-compare.js';
 import { COUNT_ITEMS, countsOf, joinedItems, pages, prepareStatements } from './sqlite-statements.js';
 import { planDelta, type StoredItem, type StoredState, type StoredTombstone } from '../sync/merge.js';
 import { COLLECTIONS, type Collection } from '../sync/model.js';
 import { nextStamp } from '../sync/stamps.js';
+import type { KnownItems } from '../sync/upload-scan.js';
 import type { DeltaRequest } from '../sync/validate.js';
 import { ApiError } from '../errors.js';
 import { accountImagesDir, removeAccountImages, removeOrphanAccountFolders } from '../images/account-images.js';
@@ -213,6 +215,11 @@ export class SqliteStore implements Store {
         // A full disk, say: the WAL keeps the data, and the next commit's checkpoint tries again.
       }
     });
+  }
+
+  async openKnownItems(datasetId: number): Promise<KnownItems & { close(): void }> {
+    const { db: reader, close } = this.openReader();
+    return { ...knownItems(reader, datasetId), close };
   }
 
   async openExport(datasetId: number): Promise<ExportSnapshot | undefined> {

@@ -7,7 +7,7 @@ import { documentBytes, documentChunks, documentText } from './document.js';
 import { KeyedLock } from './keyed-lock.js';
 import { COLLECTIONS } from './model.js';
 import { formatInstant } from './timestamps.js';
-import { planScannedUpload } from './upload-plan.js';
+import { planScannedUpload, type PlannedUpload } from './upload-plan.js';
 import { scanFullUpload } from './upload-scan.js';
 import type { UploadSource } from './upload-source.js';
 import { parseDocument, validateDelta } from './validate.js';
@@ -91,8 +91,16 @@ export class SyncService {
    * replaces. The body is checked before the write lock is taken, so a slow or
    * invalid upload never holds up other writes.
    */
-  fullUpload(datasetId: number, body: Buffer | UploadSource, reason = 'full upload'): Promise<{ stamp: number }> {
-    const plan = planScannedUpload(scanFullUpload(body));
+  async fullUpload(datasetId: number, body: Buffer | UploadSource, reason = 'full upload'): Promise<{ stamp: number }> {
+    // The stored items spare the scan parsing what the device sends again unchanged;
+    // they only stand in for a parse, so another write meanwhile changes nothing.
+    const known = await this.store.openKnownItems(datasetId);
+    let plan: PlannedUpload;
+    try {
+      plan = planScannedUpload(scanFullUpload(body, undefined, known));
+    } finally {
+      known?.close();
+    }
     return this.lock.run(datasetId, async () => {
       // The write's time starts once the history snapshot, read before the transaction, is taken.
       let started = process.hrtime.bigint();

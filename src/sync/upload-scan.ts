@@ -29,6 +29,25 @@ export interface ScannedItems {
   readonly ends: number[];
 }
 
+/**
+ * The items a store already holds, offered to the scan in the store's order, one
+ * collection at a time: an element whose bytes are exactly a stored item's text
+ * is not parsed again (that text was a valid item when it was stored, and its id
+ * and time are the stored ones). A re-upload is mostly such elements.
+ */
+export interface KnownItems {
+  /** The collection's next stored item not yet offered, or undefined; `bytes` stays valid until the next call. */
+  peek(collection: Collection): KnownItem | undefined;
+  /** Moves on past the item peek gave. */
+  skip(collection: Collection): void;
+}
+
+export interface KnownItem {
+  readonly bytes: Buffer;
+  readonly id: string;
+  readonly time: number;
+}
+
 type Field =
   | { kind: 'items'; collection: Collection; items: ScannedItems; error?: ApiError }
   | { kind: 'tombstones'; tombstones: IncomingTombstone[]; error?: ApiError }
@@ -55,8 +74,8 @@ const COLLECTION_SET: ReadonlySet<string> = new Set(COLLECTIONS);
 const NEED_MORE = Symbol('need more bytes');
 
 /** `windowBytes`: how much of a body that is not in memory is read at a time (tests make it tiny). */
-export function scanFullUpload(body: UploadSource | Buffer, windowBytes = WINDOW): ScannedUpload {
-  return new Scanner(Buffer.isBuffer(body) ? bufferSource(body) : body, windowBytes).document();
+export function scanFullUpload(body: UploadSource | Buffer, windowBytes = WINDOW, known?: KnownItems): ScannedUpload {
+  return new Scanner(Buffer.isBuffer(body) ? bufferSource(body) : body, windowBytes, known).document();
 }
 
 /**
@@ -77,6 +96,7 @@ class Scanner {
   constructor(
     private readonly source: UploadSource,
     private readonly windowBytes: number,
+    private readonly known: KnownItems | undefined,
   ) {
     if (source.whole) {
       this.buffer = this.b = source.whole;
@@ -212,6 +232,10 @@ class Scanner {
    * of a field is remembered, not thrown, since a syntax error later in the body must win.
    */
   private element(field: Field, index: number, start: number): number {
+    if (field.kind === 'items' && !field.error) {
+      const end = this.knownItem(field.collection, field.items, start);
+      if (end !== -1) return end;
+    }
     let end = this.b[start] === OPEN_OBJECT ? this.quickObject(start) : -1;
     let text: string;
     let value: unknown;
@@ -240,6 +264,33 @@ class Scanner {
       if (!(err instanceof ApiError)) throw err;
       field.error = err;
     }
+    return end;
+  }
+
+  /** Body offset of the last element the known items were tried for: a step run again after NEED_MORE does not skip one more. */
+  private knownTried = -1;
+
+  /**
+   * The element at window offset `start` when its bytes are the next stored item's
+   * text: recorded from the store's id and time, unparsed; returns the window
+   * offset past it, or -1. Another element moves the stored items on by one (an
+   * item changed in place), so the ones after it line up again. Sessions are
+   * always parsed: an active one is left out of the upload.
+   */
+  private knownItem(collection: Collection, items: ScannedItems, start: number): number {
+    const known = this.known;
+    if (!known || collection === 'sessions' || this.knownTried === this.base + start) return -1;
+    const item = known.peek(collection);
+    if (!item) return -1;
+    const end = start + item.bytes.length;
+    if (end > this.b.length && !this.eof) throw NEED_MORE;
+    this.knownTried = this.base + start;
+    known.skip(collection);
+    if (end > this.b.length || this.b.compare(item.bytes, 0, item.bytes.length, start, end) !== 0) return -1;
+    items.ids.push(item.id);
+    items.times.push(item.time);
+    items.starts.push(this.base + start);
+    items.ends.push(this.base + end);
     return end;
   }
 
