@@ -29,22 +29,38 @@ export async function* pages(query: () => Iterable<string>, after: readonly stri
 
 /**
  * A collection's items in the export's order as UTF-8 bytes, PAGE_ROWS at a time
- * joined by commas: SQLite joins them, so no string is made for each item.
+ * joined by commas: SQLite joins them, so no string is made for each item. An
+ * aggregate's order is SQLite's choice: the rowids, listed in the same pass, show
+ * it, and a page not in rowid order is read again row by row (never seen so far).
  */
 export async function* joinedItems(db: Database, datasetId: number, collection: Collection): AsyncGenerator<Buffer> {
-  const page = db
-    .prepare(
-      `SELECT max(r), CAST(group_concat(json, ',' ORDER BY r) AS BLOB) FROM (
-         SELECT rowid AS r, json FROM items INDEXED BY items_in_order WHERE dataset_id = ? AND collection = ? AND rowid > ? ORDER BY rowid LIMIT ${PAGE_ROWS})`,
-    )
-    .raw();
+  const range = `FROM items INDEXED BY items_in_order WHERE dataset_id = ? AND collection = ? AND rowid > ? ORDER BY rowid LIMIT ${PAGE_ROWS}`;
+  const page = db.prepare(`SELECT max(r), group_concat(r), CAST(group_concat(json, ',') AS BLOB) FROM (SELECT rowid AS r, json ${range})`).raw();
+  const rows = db.prepare(`SELECT json ${range}`).pluck();
   let after = -1;
   for (;;) {
-    const [last, joined] = page.get(datasetId, collection, after) as [number | null, Buffer | null];
-    if (last === null || joined === null) return;
-    yield joined;
+    const [last, rowids, joined] = page.get(datasetId, collection, after) as [number | null, string | null, Buffer | null];
+    if (last === null || rowids === null || joined === null) return;
+    yield ascending(rowids) ? joined : Buffer.from((rows.all(datasetId, collection, after) as string[]).join(','), 'utf8');
     after = last;
   }
+}
+
+/** Whether a comma-separated list of integers is in ascending order, read without splitting it. */
+function ascending(list: string): boolean {
+  let previous = -Infinity;
+  let value = 0;
+  for (let i = 0; i <= list.length; i++) {
+    const c = i < list.length ? list.charCodeAt(i) : 0x2c;
+    if (c !== 0x2c) {
+      value = value * 10 + (c - 0x30);
+      continue;
+    }
+    if (value <= previous) return false;
+    previous = value;
+    value = 0;
+  }
+  return true;
 }
 
 export function prepareStatements(db: Database) {

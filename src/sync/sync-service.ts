@@ -1,9 +1,8 @@
 import { promisify } from 'node:util';
-import { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGzip, gunzip } from 'node:zlib';
+import { gunzip } from 'node:zlib';
 import type { DatasetStats, DeltaOutcome, ExportSnapshot, HistorySnapshot, Store, TextPages } from '../store/store.js';
 import { documentBytes, documentChunks, documentText } from './document.js';
+import { gzipInMembers } from './gzip-parallel.js';
 import { KeyedLock } from './keyed-lock.js';
 import { COLLECTIONS } from './model.js';
 import { formatInstant } from './timestamps.js';
@@ -167,27 +166,16 @@ export class SyncService {
     if (!stats.written || items + stats.tombstones === 0) return undefined;
     const exported = await this.openExportBytes(datasetId);
     if (!exported) return undefined;
-    // Streamed through gzip in chunks: the replaced data is never held whole in
-    // memory, and the compressing runs on libuv's pool. Level 1 shrinks JSON
-    // several times over at a fraction of the default level's cost.
-    let rawBytes = 0;
-    const compressed: Buffer[] = [];
+    // Read in chunks and compressed in members on libuv's pool (gzip-parallel.ts):
+    // the replaced data is never held whole in memory. Level 1 shrinks JSON several
+    // times over at a fraction of the default level's cost.
+    let compressed: { gzip: Buffer; rawBytes: number };
     try {
-      const source = Readable.from(exported.bytes).map((bytes: Buffer) => {
-        rawBytes += bytes.length;
-        return bytes;
-      });
-      const sink = new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          compressed.push(chunk);
-          done();
-        },
-      });
-      await pipeline(source, createGzip({ level: 1 }), sink);
+      compressed = await gzipInMembers(exported.bytes, 1);
     } finally {
       exported.close();
     }
-    return { reason, items, tombstones: stats.tombstones, rawBytes, gzip: Buffer.concat(compressed) };
+    return { reason, items, tombstones: stats.tombstones, rawBytes: compressed.rawBytes, gzip: compressed.gzip };
   }
 }
 
