@@ -17,7 +17,7 @@ export interface FullUploadDiff {
   readonly changes: boolean;
 }
 
-/** Stored rows read at a time: one query, one Buffer of their JSON joined by commas. */
+/** Stored rows compared at a time. */
 const BATCH_ROWS = 1024;
 const COMMA = 0x2c;
 const QUOTE = 0x22;
@@ -31,7 +31,15 @@ export function compareStatements(db: Database) {
     itemBatch: db
       .prepare(
         `SELECT count(*), max(r), group_concat(r), CAST(group_concat(json, ',') AS BLOB) FROM (
-           SELECT rowid AS r, json FROM items INDEXED BY items_in_order WHERE dataset_id = ? AND collection = ? AND rowid > ? ORDER BY rowid LIMIT ${BATCH_ROWS})`,
+           SELECT rowid AS r, json FROM items INDEXED BY items_in_order WHERE dataset_id = ? AND collection = ? AND rowid > ? ORDER BY rowid LIMIT ?)`,
+      )
+      .raw(),
+    // The same rows compared with the body's bytes by SQLite itself: a batch
+    // unchanged in a re-upload costs no Buffer and no string at all.
+    sameBatch: db
+      .prepare(
+        `SELECT count(*), max(r), CAST(group_concat(json, ',') AS BLOB) = ? FROM (
+           SELECT rowid AS r, json FROM items INDEXED BY items_in_order WHERE dataset_id = ? AND collection = ? AND rowid > ? ORDER BY rowid LIMIT ?)`,
       )
       .raw(),
     itemIdByRowid: db.prepare('SELECT id FROM items WHERE rowid = ?').pluck(),
@@ -48,7 +56,7 @@ class Unaligned extends Error {}
 export function compareUpload(s: Statements, datasetId: number, plan: PlannedUpload, extraJson: string): FullUploadDiff {
   let items: ItemMarks;
   try {
-    items = batchedMarks(s.itemBatch, s.itemIdByRowid, datasetId, plan.items);
+    items = batchedMarks(s, datasetId, plan.items);
   } catch (err) {
     if (!(err instanceof Unaligned)) throw err;
     items = rowByRowMarks(s.allItemRows, datasetId, plan.items);
@@ -83,8 +91,10 @@ interface ItemMarks {
  * brace, so no other split of the batch can match), and no string is made for it.
  * A row that is not the expected item is looked up by id, as the row-by-row
  * comparison does, and the next row is expected after wherever it was found.
+ * While nothing differs, SQLite compares a whole batch with the body's bytes
+ * itself, and the rows never come into JavaScript at all.
  */
-function batchedMarks(itemBatch: Statement, itemIdByRowid: Statement, datasetId: number, items: UploadItems): ItemMarks {
+function batchedMarks(s: Statements, datasetId: number, items: UploadItems): ItemMarks {
   const marks: ItemMarks = { unchanged: new Uint8Array(items.length), kept: 0, unchangedBytes: 0, leftOut: [] };
   const keep = (position: number, bytes: number): void => {
     if (marks.unchanged[position] === 1) throw new Unaligned('an item matched twice');
@@ -96,8 +106,28 @@ function batchedMarks(itemBatch: Statement, itemIdByRowid: Statement, datasetId:
     const span = items.span(collection);
     let expected = span.start;
     let after = -1;
+    /** Whether the next batch is compared by SQLite first: while the batches before it came back unchanged. */
+    let byBytes = true;
     for (;;) {
-      const [count, last, rowidList, joined] = itemBatch.get(datasetId, collection, after) as [number, number | null, string | null, Buffer | null];
+      // Equal bytes of n rows joined by commas and n items joined by commas are n equal items, pair by pair
+      // (each text is one JSON object, which ends at its own closing brace), whatever order SQLite joined them in.
+      const n = Math.min(BATCH_ROWS, span.end - expected);
+      const expectedBytes = n > 0 && byBytes ? items.joined(expected, expected + n) : undefined;
+      if (expectedBytes) {
+        const [count, last, equal] = s.sameBatch.get(expectedBytes, datasetId, collection, after, n) as [number, number | null, number | null];
+        if (equal === 1 && count === n && last !== null) {
+          for (let position = expected; position < expected + n; position++) if (marks.unchanged[position] === 1) throw new Unaligned('an item matched twice');
+          marks.unchanged.fill(1, expected, expected + n);
+          marks.kept += n;
+          marks.unchangedBytes += expectedBytes.length - (n - 1);
+          expected += n;
+          after = last;
+          continue;
+        }
+      }
+      // Read back as bytes: the next batch is compared by SQLite again only if no row of this one changed.
+      byBytes = true;
+      const [count, last, rowidList, joined] = s.itemBatch.get(datasetId, collection, after, BATCH_ROWS) as [number, number | null, string | null, Buffer | null];
       if (count === 0 || last === null || rowidList === null || joined === null) break;
       let rowids: number[] | undefined;
       let at = 0;
@@ -113,10 +143,11 @@ function batchedMarks(itemBatch: Statement, itemIdByRowid: Statement, datasetId:
             continue;
           }
         }
+        byBytes = false;
         const end = valueEnd(joined, at);
         rowids ??= rowidList.split(',').map(Number);
         const rowid = rowids[row]!;
-        const id = itemIdByRowid.get(rowid) as string;
+        const id = s.itemIdByRowid.get(rowid) as string;
         const position = items.positionOf(collection, id);
         if (position === -1) {
           marks.leftOut.push(rowid);

@@ -29,6 +29,12 @@ export interface UploadItems {
   positionOf(collection: Collection, id: string): number;
   /** Positions [start, end) of a collection's items: they are listed collection by collection. */
   span(collection: Collection): { start: number; end: number };
+  /**
+   * The body's bytes from the item at `from` to the one before `to` (one
+   * collection), when they are exactly those items' texts joined by single commas
+   * (compact JSON, no duplicate in between); else undefined. Valid until the next item is read.
+   */
+  joined(from: number, to: number): Buffer | undefined;
 }
 
 /** A full upload reduced to what the store must hold afterwards (sync-semantics.md section 5). */
@@ -58,6 +64,8 @@ export function planScannedUpload(scan: ScannedUpload): PlannedUpload {
   for (const tombstone of tombstones.values()) bytes += Buffer.byteLength(tombstone.json);
   return { items, tombstones: [...tombstones.values()], extraFieldsJson: scan.extraFieldsJson, bytes };
 }
+
+const COMMA = 0x2c;
 
 class ScannedUploadItems implements UploadItems {
   readonly length: number;
@@ -133,6 +141,22 @@ class ScannedUploadItems implements UploadItems {
     if (this.scratch.length < json.length * 3) this.scratch = Buffer.allocUnsafe(json.length * 3);
     const length = this.scratch.write(json, 0, 'utf8');
     return length === bytes.length && this.scratch.compare(bytes, 0, length, 0, length) === 0;
+  }
+
+  joined(from: number, to: number): Buffer | undefined {
+    const c = this.collectionIndex(from);
+    if (to <= from || to > this.offsets[c]! + this.winners[c]!.length) return undefined;
+    const { starts, ends } = this.scan.items[COLLECTIONS[c]!];
+    const winners = this.winners[c]!;
+    const first = winners[from - this.offsets[c]!]!;
+    const last = winners[to - 1 - this.offsets[c]!]!;
+    // Consecutive winners are consecutive elements: nothing left out or repeated between them.
+    if (last - first !== to - 1 - from) return undefined;
+    for (let k = first; k < last; k++) if (starts[k + 1]! !== ends[k]! + 1) return undefined;
+    const bytes = this.reader.bytes(starts[first]!, ends[last]!);
+    const base = starts[first]!;
+    for (let k = first; k < last; k++) if (bytes[ends[k]! - base] !== COMMA) return undefined;
+    return isUtf8(bytes) ? bytes : undefined;
   }
 
   /** The item's bytes in the body: a view, valid until the next item is read. */
