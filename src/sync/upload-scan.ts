@@ -38,8 +38,18 @@ export interface ScannedItems {
 export interface KnownItems {
   /** The collection's next stored item not yet offered, or undefined; `bytes` stays valid until the next call. */
   peek(collection: Collection): KnownItem | undefined;
-  /** Moves on past the item peek gave. */
-  skip(collection: Collection): void;
+  /** Moves on past the item peek gave; `matched` tells whether the element was that item. */
+  skip(collection: Collection, matched: boolean): void;
+  /**
+   * The collection's next stored items as a run, when it is worth trying: how many,
+   * and how many bytes their texts take joined by single commas.
+   */
+  peekRun(collection: Collection): { readonly count: number; readonly bytes: number } | undefined;
+  /**
+   * Whether `bytes` are exactly the texts of the run peekRun gave, joined by commas:
+   * then their ids, times and text lengths in that order, and the items are passed.
+   */
+  confirmRun(collection: Collection, bytes: Buffer): { readonly ids: readonly string[]; readonly times: readonly number[]; readonly lengths: readonly number[] } | undefined;
 }
 
 export interface KnownItem {
@@ -204,7 +214,9 @@ class Scanner {
       if (this.b[at - this.base] === CLOSE_ARRAY) return at + 1;
       for (let index = 0; ; index++) {
         const start = at;
-        const end = this.step(start, () => this.base + this.element(field, index, start - this.base));
+        const run = field.kind === 'items' && !field.error ? this.step(start, () => this.knownRun(field.collection, field.items, start - this.base)) : undefined;
+        if (run) index += run.count - 1;
+        const end = run ? run.end : this.step(start, () => this.base + this.element(field, index, start - this.base));
         const next = this.step(end, () => this.separator(end - this.base, CLOSE_ARRAY));
         if (next.closed) return next.at;
         at = next.at;
@@ -285,13 +297,46 @@ class Scanner {
     const end = start + item.bytes.length;
     if (end > this.b.length && !this.eof) throw NEED_MORE;
     this.knownTried = this.base + start;
-    known.skip(collection);
-    if (end > this.b.length || this.b.compare(item.bytes, 0, item.bytes.length, start, end) !== 0) return -1;
+    const matched = end <= this.b.length && this.b.compare(item.bytes, 0, item.bytes.length, start, end) === 0;
+    known.skip(collection, matched);
+    if (!matched) return -1;
     items.ids.push(item.id);
     items.times.push(item.time);
     items.starts.push(this.base + start);
     items.ends.push(this.base + end);
     return end;
+  }
+
+  /** Body offset where a run of known items was last tried (see knownTried). */
+  private runTried = -1;
+
+  /**
+   * Elements from window offset `start` that are, bytes for bytes, the next run
+   * of stored items joined by commas (the store compares them): recorded all at
+   * once, unparsed. Returns the body offset past the run and how many it held.
+   */
+  private knownRun(collection: Collection, items: ScannedItems, start: number): { end: number; count: number } | undefined {
+    const known = this.known;
+    if (!known || collection === 'sessions' || this.runTried === this.base + start || this.b[start] !== OPEN_OBJECT) return undefined;
+    const run = known.peekRun(collection);
+    if (!run) return undefined;
+    const end = start + run.bytes;
+    // A run longer than the window is left to the items one by one: the window stays its size.
+    if (end > this.b.length && !this.eof && run.bytes < this.windowBytes) throw NEED_MORE;
+    this.runTried = this.base + start;
+    if (end > this.b.length) return undefined;
+    const confirmed = known.confirmRun(collection, this.b.subarray(start, end));
+    if (!confirmed || confirmed.ids.length !== run.count) return undefined;
+    let at = this.base + start;
+    for (let k = 0; k < run.count; k++) {
+      items.ids.push(confirmed.ids[k]!);
+      items.times.push(confirmed.times[k]!);
+      items.starts.push(at);
+      at += confirmed.lengths[k]!;
+      items.ends.push(at);
+      at += 1;
+    }
+    return { end: this.base + end, count: run.count };
   }
 
   private quickText = '';
