@@ -35,9 +35,11 @@ export async function gzipInMembers(chunks: AsyncIterable<Buffer>, level: number
   };
   for await (const chunk of chunks) {
     rawBytes += chunk.length;
+    // A large chunk is a member of its own, not copied into one with the small ones before it.
+    if (chunk.length >= MEMBER_BYTES / 4 && pendingBytes > 0) await start();
     pending.push(chunk);
     pendingBytes += chunk.length;
-    if (pendingBytes >= MEMBER_BYTES) await start();
+    if (pendingBytes >= MEMBER_BYTES / 4) await start();
   }
   if (pendingBytes > 0 || members.length === 0) await start();
   return { gzip: Buffer.concat(await Promise.all(members)), rawBytes };
