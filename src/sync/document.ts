@@ -18,16 +18,21 @@ export interface DocumentParts {
   readonly tailObjectJson?: string;
 }
 
-export async function* documentChunks(parts: DocumentParts): AsyncGenerator<string> {
-  let buffer = '{';
+/** A comma before each field but the first. */
+function fieldSeparator(): () => string {
   let first = true;
-  const separator = (): string => {
+  return () => {
     if (first) {
       first = false;
       return '';
     }
     return ',';
   };
+}
+
+export async function* documentChunks(parts: DocumentParts): AsyncGenerator<string> {
+  let buffer = '{';
+  const separator = fieldSeparator();
   for (const [name, valueJson] of parts.head) buffer += `${separator()}${JSON.stringify(name)}:${valueJson}`;
   for (const [name, elements] of parts.arrays) {
     buffer += `${separator()}${JSON.stringify(name)}:[`;
@@ -70,14 +75,7 @@ export async function* documentBytes(parts: {
 }): AsyncGenerator<Buffer> {
   const comma = Buffer.from(',');
   let text = '{';
-  let first = true;
-  const separator = (): string => {
-    if (first) {
-      first = false;
-      return '';
-    }
-    return ',';
-  };
+  const separator = fieldSeparator();
   for (const [name, valueJson] of parts.head) text += `${separator()}${JSON.stringify(name)}:${valueJson}`;
   for (const [name, chunks] of parts.arrays) {
     text += `${separator()}${JSON.stringify(name)}:[`;
