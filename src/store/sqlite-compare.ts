@@ -17,8 +17,10 @@ export interface FullUploadDiff {
   readonly changes: boolean;
 }
 
-/** Stored rows compared at a time. */
+/** Stored rows compared at a time by SQLite. */
 const BATCH_ROWS = 1024;
+/** Stored rows read back at a time as bytes: smaller Buffers, which the allocator reuses rather than keeps. */
+const READ_ROWS = 256;
 const COMMA = 0x2c;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -26,7 +28,7 @@ const BACKSLASH = 0x5c;
 export function compareStatements(db: Database) {
   return {
     // A collection's rows in the export's order (the order they were first stored),
-    // BATCH_ROWS at a time: their count, last rowid, rowids and JSON joined by commas.
+    // READ_ROWS at a time: their count, last rowid, rowids and JSON joined by commas.
     // The two lists are built in one pass, so they agree whatever order it takes.
     itemBatch: db
       .prepare(
@@ -127,7 +129,7 @@ function batchedMarks(s: Statements, datasetId: number, items: UploadItems): Ite
       }
       // Read back as bytes: the next batch is compared by SQLite again only if no row of this one changed.
       byBytes = true;
-      const [count, last, rowidList, joined] = s.itemBatch.get(datasetId, collection, after, BATCH_ROWS) as [number, number | null, string | null, Buffer | null];
+      const [count, last, rowidList, joined] = s.itemBatch.get(datasetId, collection, after, READ_ROWS) as [number, number | null, string | null, Buffer | null];
       if (count === 0 || last === null || rowidList === null || joined === null) break;
       let rowids: number[] | undefined;
       let at = 0;

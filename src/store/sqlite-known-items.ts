@@ -2,8 +2,10 @@ import type { Collection } from '../sync/model.js';
 import type { KnownItem, KnownItems } from '../sync/upload-scan.js';
 import type { Database } from './sqlite-driver.js';
 
-/** Stored items offered at a time, as a run or one by one. */
+/** Stored items offered at a time as a run. */
 const BATCH_ROWS = 1024;
+/** Stored items read at a time to be offered one by one: smaller Buffers, which the allocator reuses rather than keeps. */
+const ITEM_BATCH_ROWS = 256;
 
 interface Cursor {
   /** The last rowid passed; undefined once the collection is read to its end. */
@@ -39,7 +41,7 @@ export function knownItems(reader: Database, datasetId: number): KnownItems {
     .prepare(`SELECT CAST(group_concat(json, ',') AS BLOB) = ?, json_group_array(id), json_group_array(t), json_group_array(n) ${rows('?')}`)
     .raw();
   const batchOf = reader
-    .prepare(`SELECT max(r), json_group_array(id), json_group_array(t), json_group_array(n), CAST(group_concat(json, '') AS BLOB) ${rows(String(BATCH_ROWS))}`)
+    .prepare(`SELECT max(r), json_group_array(id), json_group_array(t), json_group_array(n), CAST(group_concat(json, '') AS BLOB) ${rows(String(ITEM_BATCH_ROWS))}`)
     .raw();
   const cursors = new Map<Collection, Cursor>();
   const cursorOf = (collection: Collection): Cursor => {

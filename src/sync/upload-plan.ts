@@ -150,8 +150,8 @@ class ScannedUploadItems implements UploadItems {
     const winners = this.winners[c]!;
     const first = winners[from - this.offsets[c]!]!;
     const last = winners[to - 1 - this.offsets[c]!]!;
-    // Consecutive winners are consecutive elements: nothing left out or repeated between them.
-    if (last - first !== to - 1 - from) return undefined;
+    // Each position's winner is the next element: nothing left out, repeated or won by a later duplicate between them.
+    for (let position = from; position < to; position++) if (winners[position - this.offsets[c]!] !== first + (position - from)) return undefined;
     for (let k = first; k < last; k++) if (starts[k + 1]! !== ends[k]! + 1) return undefined;
     const bytes = this.reader.bytes(starts[first]!, ends[last]!);
     const base = starts[first]!;
