@@ -225,6 +225,11 @@ export class PgStore implements Store {
     }, datasetId);
   }
 
+  /** None: a round trip per batch of stored texts would cost about what not parsing them saves. */
+  async openKnownItems(): Promise<undefined> {
+    return undefined;
+  }
+
   async openExport(datasetId: number): Promise<ExportSnapshot | undefined> {
     const { db, close } = await this.openSnapshot();
     try {
@@ -238,6 +243,7 @@ export class PgStore implements Store {
       return {
         extraFieldsJson: rows[0].extra_json,
         items: (collection) => pages('SELECT json FROM items WHERE dataset_id = $1 AND collection = $2 ORDER BY seq', [datasetId, collection]),
+        itemBytes: (collection) => joinedPages(pages('SELECT json FROM items WHERE dataset_id = $1 AND collection = $2 ORDER BY seq', [datasetId, collection])),
         tombstones: () => pages('SELECT json FROM tombstones WHERE dataset_id = $1 ORDER BY stamp, seq', [datasetId]),
         close,
       };
@@ -546,4 +552,9 @@ function openPool(databaseUrl: string, max: number): pg.Pool {
 
 function emptyCollections(): Record<Collection, string[]> {
   return { gyms: [], problems: [], sessions: [], attempts: [] };
+}
+
+/** Pages of JSON texts as UTF-8 chunks, each page's texts joined by commas (ExportSnapshot.itemBytes). */
+async function* joinedPages(pages: TextPages): AsyncGenerator<Buffer> {
+  for await (const page of pages) if (page.length > 0) yield Buffer.from(page.join(','), 'utf8');
 }

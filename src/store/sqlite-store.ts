@@ -3,11 +3,13 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { makePrivateDir, makePrivateFile } from '../private-files.js';
 import { Database } from './sqlite-driver.js';
-import { COUNT_ITEMS, countsOf, pages, prepareStatements } from './sqlite-statements.js';
-import { itemKey, planDelta, type StoredItem, type StoredState, type StoredTombstone } from '../sync/merge.js';
-import { COLLECTIONS, normaliseTombstoneType, type Collection } from '../sync/model.js';
-import type { PlannedUpload } from '../sync/upload-plan.js';
+import { knownItems } from './sqlite-known-items.js';
+import { compareStatements, compareUpload, type FullUploadDiff } from './sqlite-compare.js';
+import { COUNT_ITEMS, countsOf, joinedItems, pages, prepareStatements } from './sqlite-statements.js';
+import { planDelta, type StoredItem, type StoredState, type StoredTombstone } from '../sync/merge.js';
+import { COLLECTIONS, type Collection } from '../sync/model.js';
 import { nextStamp } from '../sync/stamps.js';
+import type { KnownItems } from '../sync/upload-scan.js';
 import type { DeltaRequest } from '../sync/validate.js';
 import { ApiError } from '../errors.js';
 import { accountImagesDir, removeAccountImages, removeOrphanAccountFolders } from '../images/account-images.js';
@@ -61,6 +63,7 @@ export class SqliteStore implements Store {
   readonly accounts: SqliteAccountStore;
   private readonly db: Database;
   private readonly statements;
+  private readonly compareStatements;
   private checkpointPending = false;
 
   constructor(dataDir: string) {
@@ -71,6 +74,7 @@ export class SqliteStore implements Store {
     this.db = openDatabase(this.file);
     migrate(this.db);
     this.statements = prepareStatements(this.db);
+    this.compareStatements = compareStatements(this.db);
     this.imageIndex = new SqliteImageIndex(this.db);
     this.accounts = new SqliteAccountStore(this.db);
   }
@@ -146,7 +150,7 @@ export class SqliteStore implements Store {
 
   async applyFullUpload(datasetId: number, upload: FullUploadWrite, now: number): Promise<{ stamp: number }> {
     const before = this.dataset(datasetId);
-    const diff = this.compare(datasetId, upload.plan, before.extra_json);
+    const diff = compareUpload(this.compareStatements, datasetId, upload.plan, before.extra_json);
     const snapshot = diff.changes && upload.snapshot ? await upload.snapshot() : undefined;
     // A large upload fills the WAL past the point where its commit would copy it
     // into the database file: that is done just after the answer instead, not
@@ -211,6 +215,11 @@ export class SqliteStore implements Store {
     });
   }
 
+  async openKnownItems(datasetId: number): Promise<KnownItems & { close(): void }> {
+    const { db: reader, close } = this.openReader();
+    return { ...knownItems(reader, datasetId), close };
+  }
+
   async openExport(datasetId: number): Promise<ExportSnapshot | undefined> {
     // A connection of its own, so the export can be streamed over many event-loop
     // turns from one consistent read while writes go on through the main one.
@@ -227,6 +236,7 @@ export class SqliteStore implements Store {
         extraFieldsJson: dataset.extra_json,
         // Lazy: each query starts only when the export reaches its array.
         items: (collection) => pages(() => itemsOf.iterate(datasetId, collection) as Iterable<string>),
+        itemBytes: (collection) => joinedItems(reader, datasetId, collection),
         tombstones: () => pages(() => tombstonesOf.iterate(datasetId) as Iterable<string>),
         close,
       };
@@ -411,41 +421,6 @@ export class SqliteStore implements Store {
     if (this.db.open) this.db.close();
   }
 
-  /**
-   * What a full upload would change, from one pass over the stored rows: an
-   * unchanged item (most of a re-upload) costs one string comparison and no write.
-   */
-  private compare(datasetId: number, plan: PlannedUpload, extraJson: string): FullUploadDiff {
-    const s = this.statements;
-    const { items } = plan;
-    const unchanged = new Uint8Array(items.length);
-    let kept = 0;
-    let unchangedBytes = 0;
-    const leftOut: number[] = [];
-    for (const [rowid, collection, id, json] of s.allItemRows.iterate(datasetId) as Iterable<[number, Collection, string, string]>) {
-      const position = items.positionOf(collection, id);
-      if (position === -1) {
-        leftOut.push(rowid);
-      } else if (items.hasText(position, json)) {
-        unchanged[position] = 1;
-        kept += 1;
-        unchangedBytes += Buffer.byteLength(json);
-      }
-    }
-    // A stored deletion of an id the upload holds live is forgotten; uploaded ones
-    // already stored keep their stamp (INSERT OR IGNORE).
-    const revivedTombstones: { typeKey: string; id: string }[] = [];
-    const storedTombstones = new Set<string>();
-    for (const [typeKey, id] of s.allTombstoneKeys.iterate(datasetId) as Iterable<[string, string]>) {
-      const collection = collectionOfType(typeKey);
-      if (collection && items.positionOf(collection, id) !== -1) revivedTombstones.push({ typeKey, id });
-      else storedTombstones.add(itemKey(typeKey, id));
-    }
-    const newTombstones = plan.tombstones.some((t) => !storedTombstones.has(itemKey(t.typeKey, t.id)));
-    const changes = kept < items.length || leftOut.length > 0 || revivedTombstones.length > 0 || newTombstones || extraJson !== plan.extraFieldsJson;
-    return { unchanged, unchangedBytes, leftOut, revivedTombstones, changes };
-  }
-
   private streamedDelta(datasetId: number, stamp: number, echoItems: Record<Collection, string[]>, echoTombstones: string[]): DeltaOutcome {
     const reader = this.openReader();
     try {
@@ -538,22 +513,6 @@ const READER_CACHE_KIB = 512;
 const WAL_AUTOCHECKPOINT_PAGES = 1000;
 /** About that many pages of items: an upload this large checkpoints after its answer. */
 const DEFERRED_CHECKPOINT_BYTES = 4 * 1024 * 1024;
-
-interface FullUploadDiff {
-  /** 1 at each position of an item stored with exactly this text. */
-  readonly unchanged: Uint8Array;
-  /** UTF-8 bytes of the unchanged items' JSON, as stored (for the quota). */
-  readonly unchangedBytes: number;
-  /** Rowids of stored items the upload does not hold. */
-  readonly leftOut: number[];
-  readonly revivedTombstones: { typeKey: string; id: string }[];
-  /** Whether the upload changes anything at all (else no snapshot is kept). */
-  readonly changes: boolean;
-}
-
-function collectionOfType(typeKey: string): Collection | undefined {
-  return normaliseTombstoneType(typeKey).collection;
-}
 
 function emptyCollections(): Record<Collection, string[]> {
   return { gyms: [], problems: [], sessions: [], attempts: [] };

@@ -3,6 +3,7 @@ import type { AccountStore } from './account-store.js';
 import type { CopyBatch } from './store-copy.js';
 import type { Collection } from '../sync/model.js';
 import type { PlannedUpload } from '../sync/upload-plan.js';
+import type { KnownItems } from '../sync/upload-scan.js';
 import type { DeltaRequest } from '../sync/validate.js';
 
 /**
@@ -29,6 +30,12 @@ export interface Store {
    */
   applyDelta(datasetId: number, request: DeltaRequest, now: number): Promise<DeltaOutcome>;
   applyFullUpload(datasetId: number, upload: FullUploadWrite, now: number): Promise<{ stamp: number }>;
+  /**
+   * The dataset's stored items for a full upload's scan to recognise without
+   * parsing them (upload-scan.ts), from one consistent read; close() when the
+   * scan is done. Undefined where reading them costs more than parsing saves.
+   */
+  openKnownItems(datasetId: number): Promise<(KnownItems & { close(): void }) | undefined>;
   /** A consistent read of the whole dataset, or undefined if it was never written. */
   openExport(datasetId: number): Promise<ExportSnapshot | undefined>;
   /**
@@ -110,6 +117,11 @@ export type TextPages = AsyncIterable<readonly string[]>;
 export interface ExportSnapshot {
   readonly extraFieldsJson: string;
   items(collection: Collection): TextPages;
+  /**
+   * The same items as UTF-8 bytes, in chunks of whole items joined by commas: what
+   * a history snapshot compresses, without a string made for each item.
+   */
+  itemBytes(collection: Collection): AsyncIterable<Buffer>;
   tombstones(): TextPages;
   close(): void;
 }

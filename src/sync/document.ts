@@ -18,16 +18,21 @@ export interface DocumentParts {
   readonly tailObjectJson?: string;
 }
 
-export async function* documentChunks(parts: DocumentParts): AsyncGenerator<string> {
-  let buffer = '{';
+/** A comma before each field but the first. */
+function fieldSeparator(): () => string {
   let first = true;
-  const separator = (): string => {
+  return () => {
     if (first) {
       first = false;
       return '';
     }
     return ',';
   };
+}
+
+export async function* documentChunks(parts: DocumentParts): AsyncGenerator<string> {
+  let buffer = '{';
+  const separator = fieldSeparator();
   for (const [name, valueJson] of parts.head) buffer += `${separator()}${JSON.stringify(name)}:${valueJson}`;
   for (const [name, elements] of parts.arrays) {
     buffer += `${separator()}${JSON.stringify(name)}:[`;
@@ -57,4 +62,35 @@ export async function documentText(parts: DocumentParts): Promise<string> {
 
 function pagesOf(elements: Elements): AsyncIterable<Iterable<string>> | Iterable<Iterable<string>> {
   return Symbol.asyncIterator in elements ? elements : [elements];
+}
+
+/**
+ * The same document as documentChunks, as UTF-8 bytes, from arrays given as
+ * chunks of elements already joined by commas (ExportSnapshot.itemBytes).
+ */
+export async function* documentBytes(parts: {
+  readonly head: DocumentParts['head'];
+  readonly arrays: readonly (readonly [string, AsyncIterable<Buffer> | Iterable<Buffer>])[];
+  readonly tailObjectJson?: string;
+}): AsyncGenerator<Buffer> {
+  const comma = Buffer.from(',');
+  let text = '{';
+  const separator = fieldSeparator();
+  for (const [name, valueJson] of parts.head) text += `${separator()}${JSON.stringify(name)}:${valueJson}`;
+  for (const [name, chunks] of parts.arrays) {
+    text += `${separator()}${JSON.stringify(name)}:[`;
+    let firstChunk = true;
+    for await (const chunk of chunks) {
+      if (chunk.length === 0) continue;
+      if (text) yield Buffer.from(text, 'utf8');
+      text = '';
+      if (!firstChunk) yield comma;
+      firstChunk = false;
+      yield chunk;
+    }
+    text += ']';
+  }
+  const tail = parts.tailObjectJson?.trim();
+  if (tail && tail !== '{}') text += `${separator()}${tail.slice(1, -1)}`;
+  yield Buffer.from(`${text}}`, 'utf8');
 }

@@ -1,13 +1,12 @@
 import { promisify } from 'node:util';
-import { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGzip, gunzip } from 'node:zlib';
+import { gunzip } from 'node:zlib';
 import type { DatasetStats, DeltaOutcome, ExportSnapshot, HistorySnapshot, Store, TextPages } from '../store/store.js';
-import { documentChunks, documentText } from './document.js';
+import { documentBytes, documentChunks, documentText } from './document.js';
+import { gzipInMembers } from './gzip-parallel.js';
 import { KeyedLock } from './keyed-lock.js';
 import { COLLECTIONS } from './model.js';
 import { formatInstant } from './timestamps.js';
-import { planScannedUpload } from './upload-plan.js';
+import { planScannedUpload, type PlannedUpload } from './upload-plan.js';
 import { scanFullUpload } from './upload-scan.js';
 import type { UploadSource } from './upload-source.js';
 import { parseDocument, validateDelta } from './validate.js';
@@ -91,8 +90,16 @@ export class SyncService {
    * replaces. The body is checked before the write lock is taken, so a slow or
    * invalid upload never holds up other writes.
    */
-  fullUpload(datasetId: number, body: Buffer | UploadSource, reason = 'full upload'): Promise<{ stamp: number }> {
-    const plan = planScannedUpload(scanFullUpload(body));
+  async fullUpload(datasetId: number, body: Buffer | UploadSource, reason = 'full upload'): Promise<{ stamp: number }> {
+    // The stored items spare the scan parsing what the device sends again unchanged;
+    // they only stand in for a parse, so another write meanwhile changes nothing.
+    const known = await this.store.openKnownItems(datasetId);
+    let plan: PlannedUpload;
+    try {
+      plan = planScannedUpload(scanFullUpload(body, undefined, known));
+    } finally {
+      known?.close();
+    }
     return this.lock.run(datasetId, async () => {
       // The write's time starts once the history snapshot, read before the transaction, is taken.
       let started = process.hrtime.bigint();
@@ -122,6 +129,21 @@ export class SyncService {
     return { chunks: exportDocument(snapshot, formatInstant(this.now())), close: () => snapshot.close() };
   }
 
+  /** The GET /sync document as UTF-8 chunks, its items copied from the store as bytes (a history snapshot). */
+  private async openExportBytes(datasetId: number): Promise<{ bytes: AsyncIterable<Buffer>; close(): void } | undefined> {
+    const snapshot = await this.store.openExport(datasetId);
+    if (!snapshot) return undefined;
+    const tombstones = async function* (): AsyncGenerator<Buffer> {
+      for await (const page of snapshot.tombstones()) if (page.length > 0) yield Buffer.from(page.join(','), 'utf8');
+    };
+    const bytes = documentBytes({
+      head: exportHead(formatInstant(this.now())),
+      arrays: [...COLLECTIONS.map((c) => [c, snapshot.itemBytes(c)] as const), ['deletedItems', tombstones()]],
+      tailObjectJson: snapshot.extraFieldsJson,
+    });
+    return { bytes, close: () => snapshot.close() };
+  }
+
   /** GET /sync: openExport, and once the whole document is out, an onSync event with how many items it carried. */
   async download(datasetId: number): Promise<ExportDocument | undefined> {
     const snapshot = await this.store.openExport(datasetId);
@@ -142,30 +164,18 @@ export class SyncService {
     const stats = await this.store.stats(datasetId);
     const items = COLLECTIONS.reduce((sum, c) => sum + stats.items[c], 0);
     if (!stats.written || items + stats.tombstones === 0) return undefined;
-    const exported = await this.openExport(datasetId);
+    const exported = await this.openExportBytes(datasetId);
     if (!exported) return undefined;
-    // Streamed through gzip in chunks: the replaced data is never held whole in
-    // memory, and the compressing runs on libuv's pool. Level 1 shrinks JSON
-    // several times over at a fraction of the default level's cost.
-    let rawBytes = 0;
-    const compressed: Buffer[] = [];
+    // Read in chunks and compressed in members on libuv's pool (gzip-parallel.ts):
+    // the replaced data is never held whole in memory. Level 1 shrinks JSON several
+    // times over at a fraction of the default level's cost.
+    let compressed: { gzip: Buffer; rawBytes: number };
     try {
-      const source = Readable.from(exported.chunks).map((chunk: string) => {
-        const bytes = Buffer.from(chunk, 'utf8');
-        rawBytes += bytes.length;
-        return bytes;
-      });
-      const sink = new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          compressed.push(chunk);
-          done();
-        },
-      });
-      await pipeline(source, createGzip({ level: 1 }), sink);
+      compressed = await gzipInMembers(exported.bytes, 1);
     } finally {
       exported.close();
     }
-    return { reason, items, tombstones: stats.tombstones, rawBytes, gzip: Buffer.concat(compressed) };
+    return { reason, items, tombstones: stats.tombstones, rawBytes: compressed.rawBytes, gzip: compressed.gzip };
   }
 }
 
@@ -194,6 +204,7 @@ function countingSnapshot(snapshot: ExportSnapshot, done: (rows: number) => void
   return {
     extraFieldsJson: snapshot.extraFieldsJson,
     items: (collection) => counted(snapshot.items(collection), false),
+    itemBytes: (collection) => snapshot.itemBytes(collection),
     tombstones: () => counted(snapshot.tombstones(), true),
     close: () => snapshot.close(),
   };
@@ -212,15 +223,19 @@ async function sentCount(outcome: DeltaOutcome, stats: () => Promise<DatasetStat
 async function* exportDocument(snapshot: ExportSnapshot, exportedAt: string): AsyncGenerator<string> {
   try {
     yield* documentChunks({
-      head: [
-        ['exportedAt', JSON.stringify(exportedAt)],
-        ['version', '"2.0"'],
-        ['formatVersion', '"2.0"'],
-      ],
+      head: exportHead(exportedAt),
       arrays: [...COLLECTIONS.map((c) => [c, snapshot.items(c)] as const), ['deletedItems', snapshot.tombstones()]],
       tailObjectJson: snapshot.extraFieldsJson,
     });
   } finally {
     snapshot.close();
   }
+}
+
+function exportHead(exportedAt: string): readonly (readonly [string, string])[] {
+  return [
+    ['exportedAt', JSON.stringify(exportedAt)],
+    ['version', '"2.0"'],
+    ['formatVersion', '"2.0"'],
+  ];
 }

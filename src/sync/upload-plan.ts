@@ -27,6 +27,14 @@ export interface UploadItems {
   hasText(position: number, json: string): boolean;
   /** The position of the item with this collection and id, or -1. */
   positionOf(collection: Collection, id: string): number;
+  /** Positions [start, end) of a collection's items: they are listed collection by collection. */
+  span(collection: Collection): { start: number; end: number };
+  /**
+   * The body's bytes from the item at `from` to the one before `to` (one
+   * collection), when they are exactly those items' texts joined by single commas
+   * (compact JSON, no duplicate in between); else undefined. Valid until the next item is read.
+   */
+  joined(from: number, to: number): Buffer | undefined;
 }
 
 /** A full upload reduced to what the store must hold afterwards (sync-semantics.md section 5). */
@@ -56,6 +64,8 @@ export function planScannedUpload(scan: ScannedUpload): PlannedUpload {
   for (const tombstone of tombstones.values()) bytes += Buffer.byteLength(tombstone.json);
   return { items, tombstones: [...tombstones.values()], extraFieldsJson: scan.extraFieldsJson, bytes };
 }
+
+const COMMA = 0x2c;
 
 class ScannedUploadItems implements UploadItems {
   readonly length: number;
@@ -133,6 +143,22 @@ class ScannedUploadItems implements UploadItems {
     return length === bytes.length && this.scratch.compare(bytes, 0, length, 0, length) === 0;
   }
 
+  joined(from: number, to: number): Buffer | undefined {
+    const c = this.collectionIndex(from);
+    if (to <= from || to > this.offsets[c]! + this.winners[c]!.length) return undefined;
+    const { starts, ends } = this.scan.items[COLLECTIONS[c]!];
+    const winners = this.winners[c]!;
+    const first = winners[from - this.offsets[c]!]!;
+    const last = winners[to - 1 - this.offsets[c]!]!;
+    // Each position's winner is the next element: nothing left out, repeated or won by a later duplicate between them.
+    for (let position = from; position < to; position++) if (winners[position - this.offsets[c]!] !== first + (position - from)) return undefined;
+    for (let k = first; k < last; k++) if (starts[k + 1]! !== ends[k]! + 1) return undefined;
+    const bytes = this.reader.bytes(starts[first]!, ends[last]!);
+    const base = starts[first]!;
+    for (let k = first; k < last; k++) if (bytes[ends[k]! - base] !== COMMA) return undefined;
+    return isUtf8(bytes) ? bytes : undefined;
+  }
+
   /** The item's bytes in the body: a view, valid until the next item is read. */
   private range(position: number): Buffer {
     const c = this.collectionIndex(position);
@@ -145,6 +171,11 @@ class ScannedUploadItems implements UploadItems {
     const c = COLLECTIONS.indexOf(collection);
     const slot = this.positions[c]!.get(id);
     return slot === undefined ? -1 : this.offsets[c]! + slot;
+  }
+
+  span(collection: Collection): { start: number; end: number } {
+    const c = COLLECTIONS.indexOf(collection);
+    return { start: this.offsets[c]!, end: this.offsets[c]! + this.winners[c]!.length };
   }
 
   private collectionIndex(position: number): number {

@@ -29,6 +29,35 @@ export interface ScannedItems {
   readonly ends: number[];
 }
 
+/**
+ * The items a store already holds, offered to the scan in the store's order, one
+ * collection at a time: an element whose bytes are exactly a stored item's text
+ * is not parsed again (that text was a valid item when it was stored, and its id
+ * and time are the stored ones). A re-upload is mostly such elements.
+ */
+export interface KnownItems {
+  /** The collection's next stored item not yet offered, or undefined; `bytes` stays valid until the next call. */
+  peek(collection: Collection): KnownItem | undefined;
+  /** Moves on past the item peek gave; `matched` tells whether the element was that item. */
+  skip(collection: Collection, matched: boolean): void;
+  /**
+   * The collection's next stored items as a run, when it is worth trying: how many,
+   * and how many bytes their texts take joined by single commas.
+   */
+  peekRun(collection: Collection): { readonly count: number; readonly bytes: number } | undefined;
+  /**
+   * Whether `bytes` are exactly the texts of the run peekRun gave, joined by commas:
+   * then their ids, times and text lengths in that order, and the items are passed.
+   */
+  confirmRun(collection: Collection, bytes: Buffer): { readonly ids: readonly string[]; readonly times: readonly number[]; readonly lengths: readonly number[] } | undefined;
+}
+
+export interface KnownItem {
+  readonly bytes: Buffer;
+  readonly id: string;
+  readonly time: number;
+}
+
 type Field =
   | { kind: 'items'; collection: Collection; items: ScannedItems; error?: ApiError }
   | { kind: 'tombstones'; tombstones: IncomingTombstone[]; error?: ApiError }
@@ -55,8 +84,8 @@ const COLLECTION_SET: ReadonlySet<string> = new Set(COLLECTIONS);
 const NEED_MORE = Symbol('need more bytes');
 
 /** `windowBytes`: how much of a body that is not in memory is read at a time (tests make it tiny). */
-export function scanFullUpload(body: UploadSource | Buffer, windowBytes = WINDOW): ScannedUpload {
-  return new Scanner(Buffer.isBuffer(body) ? bufferSource(body) : body, windowBytes).document();
+export function scanFullUpload(body: UploadSource | Buffer, windowBytes = WINDOW, known?: KnownItems): ScannedUpload {
+  return new Scanner(Buffer.isBuffer(body) ? bufferSource(body) : body, windowBytes, known).document();
 }
 
 /**
@@ -77,6 +106,7 @@ class Scanner {
   constructor(
     private readonly source: UploadSource,
     private readonly windowBytes: number,
+    private readonly known: KnownItems | undefined,
   ) {
     if (source.whole) {
       this.buffer = this.b = source.whole;
@@ -184,7 +214,9 @@ class Scanner {
       if (this.b[at - this.base] === CLOSE_ARRAY) return at + 1;
       for (let index = 0; ; index++) {
         const start = at;
-        const end = this.step(start, () => this.base + this.element(field, index, start - this.base));
+        const run = field.kind === 'items' && !field.error ? this.step(start, () => this.knownRun(field.collection, field.items, start - this.base)) : undefined;
+        if (run) index += run.count - 1;
+        const end = run ? run.end : this.step(start, () => this.base + this.element(field, index, start - this.base));
         const next = this.step(end, () => this.separator(end - this.base, CLOSE_ARRAY));
         if (next.closed) return next.at;
         at = next.at;
@@ -212,6 +244,10 @@ class Scanner {
    * of a field is remembered, not thrown, since a syntax error later in the body must win.
    */
   private element(field: Field, index: number, start: number): number {
+    if (field.kind === 'items' && !field.error) {
+      const end = this.knownItem(field.collection, field.items, start);
+      if (end !== -1) return end;
+    }
     let end = this.b[start] === OPEN_OBJECT ? this.quickObject(start) : -1;
     let text: string;
     let value: unknown;
@@ -241,6 +277,66 @@ class Scanner {
       field.error = err;
     }
     return end;
+  }
+
+  /** Body offset of the last element the known items were tried for: a step run again after NEED_MORE does not skip one more. */
+  private knownTried = -1;
+
+  /**
+   * The element at window offset `start` when its bytes are the next stored item's
+   * text: recorded from the store's id and time, unparsed; returns the window
+   * offset past it, or -1. Another element moves the stored items on by one (an
+   * item changed in place), so the ones after it line up again. Sessions are
+   * always parsed: an active one is left out of the upload.
+   */
+  private knownItem(collection: Collection, items: ScannedItems, start: number): number {
+    const known = this.known;
+    if (!known || collection === 'sessions' || this.knownTried === this.base + start) return -1;
+    const item = known.peek(collection);
+    if (!item) return -1;
+    const end = start + item.bytes.length;
+    if (end > this.b.length && !this.eof) throw NEED_MORE;
+    this.knownTried = this.base + start;
+    const matched = end <= this.b.length && this.b.compare(item.bytes, 0, item.bytes.length, start, end) === 0;
+    known.skip(collection, matched);
+    if (!matched) return -1;
+    items.ids.push(item.id);
+    items.times.push(item.time);
+    items.starts.push(this.base + start);
+    items.ends.push(this.base + end);
+    return end;
+  }
+
+  /** Body offset where a run of known items was last tried (see knownTried). */
+  private runTried = -1;
+
+  /**
+   * Elements from window offset `start` that are, bytes for bytes, the next run
+   * of stored items joined by commas (the store compares them): recorded all at
+   * once, unparsed. Returns the body offset past the run and how many it held.
+   */
+  private knownRun(collection: Collection, items: ScannedItems, start: number): { end: number; count: number } | undefined {
+    const known = this.known;
+    if (!known || collection === 'sessions' || this.runTried === this.base + start || this.b[start] !== OPEN_OBJECT) return undefined;
+    const run = known.peekRun(collection);
+    if (!run) return undefined;
+    const end = start + run.bytes;
+    // A run longer than the window is left to the items one by one: the window stays its size.
+    if (end > this.b.length && !this.eof && run.bytes < this.windowBytes) throw NEED_MORE;
+    this.runTried = this.base + start;
+    if (end > this.b.length) return undefined;
+    const confirmed = known.confirmRun(collection, this.b.subarray(start, end));
+    if (!confirmed || confirmed.ids.length !== run.count) return undefined;
+    let at = this.base + start;
+    for (let k = 0; k < run.count; k++) {
+      items.ids.push(confirmed.ids[k]!);
+      items.times.push(confirmed.times[k]!);
+      items.starts.push(at);
+      at += confirmed.lengths[k]!;
+      items.ends.push(at);
+      at += 1;
+    }
+    return { end: this.base + end, count: run.count };
   }
 
   private quickText = '';

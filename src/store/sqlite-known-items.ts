@@ -1,0 +1,117 @@
+import type { Collection } from '../sync/model.js';
+import type { KnownItem, KnownItems } from '../sync/upload-scan.js';
+import type { Database } from './sqlite-driver.js';
+
+/** Stored items offered at a time as a run. */
+const BATCH_ROWS = 1024;
+/** Stored items read at a time to be offered one by one: smaller Buffers, which the allocator reuses rather than keeps. */
+const ITEM_BATCH_ROWS = 256;
+
+interface Cursor {
+  /** The last rowid passed; undefined once the collection is read to its end. */
+  after: number | undefined;
+  /** Whether the next items are offered as a run: until a run differs, and again after a batch of single items that all matched. */
+  runs: boolean;
+  run: { count: number; bytes: number; last: number } | undefined;
+  /** The batch offered one item at a time. */
+  texts: Buffer;
+  ids: string[];
+  times: number[];
+  lengths: number[];
+  last: number;
+  row: number;
+  offset: number;
+  mismatched: boolean;
+}
+
+/**
+ * A dataset's stored items in the export's order for the full-upload scan
+ * (KnownItems), from `reader`, a connection in a read transaction: every query
+ * reads the same snapshot. Within one query the aggregates see the rows in one
+ * and the same order, so each id, time and length belongs to the text at the
+ * same place, whatever that order is.
+ */
+export function knownItems(reader: Database, datasetId: number): KnownItems {
+  const rows = (limit: string) =>
+    `FROM (SELECT rowid AS r, id, updated_ms AS t, octet_length(json) AS n, json FROM items INDEXED BY items_in_order
+       WHERE dataset_id = ? AND collection = ? AND rowid > ? ORDER BY rowid LIMIT ${limit})`;
+  const runOf = reader.prepare(`SELECT count(*), sum(n) + count(*) - 1, max(r) ${rows(String(BATCH_ROWS))}`).raw();
+  // The run compared by SQLite itself: no text comes into JavaScript for it.
+  const sameRun = reader
+    .prepare(`SELECT CAST(group_concat(json, ',') AS BLOB) = ?, json_group_array(id), json_group_array(t), json_group_array(n) ${rows('?')}`)
+    .raw();
+  const batchOf = reader
+    .prepare(`SELECT max(r), json_group_array(id), json_group_array(t), json_group_array(n), CAST(group_concat(json, '') AS BLOB) ${rows(String(ITEM_BATCH_ROWS))}`)
+    .raw();
+  const cursors = new Map<Collection, Cursor>();
+  const cursorOf = (collection: Collection): Cursor => {
+    let cursor = cursors.get(collection);
+    if (!cursor) {
+      cursor = { after: -1, runs: true, run: undefined, texts: Buffer.alloc(0), ids: [], times: [], lengths: [], last: -1, row: 0, offset: 0, mismatched: false };
+      cursors.set(collection, cursor);
+    }
+    return cursor;
+  };
+  /** The batch offered one by one, read when the last is done. */
+  const current = (collection: Collection): Cursor | undefined => {
+    const cursor = cursorOf(collection);
+    if (cursor.row < cursor.ids.length) return cursor;
+    if (cursor.after === undefined) return undefined;
+    const [last, ids, times, lengths, texts] = batchOf.get(datasetId, collection, cursor.after) as [number | null, string, string, string, Buffer | null];
+    if (last === null || texts === null) {
+      cursor.after = undefined;
+      return undefined;
+    }
+    cursor.ids = JSON.parse(ids) as string[];
+    cursor.times = JSON.parse(times) as number[];
+    cursor.lengths = JSON.parse(lengths) as number[];
+    if (cursor.lengths.reduce((sum, n) => sum + n, 0) !== texts.length) throw new Error('stored item lengths do not add up to their texts');
+    cursor.texts = texts;
+    cursor.row = 0;
+    cursor.offset = 0;
+    cursor.mismatched = false;
+    cursor.after = last;
+    return cursor;
+  };
+  return {
+    peek(collection): KnownItem | undefined {
+      const cursor = current(collection);
+      if (!cursor) return undefined;
+      return { bytes: cursor.texts.subarray(cursor.offset, cursor.offset + cursor.lengths[cursor.row]!), id: cursor.ids[cursor.row]!, time: cursor.times[cursor.row]! };
+    },
+    skip(collection, matched): void {
+      const cursor = current(collection);
+      if (!cursor) return;
+      cursor.offset += cursor.lengths[cursor.row]!;
+      cursor.row += 1;
+      if (!matched) cursor.mismatched = true;
+      if (cursor.row === cursor.ids.length && !cursor.mismatched) cursor.runs = true;
+    },
+    peekRun(collection) {
+      const cursor = cursorOf(collection);
+      cursor.run = undefined;
+      if (!cursor.runs || cursor.row < cursor.ids.length || cursor.after === undefined) return undefined;
+      const [count, bytes, last] = runOf.get(datasetId, collection, cursor.after) as [number, number | null, number | null];
+      if (count === 0 || bytes === null || last === null) return undefined;
+      cursor.run = { count, bytes, last };
+      return { count, bytes };
+    },
+    confirmRun(collection, bytes) {
+      const cursor = cursorOf(collection);
+      const run = cursor.run;
+      cursor.run = undefined;
+      // Whatever the answer, the items are offered one by one from here until a batch of them all matches.
+      cursor.runs = false;
+      if (!run || cursor.after === undefined || bytes.length !== run.bytes) return undefined;
+      const [equal, idList, timeList, lengthList] = sameRun.get(bytes, datasetId, collection, cursor.after, run.count) as [number | null, string, string, string];
+      if (equal !== 1) return undefined;
+      const ids = JSON.parse(idList) as string[];
+      const times = JSON.parse(timeList) as number[];
+      const lengths = JSON.parse(lengthList) as number[];
+      if (ids.length !== run.count || lengths.reduce((sum, n) => sum + n, 0) + run.count - 1 !== run.bytes) return undefined;
+      cursor.after = run.last;
+      cursor.runs = true;
+      return { ids, times, lengths };
+    },
+  };
+}
