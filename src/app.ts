@@ -1,6 +1,6 @@
 import { constants as zlib } from 'node:zlib';
 import compress from '@fastify/compress';
-import { createParallelGzip } from './http/parallel-gzip.js';
+import { createParallelGzip } from './sync/parallel-gzip.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ConfigError, type Config } from './config.js';

@@ -1,7 +1,7 @@
 import { Readable, Writable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
-import { createParallelGzip } from '../../src/http/parallel-gzip.js';
+import { createParallelGzip } from '../../src/sync/parallel-gzip.js';
 import type { BenchContext } from '../lib/context.js';
 import { summarize, type Summary } from '../lib/stats.js';
 

@@ -2,7 +2,7 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { DatasetStats, DeltaOutcome, ExportSnapshot, HistorySnapshot, Store, TextPages } from '../store/store.js';
 import { documentBytes, documentChunks, documentText } from './document.js';
-import { gzipInMembers } from './gzip-parallel.js';
+import { gzipChunks } from './parallel-gzip.js';
 import { KeyedLock } from './keyed-lock.js';
 import { COLLECTIONS } from './model.js';
 import { formatInstant } from './timestamps.js';
@@ -166,12 +166,12 @@ export class SyncService {
     if (!stats.written || items + stats.tombstones === 0) return undefined;
     const exported = await this.openExportBytes(datasetId);
     if (!exported) return undefined;
-    // Read in chunks and compressed in members on libuv's pool (gzip-parallel.ts):
+    // Read in chunks and compressed on several of libuv's threads (parallel-gzip.ts):
     // the replaced data is never held whole in memory. Level 1 shrinks JSON several
     // times over at a fraction of the default level's cost.
     let compressed: { gzip: Buffer; rawBytes: number };
     try {
-      compressed = await gzipInMembers(exported.bytes, 1);
+      compressed = await gzipChunks(exported.bytes, 1);
     } finally {
       exported.close();
     }

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 
 /**
@@ -12,7 +13,8 @@ import zlib from 'node:zlib';
  * before it as the dictionary (so it compresses as if the stream were whole) and
  * ended with a sync flush (byte-aligned, not final). Their concatenation is one
  * valid deflate stream, which any gzip reader inflates without knowing how it was
- * made. Only the last block is final.
+ * made. Only the last block is final. Answers (app.ts) and history snapshots
+ * (sync-service.ts) are compressed this way.
  */
 const BLOCK_BYTES = 1 << 20;
 const WINDOW_BYTES = 32 * 1024;
@@ -106,4 +108,27 @@ class ParallelGzip extends Transform {
     });
     return this.draining;
   }
+}
+
+/** The chunks compressed into one gzip member in memory, and how many raw bytes they held. */
+export async function gzipChunks(chunks: AsyncIterable<Buffer>, level: number): Promise<{ gzip: Buffer; rawBytes: number }> {
+  let rawBytes = 0;
+  const compressed: Buffer[] = [];
+  async function* counted(): AsyncGenerator<Buffer> {
+    for await (const chunk of chunks) {
+      rawBytes += chunk.length;
+      yield chunk;
+    }
+  }
+  await pipeline(
+    Readable.from(counted()),
+    createParallelGzip({ level }),
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        compressed.push(chunk);
+        done();
+      },
+    }),
+  );
+  return { gzip: Buffer.concat(compressed), rawBytes };
 }

@@ -4,7 +4,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
 import zlib from 'node:zlib';
-import { createParallelGzip } from '../../src/http/parallel-gzip.js';
+import { createParallelGzip, gzipChunks } from '../../src/sync/parallel-gzip.js';
 import { postJson, startTestServer } from '../helpers/server.js';
 
 const MiB = 1 << 20;
@@ -48,6 +48,18 @@ test('parallel gzip is one standard gzip member whose checksum and length match,
       assert.equal(gz.readUInt32LE(gz.length - 4), size);
     }
   }
+});
+
+test('gzipChunks, as history snapshots use it: small and large chunks in one member, and the raw byte count', async () => {
+  const pieces = [jsonLike(10), jsonLike(300_000), jsonLike(2 * MiB + 7), Buffer.alloc(0), jsonLike(5)];
+  async function* chunks(): AsyncGenerator<Buffer> {
+    yield* pieces;
+  }
+  const { gzip, rawBytes } = await gzipChunks(chunks(), 1);
+  const input = Buffer.concat(pieces);
+  assert.equal(rawBytes, input.length);
+  assert.ok(zlib.gunzipSync(gzip).equals(input));
+  assert.ok(zlib.inflateRawSync(gzip.subarray(10, gzip.length - 8)).equals(input), 'one member');
 });
 
 test('parallel gzip compresses as well as one zlib stream: each block starts from the text before it', async () => {
