@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { TestContext } from 'node:test';
+import { after, type TestContext } from 'node:test';
 import pg from 'pg';
 
 /**
@@ -62,15 +62,26 @@ export function closeBeforeDrop(dataDir: string, store: { close(): Promise<void>
 export function dropDatabaseAfter(t: TestContext, dataDir: string): void {
   if (!ON_POSTGRES) return;
   const name = databaseNameFor(dataDir);
-  t.after(async () => {
-    // The drop ends every connection to the database; one of ours still checked
-    // out (a transaction's COMMIT in flight) would get that as an uncaught error.
-    // Hooks run in the order they were made, and this one is made first.
-    for (const store of openStores.get(name) ?? []) await store.close();
-    openStores.delete(name);
-    if (!created.delete(name)) return;
-    // FORCE: a child server killed with -9 may hold a connection the server has not noticed yet.
-    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  t.after(() => dropDatabase(name));
+}
+
+async function dropDatabase(name: string): Promise<void> {
+  // The drop ends every connection to the database; one of ours still checked
+  // out (a transaction's COMMIT in flight) would get that as an uncaught error.
+  // Hooks run in the order they were made, and a test's drop is made first.
+  for (const store of openStores.get(name) ?? []) await store.close();
+  openStores.delete(name);
+  if (!created.delete(name)) return;
+  // FORCE: a child server killed with -9 may hold a connection the server has not noticed yet.
+  await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+}
+
+// A folder no test registered (a sub-folder of a test's folder, say a restore
+// target, or a CLI run pointed at a missing one) still gets a database: those
+// are dropped when the file's tests are done, so no run leaves any behind.
+if (ON_POSTGRES) {
+  after(async () => {
+    for (const name of [...created]) await dropDatabase(name);
   });
 }
 
