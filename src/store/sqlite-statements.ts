@@ -63,6 +63,11 @@ function ascending(list: string): boolean {
   return true;
 }
 
+function upsertItemSql(json: string): string {
+  return `INSERT INTO items (dataset_id, collection, id, updated_ms, stamp, json) VALUES (?, ?, ?, ?, ?, ${json})
+       ON CONFLICT (dataset_id, collection, id) DO UPDATE SET updated_ms = excluded.updated_ms, stamp = excluded.stamp, json = excluded.json`;
+}
+
 export function prepareStatements(db: Database) {
   return {
     datasetByName: db.prepare('SELECT id FROM datasets WHERE name = ?'),
@@ -75,14 +80,9 @@ export function prepareStatements(db: Database) {
     tombstoneById: db.prepare('SELECT json, stamp FROM tombstones WHERE dataset_id = ? AND type_key = ? AND id = ?'),
     deleteItem: db.prepare('DELETE FROM items WHERE dataset_id = ? AND collection = ? AND id = ?'),
     removeItem: db.prepare('DELETE FROM items WHERE dataset_id = ? AND collection = ? AND id = ? RETURNING length(CAST(json AS BLOB))').pluck(),
-    upsertItem: db.prepare(
-      `INSERT INTO items (dataset_id, collection, id, updated_ms, stamp, json) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (dataset_id, collection, id) DO UPDATE SET updated_ms = excluded.updated_ms, stamp = excluded.stamp, json = excluded.json`,
-    ),
-    upsertItemUtf8: db.prepare(
-      `INSERT INTO items (dataset_id, collection, id, updated_ms, stamp, json) VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT))
-       ON CONFLICT (dataset_id, collection, id) DO UPDATE SET updated_ms = excluded.updated_ms, stamp = excluded.stamp, json = excluded.json`,
-    ),
+    upsertItem: db.prepare(upsertItemSql('?')),
+    // The JSON given as UTF-8 bytes from the upload's body, stored as text without a JS string made of it.
+    upsertItemUtf8: db.prepare(upsertItemSql('CAST(? AS TEXT)')),
     insertTombstone: db.prepare('INSERT OR IGNORE INTO tombstones (dataset_id, type_key, id, stamp, json) VALUES (?, ?, ?, ?, ?)'),
     itemsBetween: db.prepare('SELECT json FROM items INDEXED BY items_by_stamp WHERE dataset_id = ? AND collection = ? AND stamp > ? AND stamp < ? ORDER BY stamp, rowid').pluck(),
     tombstonesBetween: db.prepare('SELECT json FROM tombstones WHERE dataset_id = ? AND stamp > ? AND stamp < ? ORDER BY stamp').pluck(),

@@ -20,6 +20,18 @@ async function delta(server: TestServer, body: Record<string, unknown>): Promise
   return answer.body;
 }
 
+/** The body read a chunk at a time with a pause after each, so the answer is still streaming while other requests commit. */
+async function readSlowly(response: Response): Promise<string> {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    text += decoder.decode(chunk.value, { stream: true });
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  return text + decoder.decode();
+}
+
 const idsOf = (answer: Record<string, unknown>): Set<string> =>
   new Set(COLLECTIONS.flatMap((c) => (answer[c] as Item[]).map((item) => item.id)));
 
@@ -137,15 +149,9 @@ test('GET /sync read slowly while deltas commit returns valid JSON holding one c
     const response = await server.fetch('/sync', { headers: { 'accept-encoding': 'identity' } });
     assert.equal(response.status, 200);
     reading = true;
-    const reader = response.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = '';
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      text += decoder.decode(chunk.value, { stream: true });
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
+    const text = await readSlowly(response);
     reading = false;
-    return JSON.parse(text + decoder.decode()) as Record<string, Item[]>;
+    return JSON.parse(text) as Record<string, Item[]>;
   };
 
   const reads = [slowRead()];
@@ -197,14 +203,7 @@ test('a delta from scratch read slowly while other deltas commit answers exactly
       body: JSON.stringify({ lastSyncTime: null, gyms: [{ id: `reader-${k}`, updatedAt: at(k) }] }),
     });
     assert.equal(response.status, 200);
-    const reader = response.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = '';
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      text += decoder.decode(chunk.value, { stream: true });
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-    const answer = JSON.parse(text + decoder.decode()) as { serverTime: string; problems: Item[]; gyms: Item[]; attempts: Item[]; deletedItems: Tombstone[] };
+    const answer = JSON.parse(await readSlowly(response)) as { serverTime: string; problems: Item[]; gyms: Item[]; attempts: Item[]; deletedItems: Tombstone[] };
     return { ...answer, serverTime: Date.parse(answer.serverTime) };
   };
 
