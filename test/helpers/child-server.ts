@@ -16,7 +16,7 @@ export interface ChildServer {
   fetch(pathAndQuery: string, init?: RequestInit): Promise<Response>;
   /** kill -9: no chance to flush or close anything. */
   kill9(): Promise<void>;
-  /** SIGTERM and wait for the exit code. */
+  /** SIGTERM, unless a signal was already sent, and wait for the exit code. */
   stop(): Promise<number | null>;
 }
 
@@ -68,7 +68,9 @@ export async function startChildServer(dataDir: string, env: Record<string, stri
       await exited;
     },
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      // A second signal means "exit at once" (exit 1): a test that sent its own
+      // SIGTERM only waits here.
+      if (!child.killed && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const [code] = await exited;
       return code as number | null;
     },
