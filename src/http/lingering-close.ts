@@ -31,7 +31,7 @@ export const LINGER: LingerBound = { maxMs: 30_000, minBytes: 64 * 1024 * 1024 }
 export function installLingeringClose(app: FastifyInstance, jsonLimit: number, bound: LingerBound = LINGER): void {
   app.addHook('onSend', (request, reply, payload, done) => {
     const raw = request.raw;
-    if (!raw.complete && !raw.destroyed) {
+    if (hasBody(raw) && !raw.complete && !raw.destroyed) {
       const limit = request.routeOptions.config?.bodyLimitBytes ?? jsonLimit;
       // Fastify asks to close after refusing a body it did not read; reading it is the better way out.
       reply.removeHeader('connection');
@@ -39,6 +39,15 @@ export function installLingeringClose(app: FastifyInstance, jsonLimit: number, b
     }
     done(null, payload);
   });
+}
+
+/**
+ * Whether the request declared a body. One without is not complete either while
+ * it is answered within the parser's own callback (an authenticated GET needs no
+ * wait): there is nothing to read, and discarding would cost a timer a request.
+ */
+function hasBody(request: IncomingMessage): boolean {
+  return request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
 }
 
 const discarding = new WeakSet<IncomingMessage>();
