@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { secretHash } from '../auth/secrets.js';
-import { resolveToken, type Identity } from '../auth/identity.js';
+import { TokenResolver, type Identity } from '../auth/identity.js';
 import { ApiError } from '../errors.js';
 import type { AccountStore } from '../store/account-store.js';
 import { FailureThrottle } from './failure-throttle.js';
@@ -21,17 +21,23 @@ export const AUTH_FAILURE_LIMIT = { maxFailures: 10, windowMs: 60_000, maxAddres
 
 /**
  * Resolves `Authorization: Bearer <token>` to an account and device on every
- * request: one indexed lookup of the token's SHA-256, no cache, so a device
- * revoked by the CLI in another process is refused from its next request. A
+ * request (identity.ts: a device revoked by the CLI in another process is refused
+ * from its next request). A
  * valid token is always served, even from an address that is being throttled:
  * the throttle slows guessing, it must not lock out the owner behind a shared NAT.
  */
 export function createAuthenticator(accounts: AccountStore, throttle = new FailureThrottle(AUTH_FAILURE_LIMIT), now: () => number = Date.now) {
-  return async function authenticate(request: FastifyRequest): Promise<Identity> {
+  const tokens = new TokenResolver(accounts);
+  /** The identity at once when the token was resolved before and nothing changed since (no promise, no lookup); else a promise. */
+  return function authenticate(request: FastifyRequest): Identity | Promise<Identity> {
     const match = BEARER.exec(request.headers.authorization ?? '');
-    const identity = match ? await resolveToken(accounts, match[1]!, request.ip, now()) : undefined;
-    if (identity) return identity;
-    throw refusal(request, throttle, match !== null);
+    const remembered = match ? tokens.remembered(match[1]!, now()) : undefined;
+    if (remembered) return remembered;
+    return (async () => {
+      const identity = match ? await tokens.resolve(match[1]!, request.ip, now()) : undefined;
+      if (identity) return identity;
+      throw refusal(request, throttle, match !== null);
+    })();
   };
 }
 
@@ -96,9 +102,14 @@ export function installAuth(app: FastifyInstance, accounts: AccountStore, option
       }
       return;
     }
-    authenticate(request).then(
-      (identity) => {
-        request.identity = identity;
+    const identity = authenticate(request);
+    if (!(identity instanceof Promise)) {
+      request.identity = identity;
+      return done();
+    }
+    identity.then(
+      (resolved) => {
+        request.identity = resolved;
         done();
       },
       (err: Error) => done(err),

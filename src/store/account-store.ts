@@ -36,6 +36,13 @@ export interface AccountStore {
   revoke(accountId: number, id: string): Promise<'revoked' | 'not_found' | 'from_environment'>;
   /** Who holds the token with this SHA-256: one indexed lookup, never cached. */
   findByTokenHash(tokenHash: Buffer): Promise<TokenOwner | undefined>;
+  /**
+   * A mark that differs whenever an account, device or web session may have
+   * changed since it was read, by this process or another; undefined when the
+   * store cannot tell more cheaply than by the lookup itself (PostgreSQL, shared
+   * by several processes), and then nothing may be served from a cache.
+   */
+  changeMark(): string | undefined;
   /** Records a device as seen, only if it was last seen at or before `seenBefore` (so at most one write a minute). */
   markSeen(deviceId: string, at: number, from: string, seenBefore: number): Promise<void>;
   /**

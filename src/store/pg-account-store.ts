@@ -122,6 +122,11 @@ export class PgAccountStore implements AccountStore {
     });
   }
 
+  /** Another process may revoke at any time, and only a query can tell: nothing is cached. */
+  changeMark(): undefined {
+    return undefined;
+  }
+
   async findByTokenHash(tokenHash: Buffer): Promise<TokenOwner | undefined> {
     const { rows } = await this.pool.query<TokenOwner>(
       `SELECT d.dataset_id AS "accountId", a.name AS "accountName", d.id AS "deviceId", d.last_seen_at AS "lastSeenAt", a.max_image_bytes AS "maxImageBytes"

@@ -115,6 +115,10 @@ export class SqliteAccountStore implements AccountStore {
     return this.s.ownerOfToken.get(tokenHash) as TokenOwner | undefined;
   }
 
+  changeMark(): string {
+    return this.s.changeMark.get() as string;
+  }
+
   async markSeen(deviceId: string, at: number, from: string, seenBefore: number): Promise<void> {
     this.s.markSeen.run(at, from, deviceId, seenBefore);
   }
@@ -196,6 +200,10 @@ function prepareStatements(db: Database) {
       `SELECT d.dataset_id AS accountId, a.name AS accountName, d.id AS deviceId, d.last_seen_at AS lastSeenAt, a.max_image_bytes AS maxImageBytes
        FROM devices d JOIN datasets a ON a.id = d.dataset_id WHERE d.token_sha256 = ?`,
     ),
+    // data_version moves when another connection (the CLI, another process)
+    // commits; total_changes counts every row this connection wrote. Together,
+    // nothing in the file can have changed while both stay the same.
+    changeMark: db.prepare("SELECT total_changes() || ':' || data_version FROM pragma_data_version").pluck(),
     markSeen: db.prepare('UPDATE devices SET last_seen_at = ?, last_seen_from = ? WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at <= ?)'),
     environmentDevice: db.prepare('SELECT token_sha256 AS tokenHash, dataset_id AS accountId FROM devices WHERE id = ?'),
     countDevices: db.prepare('SELECT count(*) FROM devices').pluck(),

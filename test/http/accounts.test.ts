@@ -64,6 +64,41 @@ test('a device revoked, or an account removed, by the CLI in another process is 
   assert.equal((await server.fetch('/health')).status, 200);
 });
 
+test('a token used many times is refused from the next request after a revocation or a removal, and carries a new quota at once, whoever made the change', async (t) => {
+  const server = await startTestServer(t);
+  const env = { DATA_DIR: server.dataDir };
+  const { account, token } = await addAccount(server.store, 'anna');
+  const second = await addDevice(server.store, account);
+  const third = await addDevice(server.store, account);
+  const health = async (deviceToken: string): Promise<number> => (await as(server, deviceToken)('/health')).status;
+  // The first request writes "last seen"; the later ones are those a server could answer from memory.
+  const useOften = async (deviceToken: string): Promise<void> => {
+    for (let i = 0; i < 3; i++) assert.equal(await health(deviceToken), 200);
+  };
+
+  await useOften(token);
+  assert.equal((await upload({ fetch: as(server, token) }, 'a.png', TINY_IMAGES['image/png'])).status, 200);
+  await useOften(token);
+  const limited = await cli(['accounts', 'set', 'anna', '--max-image-bytes', String(TINY_IMAGES['image/png'].length + 10)], env);
+  assert.equal(limited.code, 0, limited.stderr);
+  const refused = await upload({ fetch: as(server, token) }, 'b.png', TINY_IMAGES['image/png']);
+  assert.equal(refused.status, 413, 'the quota set by the CLI counts from the next upload');
+  assert.equal(((await refused.json()) as { code: string }).code, 'quota_exceeded');
+
+  await useOften(second.token);
+  assert.equal(await server.store.accounts.revoke(account.id, second.deviceId), 'revoked');
+  assert.equal(await health(second.token), 401, 'revoked in this process');
+
+  await useOften(third.token);
+  assert.equal((await cli(['devices', 'revoke', 'anna', third.deviceId], env)).code, 0);
+  assert.equal(await health(third.token), 401, 'revoked by the CLI');
+
+  await useOften(token);
+  assert.equal((await cli(['accounts', 'remove', 'anna', '--yes'], env)).code, 0);
+  assert.equal(await health(token), 401, 'account removed by the CLI');
+  assert.equal(await health(TEST_TOKEN), 200);
+});
+
 test('tokens are asy_ and 43 base64url characters, and neither the database, its WAL nor a trace log holds one', async (t) => {
   const server = await startTestServer(t, { logLevel: 'trace' });
   const made = await cli(['accounts', 'add', 'anna', '--json'], { DATA_DIR: server.dataDir });
