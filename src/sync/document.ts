@@ -30,12 +30,28 @@ function fieldSeparator(): () => string {
   };
 }
 
+/** The opening brace and the head's fields: the text every document starts with. */
+function headText(head: DocumentParts['head'], separator: () => string): string {
+  let text = '{';
+  for (const [name, valueJson] of head) text += `${separator()}${JSON.stringify(name)}:${valueJson}`;
+  return text;
+}
+
+function arrayOpening(name: string, separator: () => string): string {
+  return `${separator()}${JSON.stringify(name)}:[`;
+}
+
+/** The tail object's fields, if any, and the closing brace. */
+function tailText(tailObjectJson: string | undefined, separator: () => string): string {
+  const tail = tailObjectJson?.trim();
+  return `${tail && tail !== '{}' ? `${separator()}${tail.slice(1, -1)}` : ''}}`;
+}
+
 export async function* documentChunks(parts: DocumentParts): AsyncGenerator<string> {
-  let buffer = '{';
   const separator = fieldSeparator();
-  for (const [name, valueJson] of parts.head) buffer += `${separator()}${JSON.stringify(name)}:${valueJson}`;
+  let buffer = headText(parts.head, separator);
   for (const [name, elements] of parts.arrays) {
-    buffer += `${separator()}${JSON.stringify(name)}:[`;
+    buffer += arrayOpening(name, separator);
     let firstElement = true;
     for await (const page of pagesOf(elements)) {
       for (const element of page) {
@@ -49,9 +65,7 @@ export async function* documentChunks(parts: DocumentParts): AsyncGenerator<stri
     }
     buffer += ']';
   }
-  const tail = parts.tailObjectJson?.trim();
-  if (tail && tail !== '{}') buffer += `${separator()}${tail.slice(1, -1)}`;
-  yield `${buffer}}`;
+  yield buffer + tailText(parts.tailObjectJson, separator);
 }
 
 export async function documentText(parts: DocumentParts): Promise<string> {
@@ -74,11 +88,10 @@ export async function* documentBytes(parts: {
   readonly tailObjectJson?: string;
 }): AsyncGenerator<Buffer> {
   const comma = Buffer.from(',');
-  let text = '{';
   const separator = fieldSeparator();
-  for (const [name, valueJson] of parts.head) text += `${separator()}${JSON.stringify(name)}:${valueJson}`;
+  let text = headText(parts.head, separator);
   for (const [name, chunks] of parts.arrays) {
-    text += `${separator()}${JSON.stringify(name)}:[`;
+    text += arrayOpening(name, separator);
     let firstChunk = true;
     for await (const chunk of chunks) {
       if (chunk.length === 0) continue;
@@ -90,7 +103,5 @@ export async function* documentBytes(parts: {
     }
     text += ']';
   }
-  const tail = parts.tailObjectJson?.trim();
-  if (tail && tail !== '{}') text += `${separator()}${tail.slice(1, -1)}`;
-  yield Buffer.from(`${text}}`, 'utf8');
+  yield Buffer.from(text + tailText(parts.tailObjectJson, separator), 'utf8');
 }
