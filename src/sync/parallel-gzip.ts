@@ -49,7 +49,10 @@ class ParallelGzip extends Transform {
 
   constructor(options: ParallelGzipOptions) {
     super();
-    this.deflateOptions = { level: options.level, memLevel: options.memLevel ?? 9 };
+    // An output buffer the size of a block: with zlib's default 16 KiB, a block went
+    // back and forth between its thread and the main thread once per 16 KiB of
+    // output, and the threads waited whenever the main thread was busy.
+    this.deflateOptions = { level: options.level, memLevel: options.memLevel ?? 9, chunkSize: BLOCK_BYTES };
     this.inFlight = options.inFlight ?? Math.max(2, Math.min(4, availableParallelism()));
     this.push(GZIP_HEADER);
   }
