@@ -21,10 +21,10 @@ export const AUTH_FAILURE_LIMIT = { maxFailures: 10, windowMs: 60_000, maxAddres
 
 /**
  * Resolves `Authorization: Bearer <token>` to an account and device on every
- * request (identity.ts: a device revoked by the CLI in another process is refused
- * from its next request). A
- * valid token is always served, even from an address that is being throttled:
- * the throttle slows guessing, it must not lock out the owner behind a shared NAT.
+ * request; a device revoked by the CLI in another process is refused from its
+ * next request (TokenResolver, identity.ts). A valid token is always served, even
+ * from an address that is being throttled: the throttle slows guessing, it must
+ * not lock out the owner behind a shared NAT.
  */
 export function createAuthenticator(accounts: AccountStore, throttle = new FailureThrottle(AUTH_FAILURE_LIMIT), now: () => number = Date.now) {
   const tokens = new TokenResolver(accounts);

@@ -34,7 +34,7 @@ export interface AccountStore {
    * the id shown in listDevices. The AUTH_TOKEN device is not revocable here.
    */
   revoke(accountId: number, id: string): Promise<'revoked' | 'not_found' | 'from_environment'>;
-  /** Who holds the token with this SHA-256: one indexed lookup, never cached. */
+  /** Who holds the token with this SHA-256: one indexed lookup, never cached here (TokenResolver decides, by changeMark). */
   findByTokenHash(tokenHash: Buffer): Promise<TokenOwner | undefined>;
   /**
    * A mark that differs whenever an account, device or web session may have
