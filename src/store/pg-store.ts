@@ -1,13 +1,14 @@
 import pg from 'pg';
 import { itemKey, planDelta } from '../sync/merge.js';
-import { tombstoneTypeOf, type Collection } from '../sync/model.js';
+import { emptyCollections, tombstoneTypeOf, type Collection } from '../sync/model.js';
+import { joinedPages } from '../sync/document.js';
 import { nextStamp } from '../sync/stamps.js';
 import type { DeltaRequest } from '../sync/validate.js';
-import { ApiError } from '../errors.js';
 import type { ImageBackend } from '../images/image-storage.js';
 import { PgAccountStore } from './pg-account-store.js';
 import { PgImageStorage } from './pg-image-storage.js';
 import { migratePg } from './pg-migrations.js';
+import { checkQuota } from './quota.js';
 import { readAllRows, writeAllRows } from './pg-copy.js';
 import { countsOf, fetchPages, HeldAnswer, insertTombstones, ITEM_COUNTS, key, readForDelta, upsertItems, WRITE_ROWS } from './pg-rows.js';
 import { HOLDS_DATA, type CopyBatch } from './store-copy.js';
@@ -416,27 +417,10 @@ interface LockedDataset {
   max_bytes: number | null;
 }
 
-/** A write may not take the stored JSON past the account's limit, unless it shrinks it. */
-function checkQuota(dataset: LockedDataset, bytesAfter: number): void {
-  if (dataset.max_bytes === null || bytesAfter <= dataset.max_bytes || bytesAfter <= dataset.json_bytes) return;
-  throw ApiError.quotaExceeded(
-    `this write would take the account's stored data to ${bytesAfter} bytes, past its limit of ${dataset.max_bytes} bytes (accounts set --max-bytes); nothing was stored`,
-  );
-}
-
 function openPool(databaseUrl: string, max: number): pg.Pool {
   const pool = new pg.Pool({ connectionString: databaseUrl, max, types: TYPES });
   // An idle connection the server dropped (a restart, a failover) must not crash
   // the process: the pool discards it and the next query opens a new one.
   pool.on('error', () => undefined);
   return pool;
-}
-
-function emptyCollections(): Record<Collection, string[]> {
-  return { gyms: [], problems: [], sessions: [], attempts: [] };
-}
-
-/** Pages of JSON texts as UTF-8 chunks, each page's texts joined by commas (ExportSnapshot.itemBytes). */
-async function* joinedPages(pages: TextPages): AsyncGenerator<Buffer> {
-  for await (const page of pages) if (page.length > 0) yield Buffer.from(page.join(','), 'utf8');
 }

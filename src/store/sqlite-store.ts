@@ -8,16 +8,16 @@ import { readAllRows, writeAllRows } from './sqlite-copy.js';
 import { compareStatements, compareUpload, type FullUploadDiff } from './sqlite-compare.js';
 import { COUNT_ITEMS, countsOf, joinedItems, pages, prepareStatements } from './sqlite-statements.js';
 import { planDelta, type StoredItem, type StoredState, type StoredTombstone } from '../sync/merge.js';
-import { COLLECTIONS, type Collection } from '../sync/model.js';
+import { COLLECTIONS, emptyCollections, type Collection } from '../sync/model.js';
 import { nextStamp } from '../sync/stamps.js';
 import type { KnownItems } from '../sync/upload-scan.js';
 import type { DeltaRequest } from '../sync/validate.js';
-import { ApiError } from '../errors.js';
 import { accountImagesDir, removeAccountImages, removeOrphanAccountFolders } from '../images/account-images.js';
 import type { ImageBackend } from '../images/image-storage.js';
 import { ImageStore } from '../images/image-store.js';
 import { imageTreeTotals } from '../images/image-tree.js';
 import { migrate } from './migrations.js';
+import { checkQuota } from './quota.js';
 import { SqliteAccountStore } from './sqlite-account-store.js';
 import { SqliteImageIndex } from './sqlite-image-index.js';
 import { HOLDS_DATA, type CopyBatch } from './store-copy.js';
@@ -383,14 +383,6 @@ export class SqliteStore implements Store {
   }
 }
 
-/** Refuses, and so rolls back, a write that grows the account's JSON past its limit; one that shrinks it passes. */
-function checkQuota(dataset: DatasetRow, bytesAfter: number): void {
-  if (dataset.max_bytes === null || bytesAfter <= dataset.max_bytes || bytesAfter <= dataset.json_bytes) return;
-  throw ApiError.quotaExceeded(
-    `this write would take the account's stored data to ${bytesAfter} bytes, past its limit of ${dataset.max_bytes} bytes (accounts set --max-bytes); nothing was stored`,
-  );
-}
-
 function openDatabase(file: string): Database {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
@@ -409,7 +401,3 @@ const READER_CACHE_KIB = 512;
 const WAL_AUTOCHECKPOINT_PAGES = 1000;
 /** About that many pages of items: an upload this large checkpoints after its answer. */
 const DEFERRED_CHECKPOINT_BYTES = 4 * 1024 * 1024;
-
-function emptyCollections(): Record<Collection, string[]> {
-  return { gyms: [], problems: [], sessions: [], attempts: [] };
-}

@@ -105,3 +105,8 @@ export async function* documentBytes(parts: {
   }
   yield Buffer.from(text + tailText(parts.tailObjectJson, separator), 'utf8');
 }
+
+/** Pages of JSON texts as UTF-8 chunks, each page's texts joined by commas: what documentBytes takes for an array. */
+export async function* joinedPages(pages: AsyncIterable<readonly string[]>): AsyncGenerator<Buffer> {
+  for await (const page of pages) if (page.length > 0) yield Buffer.from(page.join(','), 'utf8');
+}

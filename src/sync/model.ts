@@ -2,6 +2,11 @@
 export const COLLECTIONS = ['gyms', 'problems', 'sessions', 'attempts'] as const;
 export type Collection = (typeof COLLECTIONS)[number];
 
+/** One empty list per collection. */
+export function emptyCollections(): Record<Collection, string[]> {
+  return { gyms: [], problems: [], sessions: [], attempts: [] };
+}
+
 /** The tombstone `type` of each collection's items. */
 const TYPE_OF: Record<Collection, string> = { gyms: 'gym', problems: 'problem', sessions: 'session', attempts: 'attempt' };
 const COLLECTION_OF = new Map<string, Collection>(COLLECTIONS.map((c) => [TYPE_OF[c], c]));

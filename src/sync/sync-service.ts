@@ -1,7 +1,7 @@
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { DatasetStats, DeltaOutcome, ExportSnapshot, HistorySnapshot, Store, TextPages } from '../store/store.js';
-import { documentBytes, documentChunks, documentText } from './document.js';
+import { documentBytes, documentChunks, documentText, joinedPages } from './document.js';
 import { gzipChunks } from './parallel-gzip.js';
 import { KeyedLock } from './keyed-lock.js';
 import { COLLECTIONS } from './model.js';
@@ -133,12 +133,9 @@ export class SyncService {
   private async openExportBytes(datasetId: number): Promise<{ bytes: AsyncIterable<Buffer>; close(): void } | undefined> {
     const snapshot = await this.store.openExport(datasetId);
     if (!snapshot) return undefined;
-    const tombstones = async function* (): AsyncGenerator<Buffer> {
-      for await (const page of snapshot.tombstones()) if (page.length > 0) yield Buffer.from(page.join(','), 'utf8');
-    };
     const bytes = documentBytes({
       head: exportHead(formatInstant(this.now())),
-      arrays: [...COLLECTIONS.map((c) => [c, snapshot.itemBytes(c)] as const), ['deletedItems', tombstones()]],
+      arrays: [...COLLECTIONS.map((c) => [c, snapshot.itemBytes(c)] as const), ['deletedItems', joinedPages(snapshot.tombstones())]],
       tailObjectJson: snapshot.extraFieldsJson,
     });
     return { bytes, close: () => snapshot.close() };
