@@ -3,10 +3,10 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { makePrivateDir, makePrivateFile } from '../private-files.js';
 import { Database } from './sqlite-driver.js';
-import { knownItems } from './sqlite-known-items.js';
 import { readAllRows, writeAllRows } from './sqlite-copy.js';
 import { compareStatements, compareUpload, type FullUploadDiff } from './sqlite-compare.js';
-import { COUNT_ITEMS, countsOf, joinedItems, pages, prepareStatements } from './sqlite-statements.js';
+import { countsOf, prepareStatements } from './sqlite-statements.js';
+import { openChanges, openExport, openKnownItems, streamedDelta } from './sqlite-reads.js';
 import { planDelta, type StoredItem, type StoredState, type StoredTombstone } from '../sync/merge.js';
 import { COLLECTIONS, emptyCollections, type Collection } from '../sync/model.js';
 import { nextStamp } from '../sync/stamps.js';
@@ -136,7 +136,7 @@ export class SqliteStore implements Store {
     // From scratch the answer is the whole dataset: read it from a snapshot taken
     // before any other write can commit (this runs in the same turn as the commit),
     // page by page while it is sent, so memory stays flat however large it is.
-    return this.streamedDelta(datasetId, outcome.stamp, outcome.echoItems, outcome.echoTombstones);
+    return streamedDelta(this.file, datasetId, outcome.stamp, outcome.echoItems, outcome.echoTombstones);
   }
 
   async applyFullUpload(datasetId: number, upload: FullUploadWrite, now: number): Promise<{ stamp: number }> {
@@ -207,61 +207,15 @@ export class SqliteStore implements Store {
   }
 
   async openKnownItems(datasetId: number): Promise<KnownItems & { close(): void }> {
-    const { db: reader, close } = this.openReader();
-    return { ...knownItems(reader, datasetId), close };
+    return openKnownItems(this.file, datasetId);
   }
 
   async openExport(datasetId: number): Promise<ExportSnapshot | undefined> {
-    // A connection of its own, so the export can be streamed over many event-loop
-    // turns from one consistent read while writes go on through the main one.
-    const { db: reader, close } = this.openReader();
-    try {
-      const dataset = reader.prepare('SELECT written, extra_json FROM datasets WHERE id = ?').get(datasetId) as DatasetRow | undefined;
-      if (!dataset || !dataset.written) {
-        close();
-        return undefined;
-      }
-      const itemsOf = reader.prepare('SELECT json FROM items INDEXED BY items_in_order WHERE dataset_id = ? AND collection = ? ORDER BY rowid').pluck();
-      const tombstonesOf = reader.prepare('SELECT json FROM tombstones WHERE dataset_id = ? ORDER BY stamp, rowid').pluck();
-      return {
-        extraFieldsJson: dataset.extra_json,
-        // Lazy: each query starts only when the export reaches its array.
-        items: (collection) => pages(() => itemsOf.iterate(datasetId, collection) as Iterable<string>),
-        itemBytes: (collection) => joinedItems(reader, datasetId, collection),
-        tombstones: () => pages(() => tombstonesOf.iterate(datasetId) as Iterable<string>),
-        close,
-      };
-    } catch (err) {
-      close();
-      throw err;
-    }
+    return openExport(this.file, datasetId);
   }
 
   async openChanges(datasetId: number, since: number): Promise<ChangeSnapshot | undefined> {
-    const { db: reader, close } = this.openReader();
-    try {
-      const dataset = reader.prepare('SELECT written, last_stamp FROM datasets WHERE id = ?').get(datasetId) as DatasetRow | undefined;
-      if (!dataset || !dataset.written) {
-        close();
-        return undefined;
-      }
-      const counts = countsOf(reader.prepare(COUNT_ITEMS).all(datasetId) as { collection: Collection; n: number }[]);
-      // As GET /sync/delta reads what changed since a device's last sync, in the export's order.
-      const itemsOf = reader
-        .prepare('SELECT json FROM items INDEXED BY items_by_stamp WHERE dataset_id = ? AND collection = ? AND stamp > ? ORDER BY rowid')
-        .pluck();
-      const tombstonesOf = reader.prepare('SELECT json FROM tombstones WHERE dataset_id = ? AND stamp > ? ORDER BY stamp, rowid').pluck();
-      return {
-        stamp: dataset.last_stamp,
-        counts,
-        items: (collection) => pages(() => itemsOf.iterate(datasetId, collection, since) as Iterable<string>),
-        tombstones: () => pages(() => tombstonesOf.iterate(datasetId, since) as Iterable<string>),
-        close,
-      };
-    } catch (err) {
-      close();
-      throw err;
-    }
+    return openChanges(this.file, datasetId, since);
   }
 
   async listHistory(datasetId: number): Promise<HistoryEntry[]> {
@@ -317,51 +271,6 @@ export class SqliteStore implements Store {
     if (this.db.open) this.db.close();
   }
 
-  private streamedDelta(datasetId: number, stamp: number, echoItems: Record<Collection, string[]>, echoTombstones: string[]): DeltaOutcome {
-    const reader = this.openReader();
-    try {
-      const itemsOf = reader.db
-        .prepare('SELECT json FROM items INDEXED BY items_by_stamp WHERE dataset_id = ? AND collection = ? AND stamp < ? ORDER BY stamp, rowid')
-        .pluck();
-      const tombstonesOf = reader.db.prepare('SELECT json FROM tombstones WHERE dataset_id = ? AND stamp < ? ORDER BY stamp, rowid').pluck();
-      reader.db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(datasetId); // starts the read snapshot now
-      return {
-        stamp,
-        streamed: true,
-        items: (collection) => pages(() => itemsOf.iterate(datasetId, collection, stamp) as Iterable<string>, echoItems[collection]),
-        tombstones: () => pages(() => tombstonesOf.iterate(datasetId, stamp) as Iterable<string>, echoTombstones),
-        close: reader.close,
-      };
-    } catch (err) {
-      reader.close();
-      throw err;
-    }
-  }
-
-  /** A read-only connection of its own, in a read transaction, so a large answer can be streamed over many event-loop turns from one consistent read. */
-  private openReader(): { db: Database; close: () => void } {
-    const db = new Database(this.file, { readonly: true, fileMustExist: true });
-    db.pragma('busy_timeout = 5000');
-    // A reader reads each page once, in order: better-sqlite3's default 16 MiB page
-    // cache filled up with pages never read again (a dashboard's first load of a
-    // year of climbing: 16 of its 46 MiB above idle), held for as long as the read lasted.
-    db.pragma(`cache_size = -${READER_CACHE_KIB}`);
-    let open = true;
-    const close = (): void => {
-      if (!open) return;
-      open = false;
-      if (db.inTransaction) db.exec('COMMIT');
-      db.close();
-    };
-    try {
-      db.exec('BEGIN');
-    } catch (err) {
-      close();
-      throw err;
-    }
-    return { db, close };
-  }
-
   private dataset(datasetId: number): DatasetRow {
     const row = this.statements.datasetById.get(datasetId) as DatasetRow | undefined;
     if (!row) throw new Error(`no dataset ${datasetId}`);
@@ -393,9 +302,6 @@ function openDatabase(file: string): Database {
   db.pragma('temp_store = MEMORY');
   return db;
 }
-
-/** A one-pass reader's page cache: room for the index and table pages of the rows at hand. */
-const READER_CACHE_KIB = 512;
 
 /** SQLite's default: the WAL is copied into the database file at the commit that takes it past this many pages. */
 const WAL_AUTOCHECKPOINT_PAGES = 1000;
