@@ -1,7 +1,6 @@
 import pg from 'pg';
 import { itemKey, planDelta } from '../sync/merge.js';
 import { emptyCollections, tombstoneTypeOf, type Collection } from '../sync/model.js';
-import { joinedPages } from '../sync/document.js';
 import { nextStamp } from '../sync/stamps.js';
 import type { DeltaRequest } from '../sync/validate.js';
 import type { ImageBackend } from '../images/image-storage.js';
@@ -10,9 +9,10 @@ import { PgImageStorage } from './pg-image-storage.js';
 import { migratePg } from './pg-migrations.js';
 import { checkQuota } from './quota.js';
 import { readAllRows, writeAllRows } from './pg-copy.js';
-import { countsOf, fetchPages, HeldAnswer, insertTombstones, ITEM_COUNTS, key, readForDelta, upsertItems, WRITE_ROWS } from './pg-rows.js';
+import { countsOf, HeldAnswer, insertTombstones, ITEM_COUNTS, key, readForDelta, upsertItems, WRITE_ROWS } from './pg-rows.js';
+import { openChanges, openExport } from './pg-reads.js';
 import { HOLDS_DATA, type CopyBatch } from './store-copy.js';
-import { type ChangeSnapshot, type DatasetStats, type DeltaOutcome, type ExportSnapshot, type FullUploadWrite, type HistoryEntry, type Store, type TextPages } from './store.js';
+import { type ChangeSnapshot, type DatasetStats, type DeltaOutcome, type ExportSnapshot, type FullUploadWrite, type HistoryEntry, type Store } from './store.js';
 
 // bigint columns (stamps, sizes) come back as numbers: all stay far below 2^53.
 const TYPES = {
@@ -222,81 +222,12 @@ export class PgStore implements Store {
     return undefined;
   }
 
-  async openExport(datasetId: number): Promise<ExportSnapshot | undefined> {
-    const { db, close } = await this.openSnapshot();
-    try {
-      const { rows } = await db.query<{ written: boolean; extra_json: string }>('SELECT written, extra_json FROM datasets WHERE id = $1', [datasetId]);
-      if (!rows[0]?.written) {
-        close();
-        return undefined;
-      }
-      let cursors = 0;
-      const pages = (sql: string, params: unknown[]): TextPages => fetchPages(db, `export_${++cursors}`, sql, params);
-      return {
-        extraFieldsJson: rows[0].extra_json,
-        items: (collection) => pages('SELECT json FROM items WHERE dataset_id = $1 AND collection = $2 ORDER BY seq', [datasetId, collection]),
-        itemBytes: (collection) => joinedPages(pages('SELECT json FROM items WHERE dataset_id = $1 AND collection = $2 ORDER BY seq', [datasetId, collection])),
-        tombstones: () => pages('SELECT json FROM tombstones WHERE dataset_id = $1 ORDER BY stamp, seq', [datasetId]),
-        close,
-      };
-    } catch (err) {
-      close();
-      throw err;
-    }
+  openExport(datasetId: number): Promise<ExportSnapshot | undefined> {
+    return openExport(this.pool, datasetId);
   }
 
-  async openChanges(datasetId: number, since: number): Promise<ChangeSnapshot | undefined> {
-    const { db, close } = await this.openSnapshot();
-    try {
-      const { rows } = await db.query<{ written: boolean; last_stamp: number; counts: Record<string, number> | null }>(
-        `SELECT d.written, d.last_stamp, ${ITEM_COUNTS} AS counts FROM datasets d WHERE d.id = $1`,
-        [datasetId],
-      );
-      if (!rows[0]?.written) {
-        close();
-        return undefined;
-      }
-      let cursors = 0;
-      const pages = (sql: string, params: unknown[]): TextPages => fetchPages(db, `changes_${++cursors}`, sql, params);
-      // As GET /sync/delta reads what changed since a device's last sync, in the export's order.
-      return {
-        stamp: rows[0].last_stamp,
-        counts: countsOf(rows[0].counts),
-        items: (collection) =>
-          pages('SELECT json FROM items WHERE dataset_id = $1 AND stamp > $2 AND collection = $3 ORDER BY seq', [datasetId, since, collection]),
-        tombstones: () => pages('SELECT json FROM tombstones WHERE dataset_id = $1 AND stamp > $2 ORDER BY stamp, seq', [datasetId, since]),
-        close,
-      };
-    } catch (err) {
-      close();
-      throw err;
-    }
-  }
-
-  /**
-   * A connection of its own in one REPEATABLE READ transaction: an export is
-   * streamed over many event-loop turns from one consistent read while writes
-   * go on through the others.
-   */
-  private async openSnapshot(): Promise<{ db: pg.PoolClient; close: () => void }> {
-    const db = await this.pool.connect();
-    let open = true;
-    const close = (): void => {
-      if (!open) return;
-      open = false;
-      // Queued behind any FETCH still in flight on this connection.
-      db.query('COMMIT').then(
-        () => db.release(),
-        (err: Error) => db.release(err),
-      );
-    };
-    try {
-      await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    } catch (err) {
-      close();
-      throw err;
-    }
-    return { db, close };
+  openChanges(datasetId: number, since: number): Promise<ChangeSnapshot | undefined> {
+    return openChanges(this.pool, datasetId, since);
   }
 
   async listHistory(datasetId: number): Promise<HistoryEntry[]> {
