@@ -1,4 +1,5 @@
 import { itemKey } from '../sync/merge.js';
+import { BACKSLASH, COMMA, QUOTE } from '../sync/json-bytes.js';
 import { COLLECTIONS, normaliseTombstoneType, type Collection } from '../sync/model.js';
 import type { PlannedUpload, UploadItems } from '../sync/upload-plan.js';
 import type { Database, Statement } from './sqlite-driver.js';
@@ -21,9 +22,6 @@ export interface FullUploadDiff {
 const BATCH_ROWS = 1024;
 /** Stored rows read back at a time as bytes: smaller Buffers, which the allocator reuses rather than keeps. */
 const READ_ROWS = 256;
-const COMMA = 0x2c;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 
 export function compareStatements(db: Database) {
   return {

@@ -1,5 +1,5 @@
 import type { Collection } from '../sync/model.js';
-import type { KnownItem, KnownItems } from '../sync/upload-scan.js';
+import type { KnownItem, KnownItems } from '../sync/known-items.js';
 import type { Database } from './sqlite-driver.js';
 
 /** Stored items offered at a time as a run. */

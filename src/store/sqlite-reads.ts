@@ -2,7 +2,7 @@ import { Database } from './sqlite-driver.js';
 import { knownItems } from './sqlite-known-items.js';
 import { COUNT_ITEMS, countsOf, joinedItems, pages } from './sqlite-statements.js';
 import type { Collection } from '../sync/model.js';
-import type { KnownItems } from '../sync/upload-scan.js';
+import type { KnownItems } from '../sync/known-items.js';
 import type { ChangeSnapshot, DeltaOutcome, ExportSnapshot } from './store.js';
 
 /*

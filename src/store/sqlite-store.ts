@@ -10,7 +10,7 @@ import { openChanges, openExport, openKnownItems, streamedDelta } from './sqlite
 import { planDelta, type StoredItem, type StoredState, type StoredTombstone } from '../sync/merge.js';
 import { COLLECTIONS, emptyCollections, type Collection } from '../sync/model.js';
 import { nextStamp } from '../sync/stamps.js';
-import type { KnownItems } from '../sync/upload-scan.js';
+import type { KnownItems } from '../sync/known-items.js';
 import type { DeltaRequest } from '../sync/validate.js';
 import { accountImagesDir, removeAccountImages, removeOrphanAccountFolders } from '../images/account-images.js';
 import type { ImageBackend } from '../images/image-storage.js';

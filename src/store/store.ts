@@ -3,7 +3,7 @@ import type { AccountStore } from './account-store.js';
 import type { CopyBatch } from './store-copy.js';
 import type { Collection } from '../sync/model.js';
 import type { PlannedUpload } from '../sync/upload-plan.js';
-import type { KnownItems } from '../sync/upload-scan.js';
+import type { KnownItems } from '../sync/known-items.js';
 import type { DeltaRequest } from '../sync/validate.js';
 
 /**

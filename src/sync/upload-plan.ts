@@ -1,7 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import { COLLECTIONS, type Collection, type IncomingTombstone } from './model.js';
 import { itemKey } from './merge.js';
-import { utf8Text, type ScannedUpload } from './upload-scan.js';
+import { COMMA, utf8Text } from './json-bytes.js';
+import type { ScannedUpload } from './upload-scan.js';
 import { RangeReader } from './upload-source.js';
 
 /**
@@ -64,8 +65,6 @@ export function planScannedUpload(scan: ScannedUpload): PlannedUpload {
   for (const tombstone of tombstones.values()) bytes += Buffer.byteLength(tombstone.json);
   return { items, tombstones: [...tombstones.values()], extraFieldsJson: scan.extraFieldsJson, bytes };
 }
-
-const COMMA = 0x2c;
 
 class ScannedUploadItems implements UploadItems {
   readonly length: number;

@@ -1,5 +1,7 @@
 import { ApiError } from '../errors.js';
 import { COLLECTIONS, isActiveSession, type Collection, type IncomingTombstone } from './model.js';
+import { CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, compositeEnd, literalEnd, OPEN_ARRAY, OPEN_OBJECT, QUOTE, stringEnd, utf8Text, whitespace } from './json-bytes.js';
+import type { KnownItems } from './known-items.js';
 import { bufferSource, type UploadSource } from './upload-source.js';
 import { DOCUMENT_FIELDS, parseDocument, readItem, readTombstone, validateFullUpload } from './validate.js';
 
@@ -29,48 +31,11 @@ export interface ScannedItems {
   readonly ends: number[];
 }
 
-/**
- * The items a store already holds, offered to the scan in the store's order, one
- * collection at a time: an element whose bytes are exactly a stored item's text
- * is not parsed again (that text was a valid item when it was stored, and its id
- * and time are the stored ones). A re-upload is mostly such elements.
- */
-export interface KnownItems {
-  /** The collection's next stored item not yet offered, or undefined; `bytes` stays valid until the next call. */
-  peek(collection: Collection): KnownItem | undefined;
-  /** Moves on past the item peek gave; `matched` tells whether the element was that item. */
-  skip(collection: Collection, matched: boolean): void;
-  /**
-   * The collection's next stored items as a run, when it is worth trying: how many,
-   * and how many bytes their texts take joined by single commas.
-   */
-  peekRun(collection: Collection): { readonly count: number; readonly bytes: number } | undefined;
-  /**
-   * Whether `bytes` are exactly the texts of the run peekRun gave, joined by commas:
-   * then their ids, times and text lengths in that order, and the items are passed.
-   */
-  confirmRun(collection: Collection, bytes: Buffer): { readonly ids: readonly string[]; readonly times: readonly number[]; readonly lengths: readonly number[] } | undefined;
-}
-
-export interface KnownItem {
-  readonly bytes: Buffer;
-  readonly id: string;
-  readonly time: number;
-}
-
 type Field =
   | { kind: 'items'; collection: Collection; items: ScannedItems; error?: ApiError }
   | { kind: 'tombstones'; tombstones: IncomingTombstone[]; error?: ApiError }
   | { kind: 'value'; text: string };
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
 /** Bodies refused as "not an object" are parsed whole only below this size, to name the exact reason. */
 const SMALL_BODY = 1024 * 1024;
 /** Bytes of a body read from a file at a time; the window grows for a single value larger than that. */
@@ -180,7 +145,7 @@ class Scanner {
   private key(i: number): { key: string; valueAt: number } {
     const b = this.b;
     if (b[i] !== QUOTE) this.unexpected(i);
-    const keyEnd = this.stringEnd(i);
+    const keyEnd = this.inWindow(stringEnd(this.b, i));
     const key = this.parse(i, keyEnd) as string;
     i = this.whitespace(keyEnd);
     if (b[i] !== COLON) this.unexpected(i);
@@ -418,15 +383,8 @@ class Scanner {
     throw ApiError.badRequest(`request body is not valid JSON: unexpected ${what} at position ${this.base + i}`);
   }
 
-  /** JSON whitespace only (space, tab, line feed, carriage return), as JSON.parse reads it. */
   private whitespace(i: number): number {
-    const b = this.b;
-    while (i < b.length) {
-      const c = b[i];
-      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
-      i += 1;
-    }
-    return i;
+    return whitespace(this.b, i);
   }
 
   /**
@@ -437,60 +395,19 @@ class Scanner {
   private valueEnd(i: number): number {
     const b = this.b;
     const first = b[i];
-    if (first === QUOTE) return this.stringEnd(i);
-    if (first === OPEN_OBJECT || first === OPEN_ARRAY) return this.compositeEnd(i);
-    let end = i;
-    // Numbers and the literals true, false, null.
-    while (end < b.length) {
-      const c = b[end]!;
-      const literal = (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x2e || c === 0x2b || c === 0x2d;
-      if (!literal) break;
-      end += 1;
-    }
+    if (first === QUOTE) return this.inWindow(stringEnd(this.b, i));
+    if (first === OPEN_OBJECT || first === OPEN_ARRAY) return this.inWindow(compositeEnd(b, i));
+    const end = literalEnd(b, i);
     // A number cut by the window's end may go on after it.
     if (end === b.length && !this.eof) throw NEED_MORE;
     if (end === i) this.unexpected(i);
     return end;
   }
 
-  private compositeEnd(i: number): number {
-    const b = this.b;
-    const n = b.length;
-    let depth = 0;
-    for (; i < n; i++) {
-      const c = b[i];
-      if (c === QUOTE) {
-        for (i++; i < n; i++) {
-          const d = b[i];
-          if (d === BACKSLASH) i++;
-          else if (d === QUOTE) break;
-        }
-      } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
-        depth++;
-      } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
-        if (--depth === 0) return i + 1;
-      }
-    }
-    return this.unexpected(n);
+  /** An extent's end, or, for one that runs past the window (-1), more of the body or a refusal. */
+  private inWindow(end: number): number {
+    return end === -1 ? this.unexpected(this.b.length) : end;
   }
-
-  private stringEnd(i: number): number {
-    const b = this.b;
-    for (i++; i < b.length; i++) {
-      const c = b[i];
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) return i + 1;
-    }
-    return this.unexpected(b.length);
-  }
-}
-
-/**
- * The text of bytes [start, end) decoded as UTF-8, exactly as toString('utf8',
- * start, end), without its argument checks: called once or twice per item.
- */
-export function utf8Text(bytes: Buffer, start: number, end: number): string {
-  return (bytes as Buffer & { utf8Slice(start: number, end: number): string }).utf8Slice(start, end);
 }
 
 const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
