@@ -15,6 +15,7 @@ interface Cursor {
   run: { count: number; bytes: number; last: number } | undefined;
   /** The batch offered one item at a time. */
   texts: Buffer;
+  rows: number[];
   ids: string[];
   times: number[];
   lengths: number[];
@@ -22,6 +23,9 @@ interface Cursor {
   row: number;
   offset: number;
   mismatched: boolean;
+  /** The last row offered (-1: none yet), and those offered without a match. */
+  through: number;
+  unmatched: number[];
 }
 
 /**
@@ -31,23 +35,23 @@ interface Cursor {
  * and the same order, so each id, time and length belongs to the text at the
  * same place, whatever that order is.
  */
-export function knownItems(reader: Database, datasetId: number): KnownItems {
+export function knownItems(reader: Database, datasetId: number, version: number): KnownItems {
   const rows = (limit: string) =>
     `FROM (SELECT rowid AS r, id, updated_ms AS t, octet_length(json) AS n, json FROM items INDEXED BY items_in_order
        WHERE dataset_id = ? AND collection = ? AND rowid > ? ORDER BY rowid LIMIT ${limit})`;
   const runOf = reader.prepare(`SELECT count(*), sum(n) + count(*) - 1, max(r) ${rows(String(BATCH_ROWS))}`).raw();
   // The run compared by SQLite itself: no text comes into JavaScript for it.
   const sameRun = reader
-    .prepare(`SELECT CAST(group_concat(json, ',') AS BLOB) = ?, json_group_array(id), json_group_array(t), json_group_array(n) ${rows('?')}`)
+    .prepare(`SELECT CAST(group_concat(json, ',') AS BLOB) = ?, json_group_array(id), json_group_array(t), json_group_array(n), json_group_array(r) ${rows('?')}`)
     .raw();
   const batchOf = reader
-    .prepare(`SELECT max(r), json_group_array(id), json_group_array(t), json_group_array(n), CAST(group_concat(json, '') AS BLOB) ${rows(String(ITEM_BATCH_ROWS))}`)
+    .prepare(`SELECT max(r), json_group_array(id), json_group_array(t), json_group_array(n), json_group_array(r), CAST(group_concat(json, '') AS BLOB) ${rows(String(ITEM_BATCH_ROWS))}`)
     .raw();
   const cursors = new Map<Collection, Cursor>();
   const cursorOf = (collection: Collection): Cursor => {
     let cursor = cursors.get(collection);
     if (!cursor) {
-      cursor = { after: -1, runs: true, run: undefined, texts: Buffer.alloc(0), ids: [], times: [], lengths: [], last: -1, row: 0, offset: 0, mismatched: false };
+      cursor = { after: -1, runs: true, run: undefined, texts: Buffer.alloc(0), rows: [], ids: [], times: [], lengths: [], last: -1, row: 0, offset: 0, mismatched: false, through: -1, unmatched: [] };
       cursors.set(collection, cursor);
     }
     return cursor;
@@ -57,11 +61,13 @@ export function knownItems(reader: Database, datasetId: number): KnownItems {
     const cursor = cursorOf(collection);
     if (cursor.row < cursor.ids.length) return cursor;
     if (cursor.after === undefined) return undefined;
-    const [last, ids, times, lengths, texts] = batchOf.get(datasetId, collection, cursor.after) as [number | null, string, string, string, Buffer | null];
+    const [last, ids, times, lengths, rowids, texts] = batchOf.get(datasetId, collection, cursor.after) as [number | null, string, string, string, string, Buffer | null];
     if (last === null || texts === null) {
       cursor.after = undefined;
+      cursor.through = Infinity;
       return undefined;
     }
+    cursor.rows = JSON.parse(rowids) as number[];
     cursor.ids = JSON.parse(ids) as string[];
     cursor.times = JSON.parse(times) as number[];
     cursor.lengths = JSON.parse(lengths) as number[];
@@ -74,14 +80,23 @@ export function knownItems(reader: Database, datasetId: number): KnownItems {
     return cursor;
   };
   return {
+    version,
     peek(collection): KnownItem | undefined {
       const cursor = current(collection);
       if (!cursor) return undefined;
-      return { bytes: cursor.texts.subarray(cursor.offset, cursor.offset + cursor.lengths[cursor.row]!), id: cursor.ids[cursor.row]!, time: cursor.times[cursor.row]! };
+      return {
+        bytes: cursor.texts.subarray(cursor.offset, cursor.offset + cursor.lengths[cursor.row]!),
+        id: cursor.ids[cursor.row]!,
+        time: cursor.times[cursor.row]!,
+        row: cursor.rows[cursor.row]!,
+      };
     },
     skip(collection, matched): void {
       const cursor = current(collection);
       if (!cursor) return;
+      const row = cursor.rows[cursor.row]!;
+      cursor.through = row;
+      if (!matched) cursor.unmatched.push(row);
       cursor.offset += cursor.lengths[cursor.row]!;
       cursor.row += 1;
       if (!matched) cursor.mismatched = true;
@@ -103,15 +118,21 @@ export function knownItems(reader: Database, datasetId: number): KnownItems {
       // Whatever the answer, the items are offered one by one from here until a batch of them all matches.
       cursor.runs = false;
       if (!run || cursor.after === undefined || bytes.length !== run.bytes) return undefined;
-      const [equal, idList, timeList, lengthList] = sameRun.get(bytes, datasetId, collection, cursor.after, run.count) as [number | null, string, string, string];
+      const [equal, idList, timeList, lengthList, rowList] = sameRun.get(bytes, datasetId, collection, cursor.after, run.count) as [number | null, string, string, string, string];
       if (equal !== 1) return undefined;
       const ids = JSON.parse(idList) as string[];
       const times = JSON.parse(timeList) as number[];
       const lengths = JSON.parse(lengthList) as number[];
-      if (ids.length !== run.count || lengths.reduce((sum, n) => sum + n, 0) + run.count - 1 !== run.bytes) return undefined;
+      const rows = JSON.parse(rowList) as number[];
+      if (ids.length !== run.count || rows.length !== run.count || lengths.reduce((sum, n) => sum + n, 0) + run.count - 1 !== run.bytes) return undefined;
       cursor.after = run.last;
+      cursor.through = run.last;
       cursor.runs = true;
-      return { ids, times, lengths };
+      return { ids, times, lengths, rows };
+    },
+    passed(collection) {
+      const cursor = cursors.get(collection);
+      return cursor && cursor.through !== -1 ? { unmatched: cursor.unmatched, through: cursor.through } : undefined;
     },
   };
 }

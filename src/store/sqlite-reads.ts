@@ -66,9 +66,11 @@ function writtenDataset(db: Database, datasetId: number): DatasetHead | undefine
   return dataset?.written ? dataset : undefined;
 }
 
-export function openKnownItems(file: string, datasetId: number): KnownItems & { close(): void } {
-  const { db, close } = openReader(file);
-  return { ...knownItems(db, datasetId), close };
+export function openKnownItems(file: string, datasetId: number): (KnownItems & { close(): void }) | undefined {
+  return withReader(file, ({ db, close }) => {
+    const dataset = writtenDataset(db, datasetId);
+    return dataset && { ...knownItems(db, datasetId, dataset.last_stamp), close };
+  });
 }
 
 export function openExport(file: string, datasetId: number): ExportSnapshot | undefined {

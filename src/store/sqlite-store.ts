@@ -141,7 +141,7 @@ export class SqliteStore implements Store {
 
   async applyFullUpload(datasetId: number, upload: FullUploadWrite, now: number): Promise<{ stamp: number }> {
     const before = this.dataset(datasetId);
-    const diff = compareUpload(this.compareStatements, datasetId, upload.plan, before.extra_json);
+    const diff = compareUpload(this.compareStatements, datasetId, upload.plan, before.extra_json, before.last_stamp);
     const snapshot = diff.changes && upload.snapshot ? await upload.snapshot() : undefined;
     // A large upload fills the WAL past the point where its commit would copy it
     // into the database file: that is done just after the answer instead, not
@@ -206,7 +206,7 @@ export class SqliteStore implements Store {
     });
   }
 
-  async openKnownItems(datasetId: number): Promise<KnownItems & { close(): void }> {
+  async openKnownItems(datasetId: number): Promise<(KnownItems & { close(): void }) | undefined> {
     return openKnownItems(this.file, datasetId);
   }
 

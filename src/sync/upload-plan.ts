@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { COLLECTIONS, type Collection, type IncomingTombstone } from './model.js';
 import { itemKey } from './merge.js';
 import { COMMA, utf8Text } from './json-bytes.js';
-import type { ScannedUpload } from './upload-scan.js';
+import type { KnownRows, ScannedItems, ScannedUpload } from './upload-scan.js';
 import { RangeReader } from './upload-source.js';
 
 /**
@@ -24,6 +24,10 @@ export interface UploadItems {
    * only until the next item is read.
    */
   utf8(position: number): Buffer;
+  /** UTF-8 bytes of the item's text in the body. */
+  byteLength(position: number): number;
+  /** The stored row the scan found this very text in (KnownItems), or 0. */
+  storedRow(position: number): number;
   /** Whether the item's text is exactly `json`: json(position) === json, without making that string. */
   hasText(position: number, json: string): boolean;
   /** The position of the item with this collection and id, or -1. */
@@ -46,6 +50,12 @@ export interface PlannedUpload {
   readonly extraFieldsJson: string;
   /** Bytes of JSON text the items and tombstones take as stored: known before anything is written. */
   readonly bytes: number;
+  /**
+   * The stored rows the scan went past, for the collections where every row it
+   * matched is an item's winning text (a matched copy that lost to a duplicate
+   * would leave its row unaccounted for).
+   */
+  readonly known?: KnownRows;
 }
 
 /**
@@ -63,12 +73,13 @@ export function planScannedUpload(scan: ScannedUpload): PlannedUpload {
   }
   let bytes = items.bytes;
   for (const tombstone of tombstones.values()) bytes += Buffer.byteLength(tombstone.json);
-  return { items, tombstones: [...tombstones.values()], extraFieldsJson: scan.extraFieldsJson, bytes };
+  return { items, tombstones: [...tombstones.values()], extraFieldsJson: scan.extraFieldsJson, bytes, known: items.known };
 }
 
 class ScannedUploadItems implements UploadItems {
   readonly length: number;
   readonly bytes: number;
+  readonly known?: KnownRows;
   /** Per collection: the scanned index of the winning item at each position. */
   private readonly winners: number[][];
   private readonly positions: Map<string, number>[];
@@ -84,8 +95,9 @@ class ScannedUploadItems implements UploadItems {
     this.offsets = [];
     let length = 0;
     let bytes = 0;
+    const passed = { ...scan.known?.passed };
     for (const collection of COLLECTIONS) {
-      const { ids, times, starts, ends } = scan.items[collection];
+      const { ids, times, starts, ends, rows } = scan.items[collection];
       const winners: number[] = [];
       const positions = new Map<string, number>();
       for (let k = 0; k < ids.length; k++) {
@@ -98,7 +110,12 @@ class ScannedUploadItems implements UploadItems {
           winners[slot] = k;
         }
       }
-      for (const k of winners) bytes += ends[k]! - starts[k]!;
+      let matchedWinners = 0;
+      for (const k of winners) {
+        bytes += ends[k]! - starts[k]!;
+        if (rows[k] !== 0) matchedWinners += 1;
+      }
+      if (passed[collection] && matchedWinners !== rows.reduce((n, row) => (row !== 0 ? n + 1 : n), 0)) delete passed[collection];
       this.offsets.push(length);
       this.winners.push(winners);
       this.positions.push(positions);
@@ -106,6 +123,7 @@ class ScannedUploadItems implements UploadItems {
     }
     this.length = length;
     this.bytes = bytes;
+    if (scan.known) this.known = { version: scan.known.version, passed };
   }
 
   collection(position: number): Collection {
@@ -131,6 +149,16 @@ class ScannedUploadItems implements UploadItems {
     const bytes = this.range(position);
     // Decoding replaces invalid bytes with U+FFFD, and that text is what is stored then.
     return isUtf8(bytes) ? bytes : Buffer.from(utf8Text(bytes, 0, bytes.length), 'utf8');
+  }
+
+  byteLength(position: number): number {
+    const { items, k } = this.scanned(position);
+    return items.ends[k]! - items.starts[k]!;
+  }
+
+  storedRow(position: number): number {
+    const { items, k } = this.scanned(position);
+    return items.rows[k]!;
   }
 
   hasText(position: number, json: string): boolean {
@@ -160,10 +188,14 @@ class ScannedUploadItems implements UploadItems {
 
   /** The item's bytes in the body: a view, valid until the next item is read. */
   private range(position: number): Buffer {
-    const c = this.collectionIndex(position);
-    const items = this.scan.items[COLLECTIONS[c]!];
-    const k = this.winners[c]![position - this.offsets[c]!]!;
+    const { items, k } = this.scanned(position);
     return this.reader.bytes(items.starts[k]!, items.ends[k]!);
+  }
+
+  /** The scanned items of the position's collection, and the index of its winner among them. */
+  private scanned(position: number): { items: ScannedItems; k: number } {
+    const c = this.collectionIndex(position);
+    return { items: this.scan.items[COLLECTIONS[c]!], k: this.winners[c]![position - this.offsets[c]!]! };
   }
 
   positionOf(collection: Collection, id: string): number {

@@ -1,7 +1,7 @@
 import { ApiError } from '../errors.js';
 import { COLLECTIONS, isActiveSession, type Collection, type IncomingTombstone } from './model.js';
 import { CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, compositeEnd, literalEnd, OPEN_ARRAY, OPEN_OBJECT, QUOTE, stringEnd, utf8Text, whitespace } from './json-bytes.js';
-import type { KnownItems } from './known-items.js';
+import type { KnownItems, PassedRows } from './known-items.js';
 import { bufferSource, type UploadSource } from './upload-source.js';
 import { DOCUMENT_FIELDS, parseDocument, readItem, readTombstone, validateFullUpload } from './validate.js';
 
@@ -21,6 +21,13 @@ export interface ScannedUpload {
   readonly items: Readonly<Record<Collection, ScannedItems>>;
   readonly tombstones: readonly IncomingTombstone[];
   readonly extraFieldsJson: string;
+  /** What the store's items told the scan, where it holds for the whole collection (see KnownItems). */
+  readonly known?: KnownRows;
+}
+
+export interface KnownRows {
+  readonly version: number;
+  readonly passed: Partial<Record<Collection, PassedRows>>;
 }
 
 export interface ScannedItems {
@@ -29,6 +36,8 @@ export interface ScannedItems {
   /** Byte offsets of each item's text in the body: [starts[k], ends[k]). */
   readonly starts: number[];
   readonly ends: number[];
+  /** The stored row whose text the item is, byte for byte; 0 for an item parsed. */
+  readonly rows: number[];
 }
 
 type Field =
@@ -62,6 +71,8 @@ export function scanFullUpload(body: UploadSource | Buffer, windowBytes = WINDOW
  */
 class Scanner {
   private readonly fields = new Map<string, Field>();
+  /** Fields listed more than once: what the stored items told the scan about an earlier copy no longer counts. */
+  private readonly repeated = new Set<string>();
   private buffer: Buffer;
   private b: Buffer;
   private base = 0;
@@ -169,9 +180,10 @@ class Scanner {
   /** Reads one top-level field's value starting at body offset `at`; returns the offset past it. A repeated key replaces the earlier value, as in JSON.parse. */
   private field(key: string, at: number): number {
     const isCollection = COLLECTION_SET.has(key);
+    if (this.fields.has(key)) this.repeated.add(key);
     if ((isCollection || key === 'deletedItems') && this.b[at - this.base] === OPEN_ARRAY) {
       const field: Field = isCollection
-        ? { kind: 'items', collection: key as Collection, items: { ids: [], times: [], starts: [], ends: [] } }
+        ? { kind: 'items', collection: key as Collection, items: emptyItems() }
         : { kind: 'tombstones', tombstones: [] };
       this.fields.set(key, field);
       const open = at;
@@ -195,7 +207,7 @@ class Scanner {
       if (isCollection || key === 'deletedItems') {
         // null means none; anything else but an array is refused once the whole body is known to be JSON.
         const error = value === null ? undefined : ApiError.badRequest(`${key} must be an array`);
-        this.fields.set(key, isCollection ? { kind: 'items', collection: key as Collection, items: { ids: [], times: [], starts: [], ends: [] }, error } : { kind: 'tombstones', tombstones: [], error });
+        this.fields.set(key, isCollection ? { kind: 'items', collection: key as Collection, items: emptyItems(), error } : { kind: 'tombstones', tombstones: [], error });
       } else {
         this.fields.set(key, { kind: 'value', text });
       }
@@ -237,6 +249,7 @@ class Scanner {
       items.times.push(item.time);
       items.starts.push(this.base + start);
       items.ends.push(this.base + end);
+      items.rows.push(0);
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       field.error = err;
@@ -269,6 +282,7 @@ class Scanner {
     items.times.push(item.time);
     items.starts.push(this.base + start);
     items.ends.push(this.base + end);
+    items.rows.push(item.row);
     return end;
   }
 
@@ -296,6 +310,7 @@ class Scanner {
     for (let k = 0; k < run.count; k++) {
       items.ids.push(confirmed.ids[k]!);
       items.times.push(confirmed.times[k]!);
+      items.rows.push(confirmed.rows[k]!);
       items.starts.push(at);
       at += confirmed.lengths[k]!;
       items.ends.push(at);
@@ -342,7 +357,7 @@ class Scanner {
     for (const collection of COLLECTIONS) {
       const field = this.fields.get(collection);
       if (field?.kind === 'items' && field.error) throw field.error;
-      items[collection] = field?.kind === 'items' ? field.items : { ids: [], times: [], starts: [], ends: [] };
+      items[collection] = field?.kind === 'items' ? field.items : emptyItems();
     }
     const deleted = this.fields.get('deletedItems');
     if (deleted?.kind === 'tombstones' && deleted.error) throw deleted.error;
@@ -351,7 +366,24 @@ class Scanner {
       const field = this.fields.get(key)!;
       if (!DOCUMENT_FIELDS.has(key) && field.kind === 'value') extra.push(`${JSON.stringify(key)}:${field.text}`);
     }
-    return { source: this.source, items, tombstones: deleted?.kind === 'tombstones' ? deleted.tombstones : [], extraFieldsJson: `{${extra.join(',')}}` };
+    return {
+      source: this.source,
+      items,
+      tombstones: deleted?.kind === 'tombstones' ? deleted.tombstones : [],
+      extraFieldsJson: `{${extra.join(',')}}`,
+      known: this.knownRows(),
+    };
+  }
+
+  private knownRows(): KnownRows | undefined {
+    const known = this.known;
+    if (!known) return undefined;
+    const passed: Partial<Record<Collection, PassedRows>> = {};
+    for (const collection of COLLECTIONS) {
+      const rows = known.passed(collection);
+      if (rows && !this.repeated.has(collection)) passed[collection] = { unmatched: [...rows.unmatched], through: rows.through };
+    }
+    return { version: known.version, passed };
   }
 
   /** The reason a body that does not start with `{` is refused, as the whole-document path words it. */
@@ -408,6 +440,10 @@ class Scanner {
   private inWindow(end: number): number {
     return end === -1 ? this.unexpected(this.b.length) : end;
   }
+}
+
+function emptyItems(): ScannedItems {
+  return { ids: [], times: [], starts: [], ends: [], rows: [] };
 }
 
 const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;

@@ -106,3 +106,30 @@ test('large re-uploads keep unchanged items and change the rest, across batches'
   assert.ok(position > 0);
   assert.equal(answer.attempts.length, shuffled.attempts.length);
 });
+
+test('what the scan matched in the stored rows counts only where the document keeps it: a collection listed twice, a stored text found in a losing duplicate', async (t) => {
+  const store = new SqliteStore(tempDir(t));
+  t.after(() => store.close());
+  const datasetId = await store.datasetId('default');
+  let clock = 1_700_000_000_000;
+  const service = new SyncService(store, { historyKeep: 0, now: () => clock });
+  const gym = (id: string, name = id): string => JSON.stringify({ id, name, updatedAt: '2024-01-01T00:00:00.000Z' });
+  const rows = (): { id: string; stamp: number }[] => store.database.prepare("SELECT id, stamp FROM items WHERE collection = 'gyms' ORDER BY rowid").all() as { id: string; stamp: number }[];
+  const upload = async (text: string): Promise<void> => {
+    clock += 1000;
+    await service.fullUpload(datasetId, Buffer.from(text));
+  };
+
+  await upload(`{"gyms":[${gym('a')},${gym('b')}]}`);
+  // The scan matches a and b in the first copy; JSON.parse keeps the second, which leaves b out.
+  await upload(`{"gyms":[${gym('a')},${gym('b')}],"gyms":[${gym('a')}]}`);
+  assert.deepEqual(rows().map((r) => r.id), ['a']);
+
+  await upload(`{"gyms":[${gym('b')},${gym('x')}]}`);
+  const before = rows();
+  // x is matched in its second copy (the first met stored b); the first of equal copies wins, and its text is x's as stored.
+  await upload(`{"gyms":[${gym('x')},${gym('x')}]}`);
+  const after = rows();
+  assert.deepEqual(after.map((r) => r.id), ['x']);
+  assert.equal(after[0]!.stamp, before.find((r) => r.id === 'x')!.stamp, 'x is unchanged, so it keeps its stamp');
+});
