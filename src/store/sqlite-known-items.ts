@@ -2,8 +2,6 @@ import type { Collection } from '../sync/model.js';
 import type { KnownItem, KnownItems } from '../sync/known-items.js';
 import type { Database } from './sqlite-driver.js';
 
-/** Stored items offered at a time as a run. */
-const BATCH_ROWS = 1024;
 /** Stored items read at a time to be offered one by one: smaller Buffers, which the allocator reuses rather than keeps. */
 const ITEM_BATCH_ROWS = 256;
 
@@ -12,14 +10,12 @@ interface Cursor {
   after: number | undefined;
   /** Whether the next items are offered as a run: until a run differs, and again after a batch of single items that all matched. */
   runs: boolean;
-  run: { count: number; bytes: number; last: number } | undefined;
   /** The batch offered one item at a time. */
   texts: Buffer;
   rows: number[];
   ids: string[];
   times: number[];
   lengths: number[];
-  last: number;
   row: number;
   offset: number;
   mismatched: boolean;
@@ -39,7 +35,6 @@ export function knownItems(reader: Database, datasetId: number, version: number)
   const rows = (limit: string) =>
     `FROM (SELECT rowid AS r, id, updated_ms AS t, octet_length(json) AS n, json FROM items INDEXED BY items_in_order
        WHERE dataset_id = ? AND collection = ? AND rowid > ? ORDER BY rowid LIMIT ${limit})`;
-  const runOf = reader.prepare(`SELECT count(*), sum(n) + count(*) - 1, max(r) ${rows(String(BATCH_ROWS))}`).raw();
   // The run compared by SQLite itself: no text comes into JavaScript for it.
   const sameRun = reader
     .prepare(`SELECT CAST(group_concat(json, ',') AS BLOB) = ?, json_group_array(id), json_group_array(t), json_group_array(n), json_group_array(r) ${rows('?')}`)
@@ -48,10 +43,12 @@ export function knownItems(reader: Database, datasetId: number, version: number)
     .prepare(`SELECT max(r), json_group_array(id), json_group_array(t), json_group_array(n), json_group_array(r), CAST(group_concat(json, '') AS BLOB) ${rows(String(ITEM_BATCH_ROWS))}`)
     .raw();
   const cursors = new Map<Collection, Cursor>();
+  /** Runs are tried between batches of single items, never in the middle of one. */
+  const runWanted = (cursor: Cursor): boolean => cursor.runs && cursor.row >= cursor.ids.length && cursor.after !== undefined;
   const cursorOf = (collection: Collection): Cursor => {
     let cursor = cursors.get(collection);
     if (!cursor) {
-      cursor = { after: -1, runs: true, run: undefined, texts: Buffer.alloc(0), rows: [], ids: [], times: [], lengths: [], last: -1, row: 0, offset: 0, mismatched: false, through: -1, unmatched: [] };
+      cursor = { after: -1, runs: true, texts: Buffer.alloc(0), rows: [], ids: [], times: [], lengths: [], row: 0, offset: 0, mismatched: false, through: -1, unmatched: [] };
       cursors.set(collection, cursor);
     }
     return cursor;
@@ -102,31 +99,25 @@ export function knownItems(reader: Database, datasetId: number, version: number)
       if (!matched) cursor.mismatched = true;
       if (cursor.row === cursor.ids.length && !cursor.mismatched) cursor.runs = true;
     },
-    peekRun(collection) {
-      const cursor = cursorOf(collection);
-      cursor.run = undefined;
-      if (!cursor.runs || cursor.row < cursor.ids.length || cursor.after === undefined) return undefined;
-      const [count, bytes, last] = runOf.get(datasetId, collection, cursor.after) as [number, number | null, number | null];
-      if (count === 0 || bytes === null || last === null) return undefined;
-      cursor.run = { count, bytes, last };
-      return { count, bytes };
+    wantsRun(collection) {
+      return runWanted(cursorOf(collection));
     },
-    confirmRun(collection, bytes) {
+    confirmRun(collection, bytes, count) {
       const cursor = cursorOf(collection);
-      const run = cursor.run;
-      cursor.run = undefined;
+      const wanted = runWanted(cursor);
       // Whatever the answer, the items are offered one by one from here until a batch of them all matches.
       cursor.runs = false;
-      if (!run || cursor.after === undefined || bytes.length !== run.bytes) return undefined;
-      const [equal, idList, timeList, lengthList, rowList] = sameRun.get(bytes, datasetId, collection, cursor.after, run.count) as [number | null, string, string, string, string];
+      if (!wanted) return undefined;
+      const [equal, idList, timeList, lengthList, rowList] = sameRun.get(bytes, datasetId, collection, cursor.after, count) as [number | null, string, string, string, string];
       if (equal !== 1) return undefined;
       const ids = JSON.parse(idList) as string[];
       const times = JSON.parse(timeList) as number[];
       const lengths = JSON.parse(lengthList) as number[];
       const rows = JSON.parse(rowList) as number[];
-      if (ids.length !== run.count || rows.length !== run.count || lengths.reduce((sum, n) => sum + n, 0) + run.count - 1 !== run.bytes) return undefined;
-      cursor.after = run.last;
-      cursor.through = run.last;
+      const n = ids.length;
+      if (n === 0 || rows.length !== n || lengths.reduce((sum, length) => sum + length, 0) + n - 1 !== bytes.length) return undefined;
+      cursor.after = rows[n - 1]!;
+      cursor.through = rows[n - 1]!;
       cursor.runs = true;
       return { ids, times, lengths, rows };
     },

@@ -18,18 +18,17 @@ export interface KnownItems {
   peek(collection: Collection): KnownItem | undefined;
   /** Moves on past the item peek gave; `matched` tells whether the element was that item. */
   skip(collection: Collection, matched: boolean): void;
+  /** Whether the collection's next stored items are worth trying as a run (confirmRun): while runs have matched, and again after a batch of single items that all did. */
+  wantsRun(collection: Collection): boolean;
   /**
-   * The collection's next stored items as a run, when it is worth trying: how many,
-   * and how many bytes their texts take joined by single commas.
-   */
-  peekRun(collection: Collection): { readonly count: number; readonly bytes: number } | undefined;
-  /**
-   * Whether `bytes` are exactly the texts of the run peekRun gave, joined by commas:
-   * then their ids, times, text lengths and rows in that order, and the items are passed.
+   * Whether `bytes` are exactly the texts of the collection's next `count` stored
+   * items (or fewer), joined by single commas: then their ids, times, text lengths
+   * and rows in that order, and the items are passed.
    */
   confirmRun(
     collection: Collection,
     bytes: Buffer,
+    count: number,
   ): { readonly ids: readonly string[]; readonly times: readonly number[]; readonly lengths: readonly number[]; readonly rows: readonly number[] } | undefined;
   /** The stored rows offered so far and how they fared, or undefined if none of the collection was offered. */
   passed(collection: Collection): PassedRows | undefined;

@@ -51,6 +51,8 @@ const SMALL_BODY = 1024 * 1024;
 const WINDOW = 1024 * 1024;
 
 const ITEM_BOUNDARY = Buffer.from('},{');
+/** Elements compared with the stored items at once (KnownItems.confirmRun). */
+const RUN_ITEMS = 1024;
 
 const COLLECTION_SET: ReadonlySet<string> = new Set(COLLECTIONS);
 
@@ -292,22 +294,28 @@ class Scanner {
   /**
    * Elements from window offset `start` that are, bytes for bytes, the next run
    * of stored items joined by commas (the store compares them): recorded all at
-   * once, unparsed. Returns the body offset past the run and how many it held.
+   * once, unparsed. The run is cut where compact JSON puts the elements' ends, at
+   * `},{`; a wrong cut (that text inside an item) only makes the comparison fail.
+   * Returns the body offset past the run and how many it held.
    */
   private knownRun(collection: Collection, items: ScannedItems, start: number): { end: number; count: number } | undefined {
     const known = this.known;
-    if (!known || collection === 'sessions' || this.runTried === this.base + start || this.b[start] !== OPEN_OBJECT) return undefined;
-    const run = known.peekRun(collection);
-    if (!run) return undefined;
-    const end = start + run.bytes;
-    // A run longer than the window is left to the items one by one: the window stays its size.
-    if (end > this.b.length && !this.eof && run.bytes < this.windowBytes) throw NEED_MORE;
+    if (!known || collection === 'sessions' || this.runTried === this.base + start || this.b[start] !== OPEN_OBJECT || !known.wantsRun(collection)) return undefined;
+    let end = start;
+    let count = 0;
+    for (; count < RUN_ITEMS; count++) {
+      const boundary = this.b.indexOf(ITEM_BOUNDARY, end);
+      if (boundary === -1) break;
+      end = boundary + 1;
+    }
+    // A full run may lie past the window: once more from here, with the window starting at the run.
+    if (count < RUN_ITEMS && !this.eof && start > 0) throw NEED_MORE;
     this.runTried = this.base + start;
-    if (end > this.b.length) return undefined;
-    const confirmed = known.confirmRun(collection, this.b.subarray(start, end));
-    if (!confirmed || confirmed.ids.length !== run.count) return undefined;
+    if (count === 0) return undefined;
+    const confirmed = known.confirmRun(collection, this.b.subarray(start, end), count);
+    if (!confirmed) return undefined;
     let at = this.base + start;
-    for (let k = 0; k < run.count; k++) {
+    for (let k = 0; k < confirmed.ids.length; k++) {
       items.ids.push(confirmed.ids[k]!);
       items.times.push(confirmed.times[k]!);
       items.rows.push(confirmed.rows[k]!);
@@ -316,7 +324,7 @@ class Scanner {
       items.ends.push(at);
       at += 1;
     }
-    return { end: this.base + end, count: run.count };
+    return { end: this.base + end, count: confirmed.ids.length };
   }
 
   private quickText = '';
