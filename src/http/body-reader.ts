@@ -3,6 +3,7 @@ import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { errorCodes, type FastifyRequest } from 'fastify';
+import { GarbageMeter } from '../garbage.js';
 import { PRIVATE_FILE_MODE } from '../private-files.js';
 import { FileSource } from '../sync/upload-source.js';
 
@@ -39,6 +40,8 @@ export function bodyReader(limit: number, fileDir: FileDir = () => undefined) {
     const whole = known && fd === undefined ? Buffer.allocUnsafe(declared) : undefined;
     const chunks: Buffer[] = [];
     let received = 0;
+    // The socket's chunks are copied and dropped: without this they all stay resident until the body is done with.
+    const garbage = fd !== undefined || whole ? new GarbageMeter() : undefined;
 
     const finish = (err: Error | null, body?: Buffer | FileSource): void => {
       payload.removeListener('data', onData);
@@ -65,6 +68,7 @@ export function bodyReader(limit: number, fileDir: FileDir = () => undefined) {
         chunks.push(chunk);
       }
       received += chunk.length;
+      garbage?.add(chunk.length);
     };
     const onEnd = (): void => {
       if (known && received !== declared) finish(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
+import { releaseAllGarbageSoon } from '../garbage.js';
 import { makePrivateDir } from '../private-files.js';
 import { bodyReader } from './body-reader.js';
 import type { SyncService } from '../sync/sync-service.js';
@@ -15,6 +16,8 @@ export interface SyncRouteOptions {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+/** A body from this size on leaves enough garbage behind to be worth a collection of its own. */
+const LARGE_BODY_BYTES = 4 * 1024 * 1024;
 
 export async function syncRoutes(app: FastifyInstance, options: SyncRouteOptions): Promise<void> {
   const { service } = options;
@@ -38,9 +41,12 @@ export async function syncRoutes(app: FastifyInstance, options: SyncRouteOptions
   }
   const fullUpload = (request: FastifyRequest): boolean => request.method === 'POST' && request.routeOptions.url === '/sync';
   app.addContentTypeParser('*', bodyReader(options.maxJsonBytes, (request) => (fullUpload(request) ? options.uploadDir : undefined)));
-  // The handler closes the file; this covers a request answered before it ran.
   app.addHook('onResponse', async (request) => {
-    if (request.body instanceof FileSource) request.body.close();
+    const body = request.body;
+    // The handler closes the file; this covers a request answered before it ran.
+    if (body instanceof FileSource) body.close();
+    // What a large body was read into is garbage now: collected once its answer is out (garbage.ts).
+    if ((body instanceof FileSource || Buffer.isBuffer(body)) && body.length >= LARGE_BODY_BYTES) releaseAllGarbageSoon();
   });
 
   // The account (dataset) comes from the token, resolved by the auth hook.

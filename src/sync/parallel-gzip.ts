@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
+import { GarbageMeter } from '../garbage.js';
 
 /**
  * A gzip stream that compresses on several of libuv's threads at once, as pigz
@@ -117,9 +118,12 @@ class ParallelGzip extends Transform {
 export async function gzipChunks(chunks: AsyncIterable<Buffer>, level: number): Promise<{ gzip: Buffer; rawBytes: number }> {
   let rawBytes = 0;
   const compressed: Buffer[] = [];
+  // The chunks read and the blocks cut from them are dropped as soon as they are compressed.
+  const garbage = new GarbageMeter();
   async function* counted(): AsyncGenerator<Buffer> {
     for await (const chunk of chunks) {
       rawBytes += chunk.length;
+      garbage.add(chunk.length);
       yield chunk;
     }
   }
