@@ -2,7 +2,7 @@ import { itemKey } from '../sync/merge.js';
 import { BACKSLASH, COMMA, QUOTE } from '../sync/json-bytes.js';
 import { COLLECTIONS, normaliseTombstoneType, type Collection } from '../sync/model.js';
 import type { PassedRows } from '../sync/known-items.js';
-import type { PlannedUpload, UploadItems } from '../sync/upload-plan.js';
+import { liveIn, type PlannedUpload, type UploadItems } from '../sync/upload-plan.js';
 import type { Database, Statement } from './sqlite-driver.js';
 
 /* What a full upload would change, from one read of the stored rows or from what the scan found in them (SqliteStore.applyFullUpload). */
@@ -75,10 +75,11 @@ export function compareUpload(s: Statements, datasetId: number, plan: PlannedUpl
   // already stored keep their stamp (INSERT OR IGNORE).
   const revivedTombstones: { typeKey: string; id: string }[] = [];
   const storedTombstones = new Set<string>();
-  for (const [typeKey, id] of s.allTombstoneKeys.iterate(datasetId) as Iterable<[string, string]>) {
-    const collection = normaliseTombstoneType(typeKey).collection;
-    if (collection && plan.items.positionOf(collection, id) !== -1) revivedTombstones.push({ typeKey, id });
-    else storedTombstones.add(itemKey(typeKey, id));
+  const stored = (s.allTombstoneKeys.all(datasetId) as [string, string][]).map(([typeKey, id]) => ({ typeKey, id, collection: normaliseTombstoneType(typeKey).collection }));
+  const live = liveIn(plan.items, stored);
+  for (const tombstone of stored) {
+    if (live(tombstone)) revivedTombstones.push({ typeKey: tombstone.typeKey, id: tombstone.id });
+    else storedTombstones.add(itemKey(tombstone.typeKey, tombstone.id));
   }
   const newTombstones = plan.tombstones.some((t) => !storedTombstones.has(itemKey(t.typeKey, t.id)));
   const changes =

@@ -32,6 +32,8 @@ export interface UploadItems {
   hasText(position: number, json: string): boolean;
   /** The position of the item with this collection and id, or -1. */
   positionOf(collection: Collection, id: string): number;
+  /** Which of these ids the upload holds live in the collection: for a few ids, without a lookup table of all. */
+  holding(collection: Collection, ids: readonly string[]): ReadonlySet<string>;
   /** Positions [start, end) of a collection's items: they are listed collection by collection. */
   span(collection: Collection): { start: number; end: number };
   /**
@@ -66,23 +68,39 @@ export interface PlannedUpload {
 export function planScannedUpload(scan: ScannedUpload): PlannedUpload {
   const items = new ScannedUploadItems(scan);
   const tombstones = new Map<string, IncomingTombstone>();
+  const live = liveIn(items, scan.tombstones);
   for (const tombstone of scan.tombstones) {
     const key = itemKey(tombstone.typeKey, tombstone.id);
-    const live = tombstone.collection !== undefined && items.positionOf(tombstone.collection, tombstone.id) !== -1;
-    if (!live && !tombstones.has(key)) tombstones.set(key, tombstone);
+    if (!live(tombstone) && !tombstones.has(key)) tombstones.set(key, tombstone);
   }
   let bytes = items.bytes;
   for (const tombstone of tombstones.values()) bytes += Buffer.byteLength(tombstone.json);
   return { items, tombstones: [...tombstones.values()], extraFieldsJson: scan.extraFieldsJson, bytes, known: items.known };
 }
 
+/** Whether each of these tombstones names an item the upload holds live, all looked up at once. */
+export function liveIn(items: UploadItems, tombstones: readonly { collection?: Collection; id: string }[]): (tombstone: { collection?: Collection; id: string }) => boolean {
+  const held = new Map<Collection, ReadonlySet<string>>();
+  for (const collection of COLLECTIONS) {
+    const ids = tombstones.filter((t) => t.collection === collection).map((t) => t.id);
+    if (ids.length > 0) held.set(collection, items.holding(collection, ids));
+  }
+  return (tombstone) => tombstone.collection !== undefined && held.get(tombstone.collection)?.has(tombstone.id) === true;
+}
+
 class ScannedUploadItems implements UploadItems {
   readonly length: number;
   readonly bytes: number;
   readonly known?: KnownRows;
-  /** Per collection: the scanned index of the winning item at each position. */
-  private readonly winners: number[][];
-  private readonly positions: Map<string, number>[];
+  /**
+   * Per collection: the scanned index of the winning item at each position, or
+   * undefined where each item is its own winner (every one of them was found in a
+   * stored row, so no id is there twice).
+   */
+  private readonly winners: (number[] | undefined)[];
+  /** Per collection: each id's position in it, made when first needed where `winners` was not. */
+  private readonly positions: (Map<string, number> | undefined)[];
+  private readonly counts: number[];
   /** Position where each collection's items begin. */
   private readonly offsets: number[];
   private scratch = Buffer.alloc(0);
@@ -92,12 +110,23 @@ class ScannedUploadItems implements UploadItems {
     this.reader = new RangeReader(scan.source);
     this.winners = [];
     this.positions = [];
+    this.counts = [];
     this.offsets = [];
     let length = 0;
     let bytes = 0;
     const passed = { ...scan.known?.passed };
     for (const collection of COLLECTIONS) {
       const { ids, times, starts, ends, rows } = scan.items[collection];
+      this.offsets.push(length);
+      if (rows.every((row) => row !== 0)) {
+        // Each stored row is offered once, and no two hold one id.
+        for (let k = 0; k < ids.length; k++) bytes += ends[k]! - starts[k]!;
+        this.winners.push(undefined);
+        this.positions.push(undefined);
+        this.counts.push(ids.length);
+        length += ids.length;
+        continue;
+      }
       const winners: number[] = [];
       const positions = new Map<string, number>();
       for (let k = 0; k < ids.length; k++) {
@@ -116,9 +145,9 @@ class ScannedUploadItems implements UploadItems {
         if (rows[k] !== 0) matchedWinners += 1;
       }
       if (passed[collection] && matchedWinners !== rows.reduce((n, row) => (row !== 0 ? n + 1 : n), 0)) delete passed[collection];
-      this.offsets.push(length);
       this.winners.push(winners);
       this.positions.push(positions);
+      this.counts.push(winners.length);
       length += winners.length;
     }
     this.length = length;
@@ -132,12 +161,12 @@ class ScannedUploadItems implements UploadItems {
 
   id(position: number): string {
     const c = this.collectionIndex(position);
-    return this.scan.items[COLLECTIONS[c]!].ids[this.winners[c]![position - this.offsets[c]!]!]!;
+    return this.scan.items[COLLECTIONS[c]!].ids[this.winner(c, position)]!;
   }
 
   time(position: number): number {
     const c = this.collectionIndex(position);
-    return this.scan.items[COLLECTIONS[c]!].times[this.winners[c]![position - this.offsets[c]!]!]!;
+    return this.scan.items[COLLECTIONS[c]!].times[this.winner(c, position)]!;
   }
 
   json(position: number): string {
@@ -172,13 +201,12 @@ class ScannedUploadItems implements UploadItems {
 
   joined(from: number, to: number): Buffer | undefined {
     const c = this.collectionIndex(from);
-    if (to <= from || to > this.offsets[c]! + this.winners[c]!.length) return undefined;
+    if (to <= from || to > this.offsets[c]! + this.counts[c]!) return undefined;
     const { starts, ends } = this.scan.items[COLLECTIONS[c]!];
-    const winners = this.winners[c]!;
-    const first = winners[from - this.offsets[c]!]!;
-    const last = winners[to - 1 - this.offsets[c]!]!;
+    const first = this.winner(c, from);
+    const last = this.winner(c, to - 1);
     // Each position's winner is the next element: nothing left out, repeated or won by a later duplicate between them.
-    for (let position = from; position < to; position++) if (winners[position - this.offsets[c]!] !== first + (position - from)) return undefined;
+    for (let position = from; position < to; position++) if (this.winner(c, position) !== first + (position - from)) return undefined;
     for (let k = first; k < last; k++) if (starts[k + 1]! !== ends[k]! + 1) return undefined;
     const bytes = this.reader.bytes(starts[first]!, ends[last]!);
     const base = starts[first]!;
@@ -195,18 +223,41 @@ class ScannedUploadItems implements UploadItems {
   /** The scanned items of the position's collection, and the index of its winner among them. */
   private scanned(position: number): { items: ScannedItems; k: number } {
     const c = this.collectionIndex(position);
-    return { items: this.scan.items[COLLECTIONS[c]!], k: this.winners[c]![position - this.offsets[c]!]! };
+    return { items: this.scan.items[COLLECTIONS[c]!], k: this.winner(c, position) };
+  }
+
+  /** The scanned index of the item at a position of collection `c`. */
+  private winner(c: number, position: number): number {
+    const slot = position - this.offsets[c]!;
+    const winners = this.winners[c];
+    return winners ? winners[slot]! : slot;
   }
 
   positionOf(collection: Collection, id: string): number {
     const c = COLLECTIONS.indexOf(collection);
-    const slot = this.positions[c]!.get(id);
+    let positions = this.positions[c];
+    if (!positions) {
+      const ids = this.scan.items[collection].ids;
+      positions = new Map();
+      for (let k = 0; k < ids.length; k++) positions.set(ids[k]!, k);
+      this.positions[c] = positions;
+    }
+    const slot = positions.get(id);
     return slot === undefined ? -1 : this.offsets[c]! + slot;
+  }
+
+  holding(collection: Collection, ids: readonly string[]): ReadonlySet<string> {
+    const positions = this.positions[COLLECTIONS.indexOf(collection)];
+    if (positions) return new Set(ids.filter((id) => positions.has(id)));
+    const wanted = new Set(ids);
+    const held = new Set<string>();
+    for (const id of this.scan.items[collection].ids) if (wanted.has(id)) held.add(id);
+    return held;
   }
 
   span(collection: Collection): { start: number; end: number } {
     const c = COLLECTIONS.indexOf(collection);
-    return { start: this.offsets[c]!, end: this.offsets[c]! + this.winners[c]!.length };
+    return { start: this.offsets[c]!, end: this.offsets[c]! + this.counts[c]! };
   }
 
   private collectionIndex(position: number): number {
