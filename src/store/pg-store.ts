@@ -245,8 +245,8 @@ export class PgStore implements Store {
   }
 
   async stats(datasetId: number): Promise<DatasetStats> {
-    const { rows } = await this.pool.query<{ written: boolean; last_stamp: number; tombstones: number; counts: Record<string, number> | null }>(
-      `SELECT d.written, d.last_stamp,
+    const { rows } = await this.pool.query<{ written: boolean; last_stamp: number; json_bytes: string; tombstones: number; counts: Record<string, number> | null }>(
+      `SELECT d.written, d.last_stamp, d.json_bytes,
          (SELECT count(*) FROM tombstones WHERE dataset_id = d.id) AS tombstones,
          ${ITEM_COUNTS} AS counts
        FROM datasets d WHERE d.id = $1`,
@@ -254,7 +254,7 @@ export class PgStore implements Store {
     );
     const row = rows[0];
     if (!row) throw new Error(`no dataset ${datasetId}`);
-    return { written: row.written, lastStamp: row.last_stamp, items: countsOf(row.counts), tombstones: row.tombstones };
+    return { written: row.written, lastStamp: row.last_stamp, items: countsOf(row.counts), tombstones: row.tombstones, jsonBytes: Number(row.json_bytes) };
   }
 
   async lastStamp(datasetId: number): Promise<number | undefined> {

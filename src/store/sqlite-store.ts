@@ -230,7 +230,7 @@ export class SqliteStore implements Store {
     const dataset = this.dataset(datasetId);
     const items = countsOf(this.statements.countItems.all(datasetId) as { collection: Collection; n: number }[]);
     const tombstones = this.statements.countTombstones.get(datasetId) as number;
-    return { written: dataset.written === 1, lastStamp: dataset.last_stamp, items, tombstones };
+    return { written: dataset.written === 1, lastStamp: dataset.last_stamp, items, tombstones, jsonBytes: dataset.json_bytes };
   }
 
   async lastStamp(datasetId: number): Promise<number | undefined> {

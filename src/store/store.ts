@@ -131,6 +131,8 @@ export interface DatasetStats {
   readonly lastStamp: number;
   readonly items: Readonly<Record<Collection, number>>;
   readonly tombstones: number;
+  /** UTF-8 bytes of the items' and tombstones' JSON, as the quota counts them. */
+  readonly jsonBytes: number;
 }
 
 /**

@@ -168,7 +168,7 @@ export class SyncService {
     // times over at a fraction of the default level's cost.
     let compressed: { gzip: Buffer; rawBytes: number };
     try {
-      compressed = await gzipChunks(exported.bytes, 1);
+      compressed = await gzipChunks(exported.bytes, 1, stats.jsonBytes);
     } finally {
       exported.close();
     }

@@ -55,11 +55,16 @@ test('gzipChunks, as history snapshots use it: small and large chunks in one mem
   async function* chunks(): AsyncGenerator<Buffer> {
     yield* pieces;
   }
-  const { gzip, rawBytes } = await gzipChunks(chunks(), 1);
   const input = Buffer.concat(pieces);
-  assert.equal(rawBytes, input.length);
-  assert.ok(zlib.gunzipSync(gzip).equals(input));
-  assert.ok(zlib.inflateRawSync(gzip.subarray(10, gzip.length - 8)).equals(input), 'one member');
+  // The member is written into a buffer sized from the expected raw bytes: none (it grows many times), the right
+  // number, and more than come (it is cut to size).
+  for (const expected of [0, input.length, 10 * input.length]) {
+    const { gzip, rawBytes } = await gzipChunks(chunks(), 1, expected);
+    assert.equal(rawBytes, input.length);
+    assert.ok(zlib.gunzipSync(gzip).equals(input), `expecting ${expected} bytes`);
+    assert.ok(zlib.inflateRawSync(gzip.subarray(10, gzip.length - 8)).equals(input), 'one member');
+    if (expected === 0) assert.ok(gzip.length > 4 * 64 * 1024, `a member of ${gzip.length} bytes grew its buffer more than once`);
+  }
 });
 
 test('parallel gzip compresses as well as one zlib stream: each block starts from the text before it', async () => {
