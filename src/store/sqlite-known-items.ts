@@ -37,7 +37,7 @@ export function knownItems(reader: Database, datasetId: number, version: number)
        WHERE dataset_id = ? AND collection = ? AND rowid > ? ORDER BY rowid LIMIT ${limit})`;
   // The run compared by SQLite itself: no text comes into JavaScript for it.
   const sameRun = reader
-    .prepare(`SELECT CAST(group_concat(json, ',') AS BLOB) = ?, json_group_array(id), json_group_array(t), json_group_array(n), json_group_array(r) ${rows('?')}`)
+    .prepare(`SELECT CAST(group_concat(json, ',') AS BLOB) = ?, count(*), json_group_array(id), json_group_array(r) ${rows('?')}`)
     .raw();
   const batchOf = reader
     .prepare(`SELECT max(r), json_group_array(id), json_group_array(t), json_group_array(n), json_group_array(r), CAST(group_concat(json, '') AS BLOB) ${rows(String(ITEM_BATCH_ROWS))}`)
@@ -108,18 +108,15 @@ export function knownItems(reader: Database, datasetId: number, version: number)
       // Whatever the answer, the items are offered one by one from here until a batch of them all matches.
       cursor.runs = false;
       if (!wanted) return undefined;
-      const [equal, idList, timeList, lengthList, rowList] = sameRun.get(bytes, datasetId, collection, cursor.after, count) as [number | null, string, string, string, string];
-      if (equal !== 1) return undefined;
+      const [equal, found, idList, rowList] = sameRun.get(bytes, datasetId, collection, cursor.after, count) as [number | null, number, string, string];
+      if (equal !== 1 || found !== count) return undefined;
       const ids = JSON.parse(idList) as string[];
-      const times = JSON.parse(timeList) as number[];
-      const lengths = JSON.parse(lengthList) as number[];
       const rows = JSON.parse(rowList) as number[];
-      const n = ids.length;
-      if (n === 0 || rows.length !== n || lengths.reduce((sum, length) => sum + length, 0) + n - 1 !== bytes.length) return undefined;
-      cursor.after = rows[n - 1]!;
-      cursor.through = rows[n - 1]!;
+      if (ids.length !== count || rows.length !== count) return undefined;
+      cursor.after = rows[count - 1]!;
+      cursor.through = rows[count - 1]!;
       cursor.runs = true;
-      return { ids, times, lengths, rows };
+      return { ids, rows };
     },
     passed(collection) {
       const cursor = cursors.get(collection);

@@ -22,14 +22,10 @@ export interface KnownItems {
   wantsRun(collection: Collection): boolean;
   /**
    * Whether `bytes` are exactly the texts of the collection's next `count` stored
-   * items (or fewer), joined by single commas: then their ids, times, text lengths
-   * and rows in that order, and the items are passed.
+   * items, joined by single commas: then their ids and rows in that order, and the
+   * items are passed. (Their times are in their texts, for the few that need one.)
    */
-  confirmRun(
-    collection: Collection,
-    bytes: Buffer,
-    count: number,
-  ): { readonly ids: readonly string[]; readonly times: readonly number[]; readonly lengths: readonly number[]; readonly rows: readonly number[] } | undefined;
+  confirmRun(collection: Collection, bytes: Buffer, count: number): { readonly ids: readonly string[]; readonly rows: readonly number[] } | undefined;
   /** The stored rows offered so far and how they fared, or undefined if none of the collection was offered. */
   passed(collection: Collection): PassedRows | undefined;
 }

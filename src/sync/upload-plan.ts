@@ -3,6 +3,7 @@ import { COLLECTIONS, type Collection, type IncomingTombstone } from './model.js
 import { itemKey } from './merge.js';
 import { COMMA, utf8Text } from './json-bytes.js';
 import type { KnownRows, ScannedItems, ScannedUpload } from './upload-scan.js';
+import { itemTime } from './timestamps.js';
 import { RangeReader } from './upload-source.js';
 
 /**
@@ -116,7 +117,7 @@ class ScannedUploadItems implements UploadItems {
     let bytes = 0;
     const passed = { ...scan.known?.passed };
     for (const collection of COLLECTIONS) {
-      const { ids, times, starts, ends, rows } = scan.items[collection];
+      const { ids, starts, ends, rows } = scan.items[collection];
       this.offsets.push(length);
       if (rows.every((row) => row !== 0)) {
         // Each stored row is offered once, and no two hold one id.
@@ -135,7 +136,7 @@ class ScannedUploadItems implements UploadItems {
         if (slot === undefined) {
           positions.set(id, winners.length);
           winners.push(k);
-        } else if (times[k]! > times[winners[slot]!]!) {
+        } else if (this.timeOf(collection, k) > this.timeOf(collection, winners[slot]!)) {
           winners[slot] = k;
         }
       }
@@ -166,7 +167,7 @@ class ScannedUploadItems implements UploadItems {
 
   time(position: number): number {
     const c = this.collectionIndex(position);
-    return this.scan.items[COLLECTIONS[c]!].times[this.winner(c, position)]!;
+    return this.timeOf(COLLECTIONS[c]!, this.winner(c, position));
   }
 
   json(position: number): string {
@@ -224,6 +225,16 @@ class ScannedUploadItems implements UploadItems {
   private scanned(position: number): { items: ScannedItems; k: number } {
     const c = this.collectionIndex(position);
     return { items: this.scan.items[COLLECTIONS[c]!], k: this.winner(c, position) };
+  }
+
+  /** The time of the collection's scanned item k, read from its text the first time where the scan left it unread. */
+  private timeOf(collection: Collection, k: number): number {
+    const { times, starts, ends } = this.scan.items[collection];
+    if (Number.isNaN(times[k])) {
+      const bytes = this.reader.bytes(starts[k]!, ends[k]!);
+      times[k] = itemTime(JSON.parse(utf8Text(bytes, 0, bytes.length)) as Record<string, unknown>);
+    }
+    return times[k]!;
   }
 
   /** The scanned index of the item at a position of collection `c`. */

@@ -32,6 +32,7 @@ export interface KnownRows {
 
 export interface ScannedItems {
   readonly ids: string[];
+  /** NaN for an item found in a run of stored ones, not read yet: its text has it, for the few that need it (upload-plan.ts). */
   readonly times: number[];
   /** Byte offsets of each item's text in the body: [starts[k], ends[k]). */
   readonly starts: number[];
@@ -290,23 +291,29 @@ class Scanner {
 
   /** Body offset where a run of known items was last tried (see knownTried). */
   private runTried = -1;
+  /** Window offsets where the elements of the run being tried end. */
+  private readonly runEnds: number[] = [];
 
   /**
    * Elements from window offset `start` that are, bytes for bytes, the next run
    * of stored items joined by commas (the store compares them): recorded all at
    * once, unparsed. The run is cut where compact JSON puts the elements' ends, at
-   * `},{`; a wrong cut (that text inside an item) only makes the comparison fail.
+   * `},{`. Stored texts joined by commas have that between each two, so when as
+   * many stored items as cuts match the bytes, the cuts are exactly their ends; a
+   * cut inside an item (that text in a string) only makes the comparison fail.
    * Returns the body offset past the run and how many it held.
    */
   private knownRun(collection: Collection, items: ScannedItems, start: number): { end: number; count: number } | undefined {
     const known = this.known;
     if (!known || collection === 'sessions' || this.runTried === this.base + start || this.b[start] !== OPEN_OBJECT || !known.wantsRun(collection)) return undefined;
+    const ends = this.runEnds;
     let end = start;
     let count = 0;
     for (; count < RUN_ITEMS; count++) {
       const boundary = this.b.indexOf(ITEM_BOUNDARY, end);
       if (boundary === -1) break;
       end = boundary + 1;
+      ends[count] = end;
     }
     // A full run may lie past the window: once more from here, with the window starting at the run.
     if (count < RUN_ITEMS && !this.eof && start > 0) throw NEED_MORE;
@@ -314,17 +321,16 @@ class Scanner {
     if (count === 0) return undefined;
     const confirmed = known.confirmRun(collection, this.b.subarray(start, end), count);
     if (!confirmed) return undefined;
-    let at = this.base + start;
-    for (let k = 0; k < confirmed.ids.length; k++) {
+    let at = start;
+    for (let k = 0; k < count; k++) {
       items.ids.push(confirmed.ids[k]!);
-      items.times.push(confirmed.times[k]!);
+      items.times.push(NaN);
       items.rows.push(confirmed.rows[k]!);
-      items.starts.push(at);
-      at += confirmed.lengths[k]!;
-      items.ends.push(at);
-      at += 1;
+      items.starts.push(this.base + at);
+      items.ends.push(this.base + ends[k]!);
+      at = ends[k]! + 1;
     }
-    return { end: this.base + end, count: confirmed.ids.length };
+    return { end: this.base + end, count };
   }
 
   private quickText = '';

@@ -133,3 +133,29 @@ test('what the scan matched in the stored rows counts only where the document ke
   assert.deepEqual(after.map((r) => r.id), ['x']);
   assert.equal(after[0]!.stamp, before.find((r) => r.id === 'x')!.stamp, 'x is unchanged, so it keeps its stamp');
 });
+
+test('an item found in a run of stored ones and sent again in the same request: the newer copy wins, as if both were parsed', async (t) => {
+  const store = new SqliteStore(tempDir(t));
+  t.after(() => store.close());
+  const datasetId = await store.datasetId('default');
+  let clock = 1_700_000_000_000;
+  const service = new SyncService(store, { historyKeep: 0, now: () => clock });
+  const gym = (id: string, day: string, name = id): string => JSON.stringify({ id, name, updatedAt: `2024-01-${day}T00:00:00.000Z` });
+  const stored = (): { id: string; json: string; stamp: number }[] => store.database.prepare("SELECT id, json, stamp FROM items WHERE collection = 'gyms' ORDER BY rowid").all() as { id: string; json: string; stamp: number }[];
+  const upload = async (gyms: string[]): Promise<void> => {
+    clock += 1000;
+    await service.fullUpload(datasetId, Buffer.from(`{"gyms":[${gyms.join(',')}]}`));
+  };
+
+  await upload([gym('a', '10'), gym('b', '10')]);
+  const first = stored();
+  // a and b match the stored run; an older copy of a after them loses, and nothing changes.
+  await upload([gym('a', '10'), gym('b', '10'), gym('a', '09', 'older')]);
+  assert.deepEqual(stored(), first);
+  // A newer copy wins, in the first one's place.
+  await upload([gym('a', '10'), gym('b', '10'), gym('a', '11', 'newer')]);
+  const after = stored();
+  assert.deepEqual(after.map((r) => [r.id, r.json]), [['a', gym('a', '11', 'newer')], ['b', gym('b', '10')]]);
+  assert.ok(after[0]!.stamp > first[0]!.stamp);
+  assert.equal(after[1]!.stamp, first[1]!.stamp);
+});
