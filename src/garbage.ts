@@ -44,16 +44,18 @@ export function releaseAllGarbageSoon(): void {
   collector()?.({ type: 'major', execution: 'async' });
 }
 
-/** How many bytes may pass between two releases of young garbage. */
+/** How many bytes of a stream may pass between two releases of young garbage, unless told otherwise. */
 const RELEASE_EVERY_BYTES = 4 * 1024 * 1024;
 
 /** Counts the bytes of a long stream passing through, and frees its young garbage every few MiB. */
 export class GarbageMeter {
   private sinceRelease = 0;
 
+  constructor(private readonly everyBytes = RELEASE_EVERY_BYTES) {}
+
   add(bytes: number): void {
     this.sinceRelease += bytes;
-    if (this.sinceRelease < RELEASE_EVERY_BYTES) return;
+    if (this.sinceRelease < this.everyBytes) return;
     this.sinceRelease = 0;
     releaseYoungGarbage();
   }

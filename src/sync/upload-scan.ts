@@ -1,4 +1,5 @@
 import { ApiError } from '../errors.js';
+import { GarbageMeter } from '../garbage.js';
 import { COLLECTIONS, isActiveSession, type Collection, type IncomingTombstone } from './model.js';
 import { CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, compositeEnd, literalEnd, OPEN_ARRAY, OPEN_OBJECT, QUOTE, stringEnd, utf8Text, whitespace } from './json-bytes.js';
 import type { KnownItems, PassedRows } from './known-items.js';
@@ -52,6 +53,8 @@ const SMALL_BODY = 1024 * 1024;
 const WINDOW = 1024 * 1024;
 
 const ITEM_BOUNDARY = Buffer.from('},{');
+/** Bytes of items parsed between two releases of their garbage. */
+const PARSED_BYTES_PER_RELEASE = 1024 * 1024;
 /** Elements compared with the stored items at once (KnownItems.confirmRun). */
 const RUN_ITEMS = 1024;
 
@@ -74,6 +77,12 @@ export function scanFullUpload(body: UploadSource | Buffer, windowBytes = WINDOW
  */
 class Scanner {
   private readonly fields = new Map<string, Field>();
+  /**
+   * Each item parsed is garbage as soon as what the upload keeps of it is read:
+   * freed every MiB, the young generation stays small (a first upload at scale 1
+   * peaked 8 MiB lower). A re-upload parses little, so this costs it nothing.
+   */
+  private readonly parsed = new GarbageMeter(PARSED_BYTES_PER_RELEASE);
   /** Fields listed more than once: what the stored items told the scan about an earlier copy no longer counts. */
   private readonly repeated = new Set<string>();
   private buffer: Buffer;
@@ -239,6 +248,7 @@ class Scanner {
       text = this.quickText;
       value = this.quickValue;
     }
+    this.parsed.add(end - start);
     if (field.kind === 'value' || field.error) return end;
     try {
       if (field.kind === 'tombstones') {
