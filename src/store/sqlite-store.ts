@@ -174,10 +174,12 @@ export class SqliteStore implements Store {
         let itemBytes = diff.unchangedBytes;
         for (let position = 0; position < items.length; position++) {
           if (diff.unchanged[position] === 1) continue;
+          // Its time first: it may be read from the item's text, and the view below lasts only until the next read.
+          const time = items.time(position);
           // The body's own bytes, bound as text: no string is made of an item that is only written.
           const json = items.utf8(position);
           itemBytes += json.length;
-          s.upsertItemUtf8.run(datasetId, items.collection(position), items.id(position), items.time(position), stamp, json);
+          s.upsertItemUtf8.run(datasetId, items.collection(position), items.id(position), time, stamp, json);
         }
         for (const { typeKey, id } of diff.revivedTombstones) s.deleteTombstone.run(datasetId, typeKey, id);
         // What the upload left out goes, without tombstones: other devices keep their own data.

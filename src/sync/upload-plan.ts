@@ -17,6 +17,7 @@ export interface UploadItems {
   readonly length: number;
   collection(position: number): Collection;
   id(position: number): string;
+  /** May read the item's text (an item the scan found in a stored run): read it before a utf8() view is used. */
   time(position: number): number;
   json(position: number): string;
   /**
