@@ -149,9 +149,11 @@ export class SqliteStore implements Store {
     // either way). Small ones leave the usual checkpoints as they are.
     if (upload.plan.bytes < DEFERRED_CHECKPOINT_BYTES) return this.writeFullUpload(datasetId, upload, diff, snapshot, before.last_stamp, now);
     this.db.pragma('wal_autocheckpoint = 0');
+    this.db.pragma(`cache_size = -${writeCacheKib(upload.plan.bytes)}`);
     try {
       return this.writeFullUpload(datasetId, upload, diff, snapshot, before.last_stamp, now);
     } finally {
+      this.db.pragma(`cache_size = -${MAIN_CACHE_KIB}`);
       this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
       this.checkpointSoon();
     }
@@ -314,6 +316,16 @@ function openDatabase(file: string): Database {
  * and the pages at hand; the rest is one read away in the OS's own cache.
  */
 const MAIN_CACHE_KIB = 4096;
+
+/**
+ * The page cache while a large upload is written, handed back after: its rows go
+ * into indexes keyed by random ids, and a 200 MiB upload took 8% longer with
+ * 4 MiB (the upper levels of three indexes no longer stayed in it). A sixteenth
+ * of the upload's size, up to better-sqlite3's default.
+ */
+function writeCacheKib(uploadBytes: number): number {
+  return Math.min(16 * 1024, Math.max(MAIN_CACHE_KIB, Math.round(uploadBytes / 16 / 1024)));
+}
 
 /** SQLite's default: the WAL is copied into the database file at the commit that takes it past this many pages. */
 const WAL_AUTOCHECKPOINT_PAGES = 1000;
