@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { text as readAll } from 'node:stream/consumers';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { SyncService } from '../../src/sync/sync-service.js';
 import { tempDir } from '../helpers/server.js';
@@ -107,18 +107,25 @@ test('large re-uploads keep unchanged items and change the rest, across batches'
   assert.equal(answer.attempts.length, shuffled.attempts.length);
 });
 
-test('what the scan matched in the stored rows counts only where the document keeps it: a collection listed twice, a stored text found in a losing duplicate', async (t) => {
+/** A store of its own, with full uploads one second apart, and its gyms' rows in the export's order. */
+function gymUploads(t: TestContext): { upload(text: string): Promise<void>; rows(): { id: string; json: string; stamp: number }[] } {
   const store = new SqliteStore(tempDir(t));
   t.after(() => store.close());
-  const datasetId = await store.datasetId('default');
+  const datasetId = store.datasetId('default');
   let clock = 1_700_000_000_000;
   const service = new SyncService(store, { historyKeep: 0, now: () => clock });
-  const gym = (id: string, name = id): string => JSON.stringify({ id, name, updatedAt: '2024-01-01T00:00:00.000Z' });
-  const rows = (): { id: string; stamp: number }[] => store.database.prepare("SELECT id, stamp FROM items WHERE collection = 'gyms' ORDER BY rowid").all() as { id: string; stamp: number }[];
-  const upload = async (text: string): Promise<void> => {
-    clock += 1000;
-    await service.fullUpload(datasetId, Buffer.from(text));
+  return {
+    async upload(text) {
+      clock += 1000;
+      await service.fullUpload(await datasetId, Buffer.from(text));
+    },
+    rows: () => store.database.prepare("SELECT id, json, stamp FROM items WHERE collection = 'gyms' ORDER BY rowid").all() as { id: string; json: string; stamp: number }[],
   };
+}
+
+test('what the scan matched in the stored rows counts only where the document keeps it: a collection listed twice, a stored text found in a losing duplicate', async (t) => {
+  const { upload, rows } = gymUploads(t);
+  const gym = (id: string, name = id): string => JSON.stringify({ id, name, updatedAt: '2024-01-01T00:00:00.000Z' });
 
   await upload(`{"gyms":[${gym('a')},${gym('b')}]}`);
   // The scan matches a and b in the first copy; JSON.parse keeps the second, which leaves b out.
@@ -135,26 +142,18 @@ test('what the scan matched in the stored rows counts only where the document ke
 });
 
 test('an item found in a run of stored ones and sent again in the same request: the newer copy wins, as if both were parsed', async (t) => {
-  const store = new SqliteStore(tempDir(t));
-  t.after(() => store.close());
-  const datasetId = await store.datasetId('default');
-  let clock = 1_700_000_000_000;
-  const service = new SyncService(store, { historyKeep: 0, now: () => clock });
+  const { upload, rows } = gymUploads(t);
   const gym = (id: string, day: string, name = id): string => JSON.stringify({ id, name, updatedAt: `2024-01-${day}T00:00:00.000Z` });
-  const stored = (): { id: string; json: string; stamp: number }[] => store.database.prepare("SELECT id, json, stamp FROM items WHERE collection = 'gyms' ORDER BY rowid").all() as { id: string; json: string; stamp: number }[];
-  const upload = async (gyms: string[]): Promise<void> => {
-    clock += 1000;
-    await service.fullUpload(datasetId, Buffer.from(`{"gyms":[${gyms.join(',')}]}`));
-  };
+  const gyms = (...items: string[]): string => `{"gyms":[${items.join(',')}]}`;
 
-  await upload([gym('a', '10'), gym('b', '10')]);
-  const first = stored();
+  await upload(gyms(gym('a', '10'), gym('b', '10')));
+  const first = rows();
   // a and b match the stored run; an older copy of a after them loses, and nothing changes.
-  await upload([gym('a', '10'), gym('b', '10'), gym('a', '09', 'older')]);
-  assert.deepEqual(stored(), first);
+  await upload(gyms(gym('a', '10'), gym('b', '10'), gym('a', '09', 'older')));
+  assert.deepEqual(rows(), first);
   // A newer copy wins, in the first one's place.
-  await upload([gym('a', '10'), gym('b', '10'), gym('a', '11', 'newer')]);
-  const after = stored();
+  await upload(gyms(gym('a', '10'), gym('b', '10'), gym('a', '11', 'newer')));
+  const after = rows();
   assert.deepEqual(after.map((r) => [r.id, r.json]), [['a', gym('a', '11', 'newer')], ['b', gym('b', '10')]]);
   assert.ok(after[0]!.stamp > first[0]!.stamp);
   assert.equal(after[1]!.stamp, first[1]!.stamp);
