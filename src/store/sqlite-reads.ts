@@ -16,6 +16,12 @@ const READER_CACHE_KIB = 512;
 
 interface Reader {
   readonly db: Database;
+  /**
+   * The rows of a query run on this reader, ended by close() if they are still
+   * being read then: SQLite refuses to end a transaction, or close, while a query
+   * runs, and an answer abandoned by its client is closed while its page waits.
+   */
+  cursor<T>(rows: IterableIterator<T>): Iterable<T>;
   close(): void;
 }
 
@@ -27,9 +33,29 @@ function openReader(file: string): Reader {
   // year of climbing: 16 of its 46 MiB above idle), held for as long as the read lasted.
   db.pragma(`cache_size = -${READER_CACHE_KIB}`);
   let open = true;
+  const running = new Set<IterableIterator<unknown>>();
+  const cursor = <T>(rows: IterableIterator<T>): Iterable<T> => {
+    running.add(rows);
+    return {
+      [Symbol.iterator]: () => ({
+        next: () => {
+          const row = rows.next();
+          if (row.done) running.delete(rows);
+          return row;
+        },
+        return: (value?: unknown) => {
+          running.delete(rows);
+          rows.return?.();
+          return { done: true as const, value: value as T };
+        },
+      }),
+    };
+  };
   const close = (): void => {
     if (!open) return;
     open = false;
+    for (const rows of running) rows.return?.();
+    running.clear();
     if (db.inTransaction) db.exec('COMMIT');
     db.close();
   };
@@ -39,7 +65,7 @@ function openReader(file: string): Reader {
     close();
     throw err;
   }
-  return { db, close };
+  return { db, cursor, close };
 }
 
 /** `read` on a new reader, which is closed if it throws or gives nothing back (a dataset never written). */
@@ -74,7 +100,7 @@ export function openKnownItems(file: string, datasetId: number): (KnownItems & {
 }
 
 export function openExport(file: string, datasetId: number): ExportSnapshot | undefined {
-  return withReader(file, ({ db, close }) => {
+  return withReader(file, ({ db, cursor, close }) => {
     const dataset = writtenDataset(db, datasetId);
     if (!dataset) return undefined;
     const itemsOf = db.prepare('SELECT json FROM items INDEXED BY items_in_order WHERE dataset_id = ? AND collection = ? ORDER BY rowid').pluck();
@@ -82,16 +108,16 @@ export function openExport(file: string, datasetId: number): ExportSnapshot | un
     return {
       extraFieldsJson: dataset.extra_json,
       // Lazy: each query starts only when the export reaches its array.
-      items: (collection) => pages(() => itemsOf.iterate(datasetId, collection) as Iterable<string>),
+      items: (collection) => pages(() => cursor(itemsOf.iterate(datasetId, collection) as IterableIterator<string>)),
       itemBytes: (collection) => joinedItems(db, datasetId, collection),
-      tombstones: () => pages(() => tombstonesOf.iterate(datasetId) as Iterable<string>),
+      tombstones: () => pages(() => cursor(tombstonesOf.iterate(datasetId) as IterableIterator<string>)),
       close,
     };
   });
 }
 
 export function openChanges(file: string, datasetId: number, since: number): ChangeSnapshot | undefined {
-  return withReader(file, ({ db, close }) => {
+  return withReader(file, ({ db, cursor, close }) => {
     const dataset = writtenDataset(db, datasetId);
     if (!dataset) return undefined;
     const counts = countsOf(db.prepare(COUNT_ITEMS).all(datasetId) as { collection: Collection; n: number }[]);
@@ -101,8 +127,8 @@ export function openChanges(file: string, datasetId: number, since: number): Cha
     return {
       stamp: dataset.last_stamp,
       counts,
-      items: (collection) => pages(() => itemsOf.iterate(datasetId, collection, since) as Iterable<string>),
-      tombstones: () => pages(() => tombstonesOf.iterate(datasetId, since) as Iterable<string>),
+      items: (collection) => pages(() => cursor(itemsOf.iterate(datasetId, collection, since) as IterableIterator<string>)),
+      tombstones: () => pages(() => cursor(tombstonesOf.iterate(datasetId, since) as IterableIterator<string>)),
       close,
     };
   });
@@ -114,15 +140,15 @@ export function openChanges(file: string, datasetId: number, since: number): Cha
  * the read snapshot it starts holds exactly that state.
  */
 export function streamedDelta(file: string, datasetId: number, stamp: number, echoItems: Record<Collection, string[]>, echoTombstones: string[]): DeltaOutcome {
-  return withReader(file, ({ db, close }) => {
+  return withReader(file, ({ db, cursor, close }) => {
     const itemsOf = db.prepare('SELECT json FROM items INDEXED BY items_by_stamp WHERE dataset_id = ? AND collection = ? AND stamp < ? ORDER BY stamp, rowid').pluck();
     const tombstonesOf = db.prepare('SELECT json FROM tombstones WHERE dataset_id = ? AND stamp < ? ORDER BY stamp, rowid').pluck();
     db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(datasetId); // starts the read snapshot now
     return {
       stamp,
       streamed: true as const,
-      items: (collection: Collection) => pages(() => itemsOf.iterate(datasetId, collection, stamp) as Iterable<string>, echoItems[collection]),
-      tombstones: () => pages(() => tombstonesOf.iterate(datasetId, stamp) as Iterable<string>, echoTombstones),
+      items: (collection: Collection) => pages(() => cursor(itemsOf.iterate(datasetId, collection, stamp) as IterableIterator<string>), echoItems[collection]),
+      tombstones: () => pages(() => cursor(tombstonesOf.iterate(datasetId, stamp) as IterableIterator<string>), echoTombstones),
       close,
     };
   })!;
