@@ -27,7 +27,8 @@ function databaseNameFor(dataDir: string): string {
   return `ascently_test_${createHash('sha256').update(dataDir).digest('hex').slice(0, 20)}`;
 }
 
-const created = new Set<string>();
+/** Each database made, as its making: callers that come while it is under way wait for it too. */
+const created = new Map<string, Promise<void>>();
 
 async function admin(sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl() });
@@ -39,13 +40,20 @@ async function admin(sql: string): Promise<void> {
   }
 }
 
-/** On PostgreSQL: creates the folder's database, once. */
+/**
+ * On PostgreSQL: creates the folder's database, once. Servers started together on
+ * one folder (test/scale) all wait for it: a flag set before the CREATE finished
+ * let the second and third start on a database that did not exist yet.
+ */
 export async function ensureDatabase(dataDir: string): Promise<void> {
   if (!ON_POSTGRES) return;
   const name = databaseNameFor(dataDir);
-  if (created.has(name)) return;
-  created.add(name);
-  await admin(`CREATE DATABASE ${name}`);
+  let creating = created.get(name);
+  if (creating === undefined) {
+    creating = admin(`CREATE DATABASE ${name}`);
+    created.set(name, creating);
+  }
+  await creating;
 }
 
 /** Stores this process opened on each test database, closed before it is dropped. */
@@ -81,7 +89,7 @@ async function dropDatabase(name: string): Promise<void> {
 // are dropped when the file's tests are done, so no run leaves any behind.
 if (ON_POSTGRES) {
   after(async () => {
-    for (const name of [...created]) await dropDatabase(name);
+    for (const name of [...created.keys()]) await dropDatabase(name);
   });
 }
 
