@@ -405,7 +405,7 @@ class Scanner {
     const passed: Partial<Record<Collection, PassedRows>> = {};
     for (const collection of COLLECTIONS) {
       const rows = known.passed(collection);
-      if (rows && !this.repeated.has(collection)) passed[collection] = { unmatched: [...rows.unmatched], through: rows.through };
+      if (rows && !this.repeated.has(collection)) passed[collection] = rows;
     }
     return { version: known.version, passed };
   }
