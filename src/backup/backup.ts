@@ -7,15 +7,13 @@ import { walkImageTree, type TreeFile } from '../images/image-tree.js';
 import { copyDatabase } from '../store/sqlite-backup.js';
 import { GzipMembers } from './gzip-members.js';
 import { syncDirectory } from '../images/image-store.js';
-import { BACKUP_FORMAT, BACKUP_VERSION, DATABASE_ENTRY, IMAGES_PREFIX, MANIFEST_ENTRY, TOKEN_ENTRY, type Manifest, type ManifestFile } from './manifest.js';
+import { BACKUP_FORMAT, BACKUP_VERSION, DATABASE_ENTRY, IMAGES_PREFIX, MANIFEST_ENTRY, type Manifest, type ManifestFile } from './manifest.js';
 
 const CHUNK = 1024 * 1024;
 
 export interface BackupSources {
   dataDir: string;
   imagesDir: string;
-  /** The token --generate-token keeps in DATA_DIR, if any: without it the apps could not sync with a restored server. */
-  tokenFile: string;
 }
 
 export interface BackupProgress {
@@ -76,7 +74,6 @@ export async function createBackup(sources: BackupSources, file: string, onProgr
       return true;
     };
     await add(DATABASE_ENTRY, databaseCopy, 0o644);
-    await add(TOKEN_ENTRY, sources.tokenFile, 0o600);
     gzip.setLevel(0);
     let imageCount = 0;
     for (const image of images) if (await add(`${IMAGES_PREFIX}${image.relative}`, image.full, 0o644)) imageCount += 1;

@@ -1,7 +1,9 @@
 /**
- * A backup is one `.tar.gz`: the database copy, every image, the generated token
- * if there is one, and last a manifest with each file's size and SHA-256, written
- * once every file has gone through the hash.
+ * A backup is one `.tar.gz`: the database copy, every image, and last a manifest
+ * with each file's size and SHA-256, written once every file has gone through the
+ * hash. No token: a backup is a copy that travels, and the contract keeps tokens
+ * out of backups. Archives of earlier versions hold the token --generate-token
+ * kept (TOKEN_ENTRY); a restore still puts it back.
  */
 export const BACKUP_FORMAT = 'ascently-sync backup';
 export const BACKUP_VERSION = 1;
@@ -33,7 +35,7 @@ export class DamagedArchiveError extends Error {
 }
 
 /**
- * Where an entry may point: the database, the token, or a file under images/
+ * Where an entry may point: the database, an earlier version's token, or a file under images/
  * whose every folder and name is a plain name (no `..`, `.`, empty part or NUL):
  * a restore never writes outside the folders it was given.
  */

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { syncDirectory } from '../images/image-store.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-files.js';
 import { DATABASE_FILE } from '../store/sqlite-store.js';
 import { DamagedArchiveError, DATABASE_ENTRY, IMAGES_PREFIX, isSafeEntryName, MANIFEST_ENTRY, parseManifest, TOKEN_ENTRY, type Manifest } from './manifest.js';
 
@@ -64,9 +65,9 @@ export async function extractArchive(archive: FileHandle, manifest: Manifest, ta
       const file = expected.get(name);
       if (!file) throw new DamagedArchiveError(`${name} is not in its manifest`);
       const destination = name === DATABASE_ENTRY ? databasePartial : destinationOf(name, targets);
-      await mkdir(path.dirname(destination), { recursive: true });
+      await mkdir(path.dirname(destination), { recursive: true, mode: PRIVATE_DIR_MODE });
       written.push(destination);
-      const found = await writeFile(body, destination, name === TOKEN_ENTRY ? 0o600 : 0o644);
+      const found = await writeFile(body, destination, PRIVATE_FILE_MODE);
       if (found.size !== file.size || found.sha256 !== file.sha256) throw new DamagedArchiveError(`${name} changed since it was verified`);
     });
     const database = path.join(targets.dataDir, DATABASE_FILE);

@@ -5,6 +5,7 @@ import { createBackup, type BackupProgress } from '../backup/backup.js';
 import { DamagedArchiveError } from '../backup/manifest.js';
 import { extractArchive, holdsData, moveAside, verifyArchive } from '../backup/restore.js';
 import { ConfigError, type Config } from '../config.js';
+import { PRIVATE_DIR_MODE } from '../private-files.js';
 import { CommandError } from './command-error.js';
 import { CliError } from './exit-codes.js';
 import { formatBytes, formatDuration, Progress } from './progress.js';
@@ -28,7 +29,7 @@ export async function backupCommand(config: Config, args: string[]): Promise<num
     const percent = p.totalBytes === 0 ? 100 : Math.floor((100 * p.bytes) / p.totalBytes);
     progress.update(`backing up: ${p.files}/${p.totalFiles} files, ${formatBytes(p.bytes)} of ${formatBytes(p.totalBytes)} (${percent}%)`, p.files === p.totalFiles);
   };
-  const summary = await createBackup({ dataDir: config.dataDir, imagesDir: config.imagesDir, tokenFile: tokenFile(config) }, file, show).finally(() => progress.done());
+  const summary = await createBackup({ dataDir: config.dataDir, imagesDir: config.imagesDir }, file, show).finally(() => progress.done());
   process.stdout.write(
     `Backed up ${count(summary.items, 'item')} (${count(summary.accounts, 'account')}) and ${count(summary.images, 'image')}: ${formatBytes(summary.fileBytes)} in ${formatBytes(summary.archiveBytes)} to ${file} in ${formatDuration(Date.now() - started)}.\n`,
   );
@@ -65,8 +66,8 @@ export async function restoreCommand(config: Config, args: string[], options: { 
     if (databaseInUse(config.dataDir)) throw new CommandError(`a server is running on ${config.dataDir}: stop it before restoring; nothing was changed.`);
     const aside: string[] = [];
     for (const dir of occupied) aside.push(await moveAside(dir));
-    await mkdir(config.dataDir, { recursive: true });
-    await mkdir(config.imagesDir, { recursive: true });
+    await mkdir(config.dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+    await mkdir(config.imagesDir, { recursive: true, mode: PRIVATE_DIR_MODE });
     progress.update(`restoring into ${config.dataDir}…`, true);
     await extractArchive(archive, manifest, { dataDir: config.dataDir, imagesDir: config.imagesDir, tokenFile: tokenFile(config) }).catch(damaged(file));
     progress.done();

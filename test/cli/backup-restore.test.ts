@@ -5,13 +5,13 @@ import { mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from '
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
-import { createGzip } from 'node:zlib';
+import { createGzip, gunzipSync } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import tar from 'tar-stream';
 import { CLI_ENTRY, startChildServer, type ChildServer } from '../helpers/child-server.js';
 import { cli } from '../helpers/cli.js';
-import { tempDir } from '../helpers/server.js';
+import { TEST_TOKEN, tempDir } from '../helpers/server.js';
 import { listTree, patternedJpeg } from '../images/fixtures.js';
 import { ON_POSTGRES } from '../helpers/test-store.js';
 
@@ -77,6 +77,31 @@ test('backup while running, restore into an empty folder: the same answers, the 
   assert.deepEqual(await syncState(restored), before);
   const download = await restored.fetch('/images/download?filename=p-3.jpg');
   assert.equal(sha(Buffer.from(await download.arrayBuffer())), sha(images.get('p-3.jpg')!));
+});
+
+test('a backup holds no token, and a restore writes the data private to its owner', { skip: ON_POSTGRES && SQLITE_BACKUP }, async (t) => {
+  const { dataDir } = await seededServer(t);
+  // The token --generate-token keeps in the data folder, and a device's token, which only the database's hash of it stands for.
+  const generated = `asy_${randomBytes(32).toString('base64url')}`;
+  writeFileSync(path.join(dataDir, 'auth-token'), `${generated}\n`, { mode: 0o600 });
+  const added = await cli(['accounts', 'add', 'anna', '--json'], { DATA_DIR: dataDir });
+  assert.equal(added.code, 0, added.stderr);
+  const deviceToken = (JSON.parse(added.stdout) as { device: { token: string } }).device.token;
+  const file = path.join(tempDir(t), 'b.tar.gz');
+  assert.equal((await cli(['backup', file], { DATA_DIR: dataDir })).code, 0);
+  const archive = gunzipSync(readFileSync(file)).toString('latin1');
+  assert.ok(archive.includes('Halle 29'), 'the archive is read whole');
+  for (const token of [generated, deviceToken, TEST_TOKEN]) assert.ok(!archive.includes(token), 'no token in the archive');
+
+  const target = path.join(tempDir(t), 'restored');
+  assert.equal((await cli(['restore', file, '--data-dir', target], {})).code, 0);
+  for (const dir of [target, path.join(target, 'images'), path.join(target, 'images', '.accounts', '7')]) assert.equal(statSync(dir).mode & 0o777, 0o700, dir);
+  for (const name of ['ascently.db', 'images/p-0.jpg', 'images/.accounts/7/a.jpg']) assert.equal(statSync(path.join(target, name)).mode & 0o777, 0o600, name);
+  // The phones keep syncing with the token they have, set again where the restored server runs.
+  const restored = await startChildServer(target);
+  t.after(() => restored.kill9());
+  assert.equal((await restored.fetch('/sync')).status, 200);
+  assert.equal((await fetch(`${restored.url}/health`, { headers: { authorization: `Bearer ${deviceToken}` } })).status, 200);
 });
 
 test('progress shows on a terminal, and the summary line always', { skip: ON_POSTGRES && SQLITE_BACKUP }, async (t) => {
