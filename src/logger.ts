@@ -7,10 +7,25 @@ import type { LogFormat, LogLevel } from './config.js';
  * pino-pretty, for people running the server by hand. Authorization headers are
  * redacted should anything ever log one.
  */
+const ERROR_LEVEL = 50;
+
+function isHangUp(value: unknown): boolean {
+  return value instanceof Error && (value.message === 'premature close' || (value as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE');
+}
+
 export function createLogger(level: LogLevel, destination?: pino.DestinationStream, format: LogFormat = 'json'): Logger {
-  const options = {
+  const options: pino.LoggerOptions = {
     level,
     redact: { paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'token'], censor: '[redacted]' },
+    hooks: {
+      logMethod(args, write, levelValue) {
+        // A phone that leaves Wi-Fi in the middle of a compressed answer is no server
+        // error, but @fastify/compress reports its stream's early end as one, with a
+        // stack; the route logs the hang-up itself (sync-routes.ts).
+        if (levelValue >= ERROR_LEVEL && isHangUp(args[0])) return void this.debug(...(args as [object, string]));
+        write.apply(this, args);
+      },
+    },
   };
   if (format === 'pretty') {
     // In the same thread (no transport worker): a log line is written before the

@@ -11,11 +11,11 @@ import { postJson, startTestServer, type TestServer } from '../helpers/server.js
  */
 
 /** Sends the request, reads the first chunk of the answer and hangs up. */
-function abandon(server: TestServer, method: 'GET' | 'POST', path: string, body?: string): Promise<void> {
+function abandon(server: TestServer, encoding: string, method: 'GET' | 'POST', path: string, body?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       `${server.url}${path}`,
-      { method, headers: { authorization: 'Bearer test-token-0123456789abcdef', 'accept-encoding': 'identity', 'content-type': 'application/json' } },
+      { method, headers: { authorization: 'Bearer test-token-0123456789abcdef', 'accept-encoding': encoding, 'content-type': 'application/json' } },
       (res) => {
         assert.equal(res.statusCode, 200);
         res.once('data', () => {
@@ -30,17 +30,24 @@ function abandon(server: TestServer, method: 'GET' | 'POST', path: string, body?
   });
 }
 
-test('a client that hangs up in the middle of an uncompressed GET /sync or from-scratch delta leaves the server serving', async (t) => {
+/** The log lines at error level or above: none is a server fault. */
+function errorLines(server: TestServer): string[] {
+  return server.logs.filter((line) => (JSON.parse(line) as { level: number }).level >= 50);
+}
+
+test('a client that hangs up in the middle of a GET /sync or from-scratch delta, in any encoding, leaves the server serving and logs no error', async (t) => {
   const server = await startTestServer(t);
   // About 10 MiB of JSON: more than the socket's buffers hold, so the read is still going when the client hangs up.
   const problems = Array.from({ length: 40_000 }, (_, i) => ({ id: `p${i}`, name: `Problem ${i}`, notes: randomBytes(160).toString('base64') }));
   assert.equal((await postJson(server, '/sync', { problems })).status, 200);
 
-  for (let i = 0; i < 3; i++) {
-    await abandon(server, 'GET', '/sync');
-    await abandon(server, 'POST', '/sync/delta', '{"lastSyncTime":null}');
+  for (const encoding of ['identity', 'identity', 'identity', 'gzip', 'br']) {
+    await abandon(server, encoding, 'GET', '/sync');
+    await abandon(server, encoding, 'POST', '/sync/delta', '{"lastSyncTime":null}');
   }
   await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.deepEqual(errorLines(server), []);
+  assert.ok(server.logs.some((line) => line.includes('"msg":"client hung up before the answer ended"')), 'a hang-up is logged, as information');
   assert.equal((await server.fetch('/health')).status, 200);
   const whole = (await (await server.fetch('/sync', { headers: { 'accept-encoding': 'identity' } })).json()) as { problems: unknown[] };
   assert.equal(whole.problems.length, 40_000);
@@ -48,4 +55,22 @@ test('a client that hangs up in the middle of an uncompressed GET /sync or from-
   assert.equal((await postJson(server, '/sync/delta', { lastSyncTime: null, problems: [{ id: 'new', name: 'after' }] })).status, 200);
   const after = (await (await server.fetch('/sync', { headers: { 'accept-encoding': 'identity' } })).json()) as { problems: unknown[] };
   assert.equal(after.problems.length, 40_001);
+});
+
+test('HEAD /sync answers GET\'s headers without reading the export, and logs no error', async (t) => {
+  const server = await startTestServer(t);
+  assert.equal((await server.fetch('/sync', { method: 'HEAD' })).status, 404);
+  const problems = Array.from({ length: 2_000 }, (_, i) => ({ id: `p${i}`, name: `Problem ${i}` }));
+  assert.equal((await postJson(server, '/sync', { problems })).status, 200);
+  for (const encoding of ['identity', 'gzip']) {
+    const head = await server.fetch('/sync', { method: 'HEAD', headers: { 'accept-encoding': encoding } });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.equal(await head.text(), '');
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.deepEqual(errorLines(server), []);
+  // No read was left open: a write gets through and GET sees it.
+  assert.equal((await postJson(server, '/sync/delta', { lastSyncTime: null, problems: [{ id: 'new' }] })).status, 200);
+  assert.equal(((await (await server.fetch('/sync')).json()) as { problems: unknown[] }).problems.length, 2_001);
 });
