@@ -6,7 +6,8 @@ import { StringDecoder } from 'node:string_decoder';
 import { ConfigError, type Config } from '../config.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
-import { importDocumentText } from '../sync/legacy-import.js';
+import { importDocumentText, NOT_UTF8 } from '../sync/legacy-import.js';
+import { Utf8Check } from '../sync/utf8-check.js';
 import { CommandError } from './command-error.js';
 import { SyncService } from '../sync/sync-service.js';
 import { formatInstant } from '../sync/timestamps.js';
@@ -76,11 +77,14 @@ export function importCommand(config: Config, args: string[], account: string): 
 
 async function readWithProgress(file: string, total: number, progress: Progress): Promise<string> {
   const decoder = new StringDecoder('utf8');
+  // Decoding would put U+FFFD where bytes are not UTF-8: refused, not changed.
+  const utf8 = new Utf8Check();
   const parts: string[] = [];
   let read = 0;
   try {
     for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
       read += chunk.length;
+      utf8.add(chunk);
       parts.push(decoder.write(chunk));
       progress.update(`Reading ${file}: ${formatBytes(read)} of ${formatBytes(total)}`);
     }
@@ -90,6 +94,7 @@ async function readWithProgress(file: string, total: number, progress: Progress)
     throw err;
   }
   parts.push(decoder.end());
+  if (!utf8.ok) throw new CliError('data', `${file} is not a document the server accepts: ${NOT_UTF8}`);
   return parts.join('');
 }
 

@@ -5,7 +5,9 @@ import path from 'node:path';
 import { errorCodes, type FastifyRequest } from 'fastify';
 import { GarbageMeter } from '../garbage.js';
 import { PRIVATE_FILE_MODE } from '../private-files.js';
+import { ApiError } from '../errors.js';
 import { FileSource } from '../sync/upload-source.js';
+import { Utf8Check } from '../sync/utf8-check.js';
 
 /** Where a body is received to: a Buffer, or a FileSource in a folder when `fileDir` names one for this request. */
 export type FileDir = (request: FastifyRequest) => string | undefined;
@@ -16,6 +18,8 @@ export type FileDir = (request: FastifyRequest) => string | undefined;
  * Content-Length is known is copied straight into a buffer of that size. Fastify
  * collects the chunks and concatenates them at the end, which holds the body
  * twice at once: for a 200 MiB upload on a 1 GiB machine that is the difference.
+ *
+ * The body is checked to be UTF-8 as it arrives (utf8-check.ts).
  *
  * Where `fileDir` names a folder, the body goes to a file there instead, read
  * back in windows (a full upload): it is then never in memory whole, and the
@@ -42,6 +46,7 @@ export function bodyReader(limit: number, fileDir: FileDir = () => undefined) {
     let received = 0;
     // The socket's chunks are copied and dropped: without this they all stay resident until the body is done with.
     const garbage = fd !== undefined || whole ? new GarbageMeter() : undefined;
+    const utf8 = new Utf8Check();
 
     const finish = (err: Error | null, body?: Buffer | FileSource): void => {
       payload.removeListener('data', onData);
@@ -68,10 +73,12 @@ export function bodyReader(limit: number, fileDir: FileDir = () => undefined) {
         chunks.push(chunk);
       }
       received += chunk.length;
+      utf8.add(chunk);
       garbage?.add(chunk.length);
     };
     const onEnd = (): void => {
       if (known && received !== declared) finish(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
+      else if (!utf8.ok) finish(ApiError.badRequest('request body is not valid UTF-8: JSON text must be sent as UTF-8'));
       else finish(null, fd !== undefined ? new FileSource(fd, received) : (whole ?? Buffer.concat(chunks, received)));
     };
     const onError = (err: Error & { statusCode?: number }): void => {

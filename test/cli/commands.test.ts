@@ -14,7 +14,7 @@ const DOCUMENT = JSON.stringify({
   problems: [{ id: 'p1', gymId: 'g1', name: 'Crimp', updatedAt: '2024-01-15T10:00:00.000Z' }],
 });
 
-function withDocument(dir: string, text = DOCUMENT): string {
+function withDocument(dir: string, text: string | Buffer = DOCUMENT): string {
   const file = path.join(dir, 'ascently.json');
   writeFileSync(file, text);
   return file;
@@ -24,6 +24,7 @@ const failures: [string, (dir: string) => string[], number, (dir: string) => Reg
   ['a missing import file', (dir) => ['import', path.join(dir, 'nope.json')], 3, (dir) => new RegExp(`^ascently-sync: ${dir}/nope\\.json: no such file or folder; check the path$`)],
   ['a folder to import', (dir) => ['import', dir], 3, (dir) => new RegExp(`^ascently-sync: ${dir}: is a folder; give the path of a file$`)],
   ['a file that is not JSON', (dir) => ['import', withDocument(dir, '{"gyms": [')], 4, () => /^ascently-sync: .*ascently\.json is not a document the server accepts: the file is not valid JSON/],
+  ['a file that is not UTF-8', (dir) => ['import', withDocument(dir, Buffer.from('{"gyms": [{"id": "caf\xe9"}]}', 'latin1'))], 4, () => /^ascently-sync: .*ascently\.json is not a document the server accepts: the file is not valid UTF-8, as JSON text must be$/],
   ['a document the server refuses', (dir) => ['import', withDocument(dir, '{"gyms": 3}')], 4, () => /^ascently-sync: .*ascently\.json is not a document the server accepts: gyms must be an array$/],
   ['an export into a missing folder', (dir) => ['export', path.join(dir, 'missing', 'out.json')], 3, (dir) => new RegExp(`^ascently-sync: cannot write .*out\\.json: the folder ${dir}/missing does not exist; create it or choose another path$`)],
   ['an unknown command', () => ['frobnicate'], 2, () => /^ascently-sync: unknown command "frobnicate"; `ascently-sync help` lists the commands$/],
