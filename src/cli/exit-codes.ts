@@ -14,6 +14,7 @@ export const EXIT_CODES = {
   file: { code: 3, doc: 'a file or folder cannot be read or written (missing, a folder, no permission, disk full)' },
   data: { code: 4, doc: 'a file to import is not a document the server accepts' },
   listen: { code: 5, doc: 'the server cannot listen (port in use, or not allowed)' },
+  database: { code: 6, doc: 'PostgreSQL (`DATABASE_URL`) cannot be reached, or refused the connection' },
   internal: { code: 70, doc: 'an unexpected error: a bug; `LOG_LEVEL=debug` shows its stack' },
 } as const;
 
@@ -39,15 +40,20 @@ export interface Failure {
 
 /** Turns anything a command threw into its one line and exit code. */
 export function describeFailure(err: unknown): Failure {
-  const failure = (kind: ExitKind, message: string): Failure => ({ code: EXIT_CODES[kind].code, message });
+  const failure = (kind: ExitKind, message: string): Failure => ({ code: EXIT_CODES[kind].code, message: oneLine(message) });
   if (err instanceof CliError) return failure(err.kind, err.message);
   if (err instanceof ConfigError) return failure('usage', err.message);
   if (err instanceof CommandError) return failure('failed', err.message);
   const code = errorCode(err);
   if (code?.startsWith('ERR_PARSE_ARGS')) return failure('usage', `${firstSentence((err as Error).message)}; \`ascently-sync help\` lists the options`);
   if (err instanceof Error && err.cause instanceof ApiError) return failure('data', err.message);
-  const system = err as NodeJS.ErrnoException;
+  const system = err as NodeJS.ErrnoException & { address?: string; port?: number };
   if (code !== undefined && system.syscall === 'listen') return failure('listen', listenMessage(system));
+  if (code === 'EPIPE') return failure('file', 'the program reading the output closed it before the end (EPIPE): what it got is incomplete');
+  if (isPostgresRefusal(err)) return failure('database', `PostgreSQL refused: ${(err as Error).message} (${code}); check DATABASE_URL`);
+  if (code !== undefined && POSTGRES_UNREACHABLE.has(code) && (system.syscall === 'connect' || system.syscall === 'getaddrinfo')) {
+    return failure('database', `cannot reach PostgreSQL (${code}${system.address ? ` at ${system.address}:${system.port ?? ''}` : ''}); is it running? check DATABASE_URL`);
+  }
   if (code !== undefined && code in FILE_ERRORS) return failure('file', `${system.path ?? 'a file'}: ${FILE_ERRORS[code]}`);
   if (code === 'SQLITE_FULL') return failure('file', 'the disk or the database is full (SQLITE_FULL); nothing was written; free some space and try again');
   if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') return failure('file', `the database in DATA_DIR is not a readable SQLite file (${code}); restore it from a backup`);
@@ -80,6 +86,19 @@ function listenMessage(err: NodeJS.ErrnoException & { address?: string; port?: n
 /** Node's argument errors go on to explain `--` at length; the first sentence is the point. */
 function firstSentence(message: string): string {
   return message.split(/\.\s|\n/)[0]!.replace(/\.$/, '');
+}
+
+const POSTGRES_UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET']);
+
+/** An error PostgreSQL answered with (a SQLSTATE code: no such database, wrong password, too many connections), as node-postgres gives it. */
+function isPostgresRefusal(err: unknown): boolean {
+  return err instanceof Error && err.constructor.name === 'DatabaseError' && typeof (err as { severity?: unknown }).severity === 'string';
+}
+
+/** Names, paths and messages may hold control characters (a name with a line break, a terminal escape): written escaped, the line stays one line. */
+function oneLine(message: string): string {
+  // eslint-disable-next-line no-control-regex
+  return message.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => JSON.stringify(c).slice(1, -1));
 }
 
 function errorCode(err: unknown): string | undefined {

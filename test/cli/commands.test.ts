@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -8,6 +8,7 @@ import { SETTINGS } from '../../src/config.js';
 import { CLI_ENTRY } from '../helpers/child-server.js';
 import { oneLine, cli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/server.js';
+import { storeEnv } from '../helpers/test-store.js';
 
 const DOCUMENT = JSON.stringify({
   gyms: [{ id: 'g1', name: 'Boulderhalle', updatedAt: '2024-01-15T10:00:00.000Z' }],
@@ -25,6 +26,7 @@ const failures: [string, (dir: string) => string[], number, (dir: string) => Reg
   ['a folder to import', (dir) => ['import', dir], 3, (dir) => new RegExp(`^ascently-sync: ${dir}: is a folder; give the path of a file$`)],
   ['a file that is not JSON', (dir) => ['import', withDocument(dir, '{"gyms": [')], 4, () => /^ascently-sync: .*ascently\.json is not a document the server accepts: the file is not valid JSON/],
   ['a file that is not UTF-8', (dir) => ['import', withDocument(dir, Buffer.from('{"gyms": [{"id": "caf\xe9"}]}', 'latin1'))], 4, () => /^ascently-sync: .*ascently\.json is not a document the server accepts: the file is not valid UTF-8, as JSON text must be$/],
+  ['an account name with a line break and a terminal escape', () => ['accounts', 'add', 'abc\nx\u001b[31m'], 1, () => /^ascently-sync: "abc\\nx\\u001b\[31m" is not an account name/],
   ['a document the server refuses', (dir) => ['import', withDocument(dir, '{"gyms": 3}')], 4, () => /^ascently-sync: .*ascently\.json is not a document the server accepts: gyms must be an array$/],
   ['an export into a missing folder', (dir) => ['export', path.join(dir, 'missing', 'out.json')], 3, (dir) => new RegExp(`^ascently-sync: cannot write .*out\\.json: the folder ${dir}/missing does not exist; create it or choose another path$`)],
   ['an unknown command', () => ['frobnicate'], 2, () => /^ascently-sync: unknown command "frobnicate"; `ascently-sync help` lists the commands$/],
@@ -117,4 +119,40 @@ test('on a terminal, import and export show their progress on stderr', async (t)
   assert.ok(stdout.includes('\r\u001b[KImported 1 gyms'), 'the progress line is cleared before the summary');
   const exported = await promisify(execFile)(script, ['-qec', command(`export ${JSON.stringify(path.join(dir, 'out.json'))}`), '/dev/null'], { env, timeout: 30_000 });
   assert.match(exported.stdout, /Exporting: \d+ B written/);
+});
+
+test('PostgreSQL that cannot be reached: one line naming DATABASE_URL, exit code 6', async () => {
+  // Port 1 on this machine: nothing listens there.
+  const result = await cli(['accounts', 'list'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/ascently' });
+  assert.equal(result.code, 6, result.stderr);
+  assert.match(oneLine(result), /^ascently-sync: cannot reach PostgreSQL \(ECONNREFUSED at 127\.0\.0\.1:1\); is it running\? check DATABASE_URL$/);
+});
+
+const POSTGRES_URL = process.env['TEST_DATABASE_URL'];
+
+test(
+  'a PostgreSQL database that does not exist: one line with its refusal, exit code 6',
+  { skip: POSTGRES_URL === undefined && !process.env['CI'] && 'set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres to run it' },
+  async () => {
+    const url = new URL(POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+    url.pathname = '/ascently_never_made';
+    const result = await cli(['accounts', 'list'], { DATABASE_URL: url.href });
+    assert.equal(result.code, 6, result.stderr);
+    assert.match(oneLine(result), /^ascently-sync: PostgreSQL refused: database "ascently_never_made" does not exist \(3D000\); check DATABASE_URL$/);
+  },
+);
+
+test('an export whose reader stops early (| head): one line saying the output is incomplete, exit code 3', async (t) => {
+  const dir = tempDir(t);
+  const dataDir = path.join(dir, 'data');
+  // Several times what a pipe holds, so the export is still writing when the reader goes.
+  const gyms = Array.from({ length: 5_000 }, (_, i) => ({ id: `g${i}`, name: `Boulderhalle ${i}`, updatedAt: '2024-01-15T10:00:00.000Z' }));
+  assert.equal((await cli(['import', withDocument(dir, JSON.stringify({ gyms }))], { DATA_DIR: dataDir })).code, 0);
+  const child = spawn(process.execPath, [CLI_ENTRY, 'export'], { env: { PATH: process.env.PATH ?? '', ...(await storeEnv(dataDir)), DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  child.stdout.once('data', () => child.stdout.destroy());
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  assert.equal(code, 3, stderr);
+  assert.match(oneLine({ code: 3, stdout: '', stderr }), /^ascently-sync: the program reading the output closed it before the end \(EPIPE\): what it got is incomplete$/);
 });
