@@ -5,6 +5,7 @@ import { buildApp, DEFAULT_DATASET } from './app.js';
 import { ConfigError, effectiveSettings, type Config } from './config.js';
 import { secretHash } from './auth/secrets.js';
 import { importLegacyFileOnFirstStart } from './sync/legacy-import.js';
+import { removeImagesOfRemovedAccounts } from './images/account-images.js';
 import { openStore } from './store/open-store.js';
 import { DATABASE_FILE } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
@@ -30,7 +31,8 @@ export async function startServer(config: Config, token: string | undefined, log
     // device left by an earlier start is not, since the environment no longer has it.
     await store.accounts.setEnvironmentDevice(defaultId, token === undefined ? undefined : secretHash(token), Date.now());
     if ((await store.accounts.countDevices()) === 0) throw new ConfigError(NOTHING_CAN_AUTHENTICATE);
-    await removeImagesOfRemovedAccounts(store, config, logger);
+    const removedAccounts = await removeImagesOfRemovedAccounts(store, config.imagesDir);
+    if (removedAccounts.length > 0) logger.info({ accounts: removedAccounts }, 'deleted the images of removed accounts');
     await importLegacyFileOnFirstStart(store, defaultId, config, logger);
     const app = await buildApp(config, { store, token, logger });
     // Before listening: the first answers already leave old deletions out.
@@ -103,13 +105,6 @@ export function closeOnSignals(starting: Promise<RunningServer>, logger: Logger)
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-/** A crash between an account's removal and the deletion of its files leaves a folder; it goes here. */
-async function removeImagesOfRemovedAccounts(store: Store, config: Config, logger: Logger): Promise<void> {
-  const live = new Set((await store.accounts.list()).map((a) => a.id));
-  const removed = await store.images(config.imagesDir).removeOrphans(live);
-  if (removed.length > 0) logger.info({ accounts: removed }, 'deleted the images of removed accounts');
-}
 
 /** With a tombstone retention set, forgets every account's old deletions at start and then daily. */
 async function pruneTombstonesDaily(store: Store, config: Config, logger: Logger): Promise<() => void> {

@@ -1,4 +1,5 @@
 import { ConfigError, type Config } from '../config.js';
+import { removeImagesOfRemovedAccounts } from '../images/account-images.js';
 import { collectReferences, deleteOldOrphans, examineImages, ORPHAN_AGE_MS, type StoredFile } from '../images/image-doctor.js';
 import { withAccount } from './data-commands.js';
 import { EXIT_CODES } from './exit-codes.js';
@@ -25,6 +26,7 @@ export async function imagesCommand(config: Config, args: string[], options: Ima
   const [action = 'check'] = args;
   if (action !== 'check' || args.length > 1) throw new ConfigError('usage: ascently-sync images check [--delete-orphans] [--all | --json] [--account NAME]');
   return withAccount(config, options.account, async (store, datasetId) => {
+    const removedAccounts = await removeImagesOfRemovedAccounts(store, config.imagesDir);
     const images = await store.images(config.imagesDir).account({ id: datasetId, name: options.account }, { maxBytes: config.maxImageBytes, removeLeftovers: false });
     // The folder, or PostgreSQL: where the account's images are.
     const imagesDir = images.location;
@@ -54,8 +56,9 @@ export async function imagesCommand(config: Config, args: string[], options: Ima
         orphans: report.orphans.map(file),
         partialUploads: report.leftovers.map(file),
         deleted: options.deleteOrphans ? deleted.map(file) : undefined,
+        removedAccountsImagesDeleted: removedAccounts.length,
       };
-      process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(json)}\n`);
       return exitCode;
     }
 
@@ -83,6 +86,7 @@ export async function imagesCommand(config: Config, args: string[], options: Ima
       out.push(`Run with --delete-orphans to delete the ${old.length} older than a day.`);
     }
     if (report.missing.length > 0) out.push(`${report.missing.length} image(s) missing: their problems show no photo until a device uploads them.`);
+    if (removedAccounts.length > 0) out.push(`Deleted the images of ${removedAccounts.length} removed account(s), left by a removal that was cut short.`);
     process.stdout.write(`${out.join('\n')}\n`);
     return exitCode;
   });

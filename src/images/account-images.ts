@@ -1,6 +1,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_ACCOUNT } from '../store/account-store.js';
+import type { Store } from '../store/store.js';
 import { isPlainImageName } from './filename.js';
 
 /**
@@ -41,6 +42,16 @@ export async function removeOrphanAccountFolders(imagesDir: string, liveAccountI
     removed.push(Number(entry));
   }
   return removed;
+}
+
+/**
+ * A crash between an account's removal and the deletion of its files leaves its
+ * images; they go at the next start or `images check`. Returns the account ids
+ * whose images went.
+ */
+export async function removeImagesOfRemovedAccounts(store: Store, imagesDir: string): Promise<number[]> {
+  const live = new Set((await store.accounts.list()).map((a) => a.id));
+  return store.images(imagesDir).removeOrphans(live);
 }
 
 export interface FolderUsage {

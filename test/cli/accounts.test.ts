@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { cli, type CliResult } from '../helpers/cli.js';
@@ -156,8 +156,14 @@ test('history, import, export and images check work on the account --account nam
   assert.equal(checked.code, 1, 'a missing image needs a person: exit 1');
   assert.match(checked.stdout, /Missing \(referenced by a problem, not on disk\): 1\n {2}missing\.jpg/);
   assert.match(checked.stdout, /Orphans \(on disk, referenced by no problem\): 1\n {2}orphan\.jpg/);
+  // A removal cut short between its commit and its files: the folder of an account the database no longer has.
+  const removedImages = path.join(dataDir, 'images', '.accounts', '999');
+  mkdirSync(removedImages, { recursive: true });
+  writeFileSync(path.join(removedImages, 'left.jpg'), patternedJpeg(100, 3));
   const defaultChecked = await cli(['images', 'check'], env);
   assert.match(defaultChecked.stdout, /: 0 images .*Missing[^\n]*: 0/s, 'the default account has none of them');
+  assert.match(defaultChecked.stdout, /Deleted the images of 1 removed account\(s\)/);
   assert.equal(defaultChecked.code, 0);
-  assert.ok(readFileSync(path.join(annaImages, 'wall.jpg')).length > 0);
+  assert.ok(!existsSync(removedImages), 'images check removes what a cut-short account removal left');
+  assert.ok(readFileSync(path.join(annaImages, 'wall.jpg')).length > 0, 'a live account keeps its images');
 });

@@ -70,6 +70,7 @@ test('images check lists the first 10 of each kind; --all lists every one, --jso
 
   const json = await cli(['images', 'check', '--json'], env);
   assert.equal(json.code, 1);
+  assert.equal(json.stdout.split('\n').length, 2, '--json is one line (and its line end)');
   const report = JSON.parse(json.stdout) as { missing: { name: string; problems: string[] }[]; orphans: unknown[] };
   assert.deepEqual(report.missing.map((m) => m.name), names);
   assert.deepEqual(report.missing[0]!.problems, ['p1']);
