@@ -68,7 +68,11 @@ export function climbingDays(ds: Dataset): Set<string> {
   return days;
 }
 
-/** The earliest sending attempt (a row of the attempts) of each problem that has one (orphans excluded), and whether the problem was ever flashed. */
+/**
+ * The earliest sending attempt (a row of the attempts) of each problem that has
+ * one, and whether the problem was ever flashed. Only attempts whose problem and
+ * session both exist: an orphan counts in totals, in no per-grade figure.
+ */
 export interface SentProblem {
   readonly problem: Problem;
   first: number;
@@ -79,7 +83,7 @@ export function sentProblems(ds: Dataset, filter: SendFilter = () => true): Map<
   const sent = new Map<string, SentProblem>();
   const t = ds.attempts;
   for (let r = 0; r < t.rows; r++) {
-    if (!t.has(r) || !t.isSend(r)) continue;
+    if (!t.has(r) || !t.isSend(r) || !ds.sessions.has(t.sessionId(r))) continue;
     const problemId = t.problemId(r);
     const known = sent.get(problemId);
     if (known) {

@@ -54,7 +54,8 @@ export function progress(ds: Dataset): Progress {
     if (!t.isSend(r)) continue;
     m.sent.add(problem.id);
     if (t.isFlash(r)) m.flashed.add(problem.id);
-    if (problem.climbType === '' || problem.system === '' || problem.grade === '') continue;
+    // Per grade: only attempts whose session exists too (an orphan counts in no per-grade figure).
+    if (problem.climbType === '' || problem.system === '' || problem.grade === '' || !ds.sessions.has(t.sessionId(r))) continue;
     const key = `${problem.climbType}\u0000${problem.system}`;
     let s = series.get(key);
     if (!s) series.set(key, (s = { climbType: problem.climbType, system: problem.system, months: new Map() }));

@@ -144,13 +144,14 @@ test('hardest send: the top grade; among ties the problem sent first, dated by i
 
   const reversed = datasetOf({
     problems: [problem('p1', 'V7'), problem('p2', 'V7')],
+    sessions: [session('s1', '2026-03-15')],
     attempts: [attempt('s1', 'p1', 'SUCCESS', '2026-03-16T10:00:00.000Z'), attempt('s1', 'p2', 'FLASH', '2026-03-15T23:30:00-05:00')],
   });
   // 2026-03-15T23:30-05:00 is 2026-03-16T04:30Z, before p1; its date is written as 2026-03-15.
   assert.deepEqual(hardest(reversed), [{ climbType: 'BOULDER', system: 'V_SCALE', grade: 'V7', problemId: 'p2', date: '2026-03-15' }]);
 });
 
-test('tombstoned items are gone; orphan attempts count in totals only', () => {
+test('tombstoned items are gone; orphan attempts (no problem or no session) count in totals, in no per-grade figure', () => {
   const ds = datasetOf({
     gyms: [gym('g1'), gym('g2')],
     problems: [problem('p1', 'V4'), problem('p2', 'V8'), problem('p3', 'V2')],
@@ -159,7 +160,7 @@ test('tombstoned items are gone; orphan attempts count in totals only', () => {
       attempt('s1', 'p1', 'SUCCESS', '2026-01-10T10:00:00.000Z'),
       attempt('s1', 'p2', 'FLASH', '2026-01-10T10:01:00.000Z'), // its problem is deleted: an orphan
       attempt('s2', 'p3', 'SUCCESS', '2026-01-11T10:00:00.000Z'), // its session is deleted
-      attempt('gone', 'p1', 'FLASH', '2026-01-12T10:00:00.000Z'), // session never existed
+      attempt('gone', 'p1', 'FLASH', '2026-01-09T10:00:00.000Z'), // session never existed: earlier than p1's other send
       { id: 'dead', sessionId: 's1', problemId: 'p1', result: 'FLASH', timestamp: '2026-01-10T11:00:00.000Z' },
     ],
     deletedItems: [
@@ -170,9 +171,11 @@ test('tombstoned items are gone; orphan attempts count in totals only', () => {
     ],
   });
   assert.deepEqual(totals(ds), { gyms: 1, problems: 2, sessions: 1, attempts: 4, sends: 4, flashes: 2, climbingDays: 1 });
-  // p2 is gone, so V8 is not the hardest; p3's attempt still counts for p3 (its problem exists).
-  assert.deepEqual(pyramids(ds)[0]!.grades, [{ grade: 'V2', problems: 1 }, { grade: 'V4', problems: 1 }]);
-  assert.equal(hardest(ds)[0]!.grade, 'V4');
+  // p2 is gone, so V8 is not the hardest; p3 was sent only in the deleted session, so V2 is in no pyramid.
+  assert.deepEqual(pyramids(ds)[0]!.grades, [{ grade: 'V4', problems: 1 }]);
+  // p1's first send is the one in s1: the earlier one in a session that never existed does not count.
+  assert.deepEqual(hardest(ds), [{ climbType: 'BOULDER', system: 'V_SCALE', grade: 'V4', problemId: 'p1', date: '2026-01-10' }]);
+  assert.deepEqual(progress(ds).series, [{ climbType: 'BOULDER', system: 'V_SCALE', grades: ['V4'], months: [{ month: '2026-01', hardest: 'V4', sends: { V4: 1 } }] }]);
 });
 
 test('climbing days: distinct dates as written (date, else startTime), no time-zone conversion', () => {
