@@ -40,7 +40,7 @@ export function figure(title: string, svg: Html, headers: string[], rows: Value[
 
 /** A table whose first column names the row; numeric-looking cells align right. A caption that repeats the heading above is for screen readers only. */
 export function dataTable(caption: string, headers: string[], rows: Value[][], captionUnderHeading = false): Html {
-  return html`<div class="table-wrap"><table><caption${captionUnderHeading ? raw(' class="vh"') : ''}>${caption}</caption><thead><tr>${headers.map((h) => html`<th scope="col">${h}</th>`)}</tr></thead><tbody>${rows.map(
+  return html`<div class="table-wrap" tabindex="0" role="region" aria-label="${caption}"><table><caption${captionUnderHeading ? raw(' class="vh"') : ''}>${caption}</caption><thead><tr>${headers.map((h) => html`<th scope="col">${h}</th>`)}</tr></thead><tbody>${rows.map(
     (row) => html`<tr>${row.map((cell, i) => (i === 0 ? html`<th scope="row">${cell}</th>` : html`<td${isNumeric(cell) ? raw(' class="num"') : ''}>${cell}</td>`))}</tr>`,
   )}</tbody></table></div>`;
 }

@@ -34,11 +34,20 @@ async function loginThroughForm(page: Page, server: TestServer): Promise<void> {
   await page.waitForURL(`${server.url}/web/`);
 }
 
+/** The hostile dataset, and a climber who sent every V grade: tables of grades wider than a phone, which must scroll and be reachable by keyboard. */
+function withEveryGrade(document: Record<string, unknown>): Record<string, unknown> {
+  const grades = Array.from({ length: 18 }, (_, i) => `V${i}`);
+  const t = '2026-10-01T10:00:00.000Z';
+  const problems = grades.map((grade) => ({ id: `every-${grade}`, gymId: 'g1', name: `Problem ${grade}`, climbType: 'BOULDER', difficulty: { system: 'V_SCALE', grade }, createdAt: t, updatedAt: t }));
+  const attempts = grades.map((grade) => ({ id: `every-a-${grade}`, sessionId: 's1', problemId: `every-${grade}`, result: 'SUCCESS', timestamp: '2026-10-01T09:40:00.000Z', createdAt: t, updatedAt: t }));
+  return { ...document, problems: [...(document['problems'] as unknown[]), ...problems], attempts: [...(document['attempts'] as unknown[]), ...attempts] };
+}
+
 test('in Chromium: login through the form, every page safe and accessible, light and dark, desktop and phone', async (t) => {
   const browser = await launchBrowser(t);
   if (!browser) return;
   const server = await startTestServer(t);
-  await uploadDocument(server, hostileDocument());
+  await uploadDocument(server, withEveryGrade(hostileDocument()));
   const context = await browser.newContext();
   const problems = watch(context);
   const page = await context.newPage();
