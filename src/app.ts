@@ -133,7 +133,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     throttle,
     images,
     dataDir: config.dataDir,
-    cookie: { forceSecure: config.cookieSecure, maxAgeDays: config.webSessionDays },
+    cookie: { forceSecure: config.cookieSecure, maxAgeDays: config.webSessionDays, trustProxy: config.trustProxy },
     now,
   });
   app.get('/', async (_request, reply) => reply.code(302).header('location', '/web/').send());

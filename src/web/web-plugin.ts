@@ -15,7 +15,7 @@ import { html, loginRoutes, UNSUPPORTED_BODY } from './login-routes.js';
 import { pageRoutes } from './page-routes.js';
 import type { Principal, StoreWebAuth } from './web-auth.js';
 import { webImageRoutes } from './web-images.js';
-import { bearerPrincipal, sessionOf, type ActiveSession, type CookieOptions } from './web-session.js';
+import { bearerPrincipal, sessionOf, setSessionCookie, type ActiveSession, type CookieOptions } from './web-session.js';
 
 export interface WebOptions {
   store: Store;
@@ -79,6 +79,8 @@ export async function webPlugin(app: FastifyInstance, options: WebOptions): Prom
     if (active) {
       request.webSession = active;
       request.principal = active.session;
+      // A session ends after WEB_SESSION_DAYS without use: the browser's cookie is given as long again with each page.
+      if (request.method === 'GET') setSessionCookie(request, reply, active.id, options.cookie);
       return;
     }
     if (url.startsWith('/web/api/')) {

@@ -13,6 +13,8 @@ export interface CookieOptions {
   /** Secure always (COOKIE_SECURE), else only on requests that came over HTTPS. */
   readonly forceSecure: boolean;
   readonly maxAgeDays: number;
+  /** Whether X-Forwarded-Proto is believed (TRUST_PROXY). */
+  readonly trustProxy: boolean;
 }
 
 export function readCookie(request: FastifyRequest, name: string): string | undefined {
@@ -25,8 +27,19 @@ export function readCookie(request: FastifyRequest, name: string): string | unde
   return undefined;
 }
 
+/**
+ * Whether the browser's connection was HTTPS: this one, or, behind trusted
+ * proxies, the one facing the browser, which X-Forwarded-Proto lists first
+ * (Fastify reads the nearest proxy's, the last), in any case.
+ */
+function cameOverHttps(request: FastifyRequest, options: CookieOptions): boolean {
+  if (request.raw.socket && 'encrypted' in request.raw.socket && request.raw.socket.encrypted) return true;
+  const forwarded = request.headers['x-forwarded-proto'];
+  return options.trustProxy && typeof forwarded === 'string' && /^\s*https\s*(?:,|$)/i.test(forwarded);
+}
+
 function cookieFlags(request: FastifyRequest, options: CookieOptions): string {
-  const secure = options.forceSecure || request.protocol === 'https';
+  const secure = options.forceSecure || cameOverHttps(request, options);
   return `HttpOnly; SameSite=Strict; Path=/web${secure ? '; Secure' : ''}`;
 }
 

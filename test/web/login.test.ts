@@ -57,6 +57,8 @@ test('login: the form, the cookie flags, and pages with the spec headers', async
   const session = /ascently_session=([^;]+)/.exec(cookie)![1]!;
   const page = await webFetch(server, session, '/web/');
   assert.equal(page.status, 200);
+  // A session ends after WEB_SESSION_DAYS without use, so each page gives the browser's cookie that long again.
+  assert.equal(page.headers.get('set-cookie'), `ascently_session=${session}; Max-Age=${30 * 86_400}; HttpOnly; SameSite=Strict; Path=/web`);
   assert.equal(page.headers.get('content-security-policy'), CSP);
   assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
   assert.equal(page.headers.get('referrer-policy'), 'same-origin');
@@ -74,13 +76,24 @@ test('login: the form, the cookie flags, and pages with the spec headers', async
 
 test('the session cookie is Secure over HTTPS behind a trusted proxy, and with COOKIE_SECURE', async (t) => {
   const proxied = await startTestServer(t, { trustProxy: 'true' });
-  const viaProxy = await fetch(`${proxied.url}/web/login`, {
+  const loginVia = (proto: string) =>
+    fetch(`${proxied.url}/web/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-proto': proto },
+      body: `token=${TEST_TOKEN}`,
+      redirect: 'manual',
+    });
+  // The proxy facing the browser is listed first; a scheme is read in any case.
+  for (const proto of ['https', 'HTTPS', 'https, http']) assert.match((await loginVia(proto)).headers.get('set-cookie') ?? '', /; Secure/, proto);
+  for (const proto of ['http', 'http, https']) assert.doesNotMatch((await loginVia(proto)).headers.get('set-cookie') ?? '', /Secure/, proto);
+  const untrusted = await startTestServer(t);
+  const notBelieved = await fetch(`${untrusted.url}/web/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-proto': 'https' },
     body: `token=${TEST_TOKEN}`,
     redirect: 'manual',
   });
-  assert.match(viaProxy.headers.get('set-cookie') ?? '', /; Secure/);
+  assert.doesNotMatch(notBelieved.headers.get('set-cookie') ?? '', /Secure/, 'X-Forwarded-Proto without TRUST_PROXY');
   const forced = await startTestServer(t, { cookieSecure: 'true' });
   const direct = await fetch(`${forced.url}/web/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${TEST_TOKEN}`, redirect: 'manual' });
   assert.match(direct.headers.get('set-cookie') ?? '', /; Secure/);
