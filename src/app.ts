@@ -4,11 +4,12 @@ import { createParallelGzip } from './sync/parallel-gzip.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ConfigError, type Config } from './config.js';
+import { ApiError } from './errors.js';
 import { secretHash } from './auth/secrets.js';
 import { AUTH_FAILURE_LIMIT, installAuth } from './http/auth.js';
 import { installRequestMetrics, metricsRoutes } from './http/metrics-routes.js';
 import { Metrics } from './metrics/metrics.js';
-import { installErrorHandling } from './http/error-handler.js';
+import { installErrorHandling, sendError } from './http/error-handler.js';
 import { FailureThrottle } from './http/failure-throttle.js';
 import { healthRoutes } from './http/health-routes.js';
 import { imageRoutes } from './http/image-routes.js';
@@ -20,7 +21,7 @@ import type { Store } from './store/store.js';
 import { SyncService } from './sync/sync-service.js';
 import { DEFAULT_ACCOUNT } from './store/account-store.js';
 import { StoreWebAuth } from './web/web-auth.js';
-import { isDashboardPath, webPlugin } from './web/web-plugin.js';
+import { isDashboardPath, unreadableWebAddress, webPlugin } from './web/web-plugin.js';
 
 export interface AppDeps {
   store: Store;
@@ -60,6 +61,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     keepAliveTimeout: 30_000,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // A path with a malformed %-escape cannot be routed: refused in our own words (Fastify's echoed the path back).
+    frameworkErrors: (error, request, reply) => {
+      if (error.code !== 'FST_ERR_BAD_URL') return sendError(reply, new ApiError(400, 'bad_request', error.message));
+      if (isDashboardPath(request.raw.url ?? '')) return unreadableWebAddress(reply);
+      return sendError(reply, ApiError.badRequest('the request path is not a valid URL: a %-escape in it is malformed'));
+    },
   });
 
   installLingeringClose(app, config.maxJsonBytes, deps.linger);

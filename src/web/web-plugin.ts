@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import formbody from '@fastify/formbody';
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
 import { sendError } from '../http/error-handler.js';
 import type { FailureThrottle } from '../http/failure-throttle.js';
@@ -30,6 +30,22 @@ export interface WebOptions {
 
 const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/** The headers of every dashboard answer. */
+const PAGE_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'same-origin',
+  'content-security-policy': CSP,
+  'x-frame-options': 'DENY',
+};
+
+/**
+ * A /web/ address Fastify cannot even route (a malformed %-escape): the 400 page
+ * with every page's headers, which the plugin's hooks would not add to it.
+ */
+export function unreadableWebAddress(reply: FastifyReply): FastifyReply {
+  return html(reply.headers({ ...PAGE_HEADERS, 'cache-control': 'no-store' }), 400, errorPage(400));
+}
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -64,10 +80,7 @@ export async function webPlugin(app: FastifyInstance, options: WebOptions): Prom
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 16 * 1024 }, (_request, _body, done) => done(null, UNSUPPORTED_BODY));
 
   app.addHook('onSend', (request, reply, payload, done) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'same-origin');
-    reply.header('content-security-policy', CSP);
-    reply.header('x-frame-options', 'DENY');
+    reply.headers(PAGE_HEADERS);
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     done(null, payload);
   });
