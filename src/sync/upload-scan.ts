@@ -2,7 +2,8 @@ import { ApiError } from '../errors.js';
 import { GarbageMeter } from '../garbage.js';
 import { COLLECTIONS, isActiveSession, type Collection, type IncomingTombstone } from './model.js';
 import { CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, compositeEnd, literalEnd, OPEN_ARRAY, OPEN_OBJECT, QUOTE, stringEnd, utf8Text, whitespace } from './json-bytes.js';
-import type { KnownItems, PassedRows } from './known-items.js';
+import type { KnownItems } from './known-items.js';
+import { addScannedItem, emptyItems, ITEM_BOUNDARY, KnownMatcher, NEED_MORE, type KnownRows, type ScannedItems } from './known-match.js';
 import { bufferSource, type UploadSource } from './upload-source.js';
 import { DOCUMENT_FIELDS, parseDocument, readItem, readTombstone, validateFullUpload } from './validate.js';
 
@@ -26,24 +27,11 @@ export interface ScannedUpload {
   readonly known?: KnownRows;
 }
 
-export interface KnownRows {
-  readonly version: number;
-  readonly passed: Partial<Record<Collection, PassedRows>>;
-}
+export type { KnownRows, ScannedItems } from './known-match.js';
 
-export interface ScannedItems {
-  readonly ids: string[];
-  /** NaN for an item found in a run of stored ones, not read yet: its text has it, for the few that need it (upload-plan.ts). */
-  readonly times: number[];
-  /** Byte offsets of each item's text in the body: [starts[k], ends[k]). */
-  readonly starts: number[];
-  readonly ends: number[];
-  /** The stored row whose text the item is, byte for byte; 0 for an item parsed. */
-  readonly rows: number[];
-}
-
+type ItemsField = { kind: 'items'; collection: Collection; items: ScannedItems; error?: ApiError };
 type Field =
-  | { kind: 'items'; collection: Collection; items: ScannedItems; error?: ApiError }
+  | ItemsField
   | { kind: 'tombstones'; tombstones: IncomingTombstone[]; error?: ApiError }
   | { kind: 'value'; text: string };
 
@@ -52,16 +40,10 @@ const SMALL_BODY = 1024 * 1024;
 /** Bytes of a body read from a file at a time; the window grows for a single value larger than that. */
 const WINDOW = 1024 * 1024;
 
-const ITEM_BOUNDARY = Buffer.from('},{');
 /** Bytes of items parsed between two releases of their garbage. */
 const PARSED_BYTES_PER_RELEASE = 1024 * 1024;
-/** Elements compared with the stored items at once (KnownItems.confirmRun). */
-const RUN_ITEMS = 1024;
 
 const COLLECTION_SET: ReadonlySet<string> = new Set(COLLECTIONS);
-
-/** Thrown when a step reaches the end of the window before the end of the body: the window moves on and the step runs again. */
-const NEED_MORE = Symbol('need more bytes');
 
 /** `windowBytes`: how much of a body that is not in memory is read at a time (tests make it tiny). */
 export function scanFullUpload(body: UploadSource | Buffer, windowBytes = WINDOW, known?: KnownItems): ScannedUpload {
@@ -90,12 +72,14 @@ class Scanner {
   private base = 0;
   /** Whether the window reaches the end of the body. */
   private eof: boolean;
+  private readonly matcher: KnownMatcher | undefined;
 
   constructor(
     private readonly source: UploadSource,
     private readonly windowBytes: number,
-    private readonly known: KnownItems | undefined,
+    known: KnownItems | undefined,
   ) {
+    this.matcher = known && new KnownMatcher(known);
     if (source.whole) {
       this.buffer = this.b = source.whole;
       this.eof = true;
@@ -203,7 +187,7 @@ class Scanner {
       if (this.b[at - this.base] === CLOSE_ARRAY) return at + 1;
       for (let index = 0; ; index++) {
         const start = at;
-        const run = field.kind === 'items' && !field.error ? this.step(start, () => this.knownRun(field.collection, field.items, start - this.base)) : undefined;
+        const run = field.kind === 'items' && !field.error ? this.knownRun(field, start) : undefined;
         if (run) index += run.count - 1;
         const end = run ? run.end : this.step(start, () => this.base + this.element(field, index, start - this.base));
         const next = this.step(end, () => this.separator(end - this.base, CLOSE_ARRAY));
@@ -227,14 +211,20 @@ class Scanner {
     });
   }
 
+  /** Elements from body offset `start` that are a run of stored items (KnownMatcher.run). */
+  private knownRun(field: ItemsField, start: number): { end: number; count: number } | undefined {
+    const matcher = this.matcher;
+    return matcher && this.step(start, () => matcher.run(field.collection, field.items, this.b, this.base, this.eof, start - this.base));
+  }
+
   /**
    * Parses the array element at window offset `start` alone and keeps what the
    * upload needs of it; returns the window offset past it. The first invalid element
    * of a field is remembered, not thrown, since a syntax error later in the body must win.
    */
   private element(field: Field, index: number, start: number): number {
-    if (field.kind === 'items' && !field.error) {
-      const end = this.knownItem(field.collection, field.items, start);
+    if (field.kind === 'items' && !field.error && this.matcher) {
+      const end = this.matcher.item(field.collection, field.items, this.b, this.base, this.eof, start);
       if (end !== -1) return end;
     }
     let end = this.b[start] === OPEN_OBJECT ? this.quickObject(start) : -1;
@@ -257,90 +247,12 @@ class Scanner {
       }
       const item = readItem(field.collection, value, `${field.collection}[${index}]`, text);
       if (isActiveSession(item)) return end;
-      const items = field.items;
-      items.ids.push(item.id);
-      items.times.push(item.time);
-      items.starts.push(this.base + start);
-      items.ends.push(this.base + end);
-      items.rows.push(0);
+      addScannedItem(field.items, item.id, item.time, this.base + start, this.base + end, 0);
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       field.error = err;
     }
     return end;
-  }
-
-  /** Body offset of the last element the known items were tried for: a step run again after NEED_MORE does not skip one more. */
-  private knownTried = -1;
-
-  /**
-   * The element at window offset `start` when its bytes are the next stored item's
-   * text: recorded from the store's id and time, unparsed; returns the window
-   * offset past it, or -1. Another element moves the stored items on by one (an
-   * item changed in place), so the ones after it line up again. Sessions are
-   * always parsed: an active one is left out of the upload.
-   */
-  private knownItem(collection: Collection, items: ScannedItems, start: number): number {
-    const known = this.known;
-    if (!known || collection === 'sessions' || this.knownTried === this.base + start) return -1;
-    const item = known.peek(collection);
-    if (!item) return -1;
-    const end = start + item.bytes.length;
-    if (end > this.b.length && !this.eof) throw NEED_MORE;
-    this.knownTried = this.base + start;
-    const matched = end <= this.b.length && this.b.compare(item.bytes, 0, item.bytes.length, start, end) === 0;
-    known.skip(collection, matched);
-    if (!matched) return -1;
-    items.ids.push(item.id);
-    items.times.push(item.time);
-    items.starts.push(this.base + start);
-    items.ends.push(this.base + end);
-    items.rows.push(item.row);
-    return end;
-  }
-
-  /** Body offset where a run of known items was last tried (see knownTried). */
-  private runTried = -1;
-  /** Window offsets where the elements of the run being tried end. */
-  private readonly runEnds: number[] = [];
-
-  /**
-   * Elements from window offset `start` that are, bytes for bytes, the next run
-   * of stored items joined by commas (the store compares them): recorded all at
-   * once, unparsed. The run is cut where compact JSON puts the elements' ends, at
-   * `},{`. Stored texts joined by commas have that between each two, so when as
-   * many stored items as cuts match the bytes, the cuts are exactly their ends; a
-   * cut inside an item (that text in a string) only makes the comparison fail.
-   * Returns the body offset past the run and how many it held.
-   */
-  private knownRun(collection: Collection, items: ScannedItems, start: number): { end: number; count: number } | undefined {
-    const known = this.known;
-    if (!known || collection === 'sessions' || this.runTried === this.base + start || this.b[start] !== OPEN_OBJECT || !known.wantsRun(collection)) return undefined;
-    const ends = this.runEnds;
-    let end = start;
-    let count = 0;
-    for (; count < RUN_ITEMS; count++) {
-      const boundary = this.b.indexOf(ITEM_BOUNDARY, end);
-      if (boundary === -1) break;
-      end = boundary + 1;
-      ends[count] = end;
-    }
-    // A full run may lie past the window: once more from here, with the window starting at the run.
-    if (count < RUN_ITEMS && !this.eof && start > 0) throw NEED_MORE;
-    this.runTried = this.base + start;
-    if (count === 0) return undefined;
-    const confirmed = known.confirmRun(collection, this.b.subarray(start, end), count);
-    if (!confirmed) return undefined;
-    let at = start;
-    for (let k = 0; k < count; k++) {
-      items.ids.push(confirmed.ids[k]!);
-      items.times.push(NaN);
-      items.rows.push(confirmed.rows[k]!);
-      items.starts.push(this.base + at);
-      items.ends.push(this.base + ends[k]!);
-      at = ends[k]! + 1;
-    }
-    return { end: this.base + end, count };
   }
 
   private quickText = '';
@@ -395,19 +307,8 @@ class Scanner {
       items,
       tombstones: deleted?.kind === 'tombstones' ? deleted.tombstones : [],
       extraFieldsJson: `{${extra.join(',')}}`,
-      known: this.knownRows(),
+      known: this.matcher?.rows(this.repeated),
     };
-  }
-
-  private knownRows(): KnownRows | undefined {
-    const known = this.known;
-    if (!known) return undefined;
-    const passed: Partial<Record<Collection, PassedRows>> = {};
-    for (const collection of COLLECTIONS) {
-      const rows = known.passed(collection);
-      if (rows && !this.repeated.has(collection)) passed[collection] = rows;
-    }
-    return { version: known.version, passed };
   }
 
   /** The reason a body that does not start with `{` is refused, as the whole-document path words it. */
@@ -464,10 +365,6 @@ class Scanner {
   private inWindow(end: number): number {
     return end === -1 ? this.unexpected(this.b.length) : end;
   }
-}
-
-function emptyItems(): ScannedItems {
-  return { ids: [], times: [], starts: [], ends: [], rows: [] };
 }
 
 const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
