@@ -155,7 +155,7 @@ export function hardest(ds: Dataset, filter?: SendFilter): Hardest[] {
 
 function pyramidsOf(ds: Dataset, sent: readonly Group[]): Pyramid[] {
   return sent.map((g) => {
-    const order = gradeOrder(ds, g.climbType, g.system);
+    const order = gradeOrder(ds, g.climbType, g.system, g.problems.map((s) => s.problem));
     const counts = new Map<string, number>();
     for (const s of g.problems) counts.set(s.problem.grade, (counts.get(s.problem.grade) ?? 0) + 1);
     const grades = [...counts].sort(([a], [b]) => order(a, b)).map(([grade, problems]) => ({ grade, problems }));
@@ -165,7 +165,7 @@ function pyramidsOf(ds: Dataset, sent: readonly Group[]): Pyramid[] {
 
 function hardestIn(ds: Dataset, sent: readonly Group[]): Hardest[] {
   return sent.map((g) => {
-    const best = hardestOf(ds.attempts, g.problems, gradeOrder(ds, g.climbType, g.system));
+    const best = hardestOf(ds.attempts, g.problems, gradeOrder(ds, g.climbType, g.system, g.problems.map((s) => s.problem)));
     return { climbType: g.climbType, system: g.system, grade: best.problem.grade, problemId: best.problem.id, date: dayOf(ds.attempts.timestamp(best.first)) };
   });
 }

@@ -1,4 +1,4 @@
-import type { Dataset } from './dataset.js';
+import type { Dataset, Problem } from './dataset.js';
 
 /**
  * Grade order within one grade system; grades are never converted between systems.
@@ -32,11 +32,14 @@ export function scaleRank(system: string, grade: string): number | undefined {
 export type GradeComparator = (a: string, b: string) => number;
 
 /**
- * The order of one climb type × system's grades, as seen in the data: a grade's
- * numericValue is the smallest any of its problems wrote, and a CUSTOM grade's
- * position the smallest in any of its problems' gyms.
+ * The order of one climb type × system's grades, as the problems of a figure
+ * (by default all) define it: a grade's numericValue is the smallest any of them
+ * wrote, and a CUSTOM grade's position the smallest in their gyms' lists. A gym's
+ * page thus orders by that gym's list alone, and a gym whose problems are not in
+ * the figure does not reorder it.
  */
-export function gradeOrder(dataset: Dataset, climbType: string, system: string): GradeComparator {
+export function gradeOrder(dataset: Dataset, climbType: string, system: string, figureProblems: Iterable<Problem> = dataset.problems.values()): GradeComparator {
+  const problems = [...figureProblems];
   const ranks = new Map<string, number>();
   const lower = (grade: string, rank: number | undefined): void => {
     if (rank === undefined) return;
@@ -44,12 +47,12 @@ export function gradeOrder(dataset: Dataset, climbType: string, system: string):
     if (known === undefined || rank < known) ranks.set(grade, rank);
   };
   const numeric = new Map<string, number>();
-  for (const p of dataset.problems.values()) {
+  for (const p of problems) {
     if (p.climbType !== climbType || p.system !== system || p.numericValue === undefined) continue;
     const known = numeric.get(p.grade);
     if (known === undefined || p.numericValue < known) numeric.set(p.grade, p.numericValue);
   }
-  for (const p of dataset.problems.values()) {
+  for (const p of problems) {
     if (p.climbType !== climbType || p.system !== system || numeric.has(p.grade)) continue;
     if (system === 'CUSTOM') {
       const at = dataset.gyms.get(p.gymId)?.customGrades.indexOf(p.grade) ?? -1;

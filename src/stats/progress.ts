@@ -1,4 +1,4 @@
-import type { Dataset } from './dataset.js';
+import type { Dataset, Problem } from './dataset.js';
 import { gradeOrder } from './grades.js';
 
 /** One month of climbing: rates over distinct existing problems, per-grade figures per climb type × system. */
@@ -39,7 +39,7 @@ export function rate(part: number, whole: number): number | null {
 
 export function progress(ds: Dataset): Progress {
   const months = new Map<string, { attempts: number; attempted: Set<string>; sent: Set<string>; flashed: Set<string> }>();
-  const series = new Map<string, { climbType: string; system: string; months: Map<string, Map<string, number>> }>();
+  const series = new Map<string, { climbType: string; system: string; months: Map<string, Map<string, number>>; problems: Set<Problem> }>();
   const t = ds.attempts;
   for (let r = 0; r < t.rows; r++) {
     if (!t.has(r)) continue;
@@ -58,7 +58,8 @@ export function progress(ds: Dataset): Progress {
     if (problem.climbType === '' || problem.system === '' || problem.grade === '' || !ds.sessions.has(t.sessionId(r))) continue;
     const key = `${problem.climbType}\u0000${problem.system}`;
     let s = series.get(key);
-    if (!s) series.set(key, (s = { climbType: problem.climbType, system: problem.system, months: new Map() }));
+    if (!s) series.set(key, (s = { climbType: problem.climbType, system: problem.system, months: new Map(), problems: new Set() }));
+    s.problems.add(problem);
     let sends = s.months.get(month);
     if (!sends) s.months.set(month, (sends = new Map()));
     sends.set(problem.grade, (sends.get(problem.grade) ?? 0) + 1);
@@ -80,7 +81,7 @@ export function progress(ds: Dataset): Progress {
     series: [...series.values()]
       .sort((a, b) => (a.climbType + '\u0000' + a.system < b.climbType + '\u0000' + b.system ? -1 : 1))
       .map((s) => {
-        const order = gradeOrder(ds, s.climbType, s.system);
+        const order = gradeOrder(ds, s.climbType, s.system, s.problems);
         const grades = [...new Set([...s.months.values()].flatMap((m) => [...m.keys()]))].sort(order);
         return {
           climbType: s.climbType,

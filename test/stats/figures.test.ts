@@ -110,6 +110,34 @@ test('CUSTOM grades take their place in their own gym\'s list', () => {
   assert.deepEqual(pyramids(ds)[0]!.grades.map((g) => g.grade), ['yellow', 'purple']);
 });
 
+test('CUSTOM grades: a figure is ordered by the lists of its own problems\' gyms, never by another gym\'s', () => {
+  const custom = (id: string, gymId: string, grade: string) => problem(id, grade, { gymId, difficulty: { system: 'CUSTOM', grade } });
+  const ds = datasetOf({
+    gyms: [gym('g1', { customDifficultyGrades: ['Yellow', 'Green', 'Blue', 'Red'] }), gym('g4', { customDifficultyGrades: ['Red', 'Blue'] })],
+    problems: [custom('p1', 'g1', 'Yellow'), custom('p2', 'g1', 'Red'), custom('p3', 'g4', 'Red'), custom('p4', 'g4', 'Blue')],
+    sessions: [session('s1', '2026-01-10'), session('s2', '2026-01-11', { gymId: 'g4' })],
+    attempts: [attempt('s1', 'p1', 'SUCCESS', '2026-01-10T10:00:00.000Z'), attempt('s1', 'p2', 'SUCCESS', '2026-01-10T10:01:00.000Z')],
+  });
+  // g4 (where Red is easiest) has no send: it does not reorder g1's grades.
+  assert.deepEqual(pyramids(ds)[0]!.grades.map((g) => g.grade), ['Yellow', 'Red']);
+  assert.equal(hardest(ds)[0]!.grade, 'Red');
+  const atG1 = (p: { gymId: string }) => p.gymId === 'g1';
+  const both = datasetOf({
+    gyms: [gym('g1', { customDifficultyGrades: ['Yellow', 'Green', 'Blue', 'Red'] }), gym('g4', { customDifficultyGrades: ['Red', 'Blue'] })],
+    problems: [custom('p1', 'g1', 'Yellow'), custom('p2', 'g1', 'Red'), custom('p3', 'g4', 'Red'), custom('p4', 'g4', 'Blue')],
+    sessions: [session('s1', '2026-01-10'), session('s2', '2026-01-11', { gymId: 'g4' })],
+    attempts: [
+      attempt('s1', 'p1', 'SUCCESS', '2026-01-10T10:00:00.000Z'),
+      attempt('s1', 'p2', 'SUCCESS', '2026-01-10T10:01:00.000Z'),
+      attempt('s2', 'p3', 'SUCCESS', '2026-01-11T10:00:00.000Z'),
+      attempt('s2', 'p4', 'SUCCESS', '2026-01-11T10:01:00.000Z'),
+    ],
+  });
+  // A gym's page orders by that gym's list alone, whatever other gyms say.
+  assert.deepEqual(pyramids(both, atG1)[0]!.grades.map((g) => g.grade), ['Yellow', 'Red']);
+  assert.deepEqual(hardest(both, atG1)[0]!.problemId, 'p2');
+});
+
 test('grades are never converted between systems or climb types', () => {
   const ds = datasetOf({
     problems: [
