@@ -1,7 +1,7 @@
 import { constants as zlib } from 'node:zlib';
 import compress from '@fastify/compress';
 import { createParallelGzip } from './sync/parallel-gzip.js';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ConfigError, type Config } from './config.js';
 import { ApiError } from './errors.js';
@@ -43,6 +43,17 @@ const BROTLI_QUALITY = 2;
 /** The account that holds the data written before accounts existed, and AUTH_TOKEN's. */
 export const DEFAULT_DATASET = DEFAULT_ACCOUNT;
 
+/**
+ * A request the router cannot place: a path with a malformed %-escape (400), or a
+ * part longer than any id (414). Refused in our own words: Fastify's echoed the path.
+ */
+function unroutable(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+  const status = tooLong ? 414 : 400;
+  if (isDashboardPath(request.raw.url ?? '')) return unreadableWebAddress(reply, status);
+  return sendError(reply, tooLong ? new ApiError(414, 'uri_too_long', 'the request path is too long') : ApiError.badRequest('the request path is not a valid URL: a %-escape in it is malformed'));
+}
+
 /** Builds the HTTP app without listening, so that tests and the server build it the same way. */
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -61,12 +72,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     keepAliveTimeout: 30_000,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    // A path with a malformed %-escape cannot be routed: refused in our own words (Fastify's echoed the path back).
-    frameworkErrors: (error, request, reply) => {
-      if (error.code !== 'FST_ERR_BAD_URL') return sendError(reply, new ApiError(400, 'bad_request', error.message));
-      if (isDashboardPath(request.raw.url ?? '')) return unreadableWebAddress(reply);
-      return sendError(reply, ApiError.badRequest('the request path is not a valid URL: a %-escape in it is malformed'));
-    },
+    // Item ids go in dashboard addresses: room for the longest an item may have (200) and image names (255).
+    routerOptions: { maxParamLength: 1024 },
+    frameworkErrors: unroutable,
   });
 
   installLingeringClose(app, config.maxJsonBytes, deps.linger);

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'payload_too_large'
+  | 'uri_too_long'
   | 'quota_exceeded'
   | 'unsupported_media_type'
   | 'range_not_satisfiable'

@@ -99,6 +99,11 @@ export function dayOf(value: unknown): string {
   return DAY.test(t) ? t.slice(0, 10) : '';
 }
 
+/** The day an attempt happened: its own timestamp's date as written, else its session's; '' when neither has one. */
+export function attemptDay(ds: Dataset, attempt: Attempt): string {
+  return dayOf(attempt.timestamp) || ds.sessions.get(attempt.sessionId)?.day || '';
+}
+
 function intern(id: string, ids: Interner | undefined): string {
   return ids ? ids.shared(id) : id;
 }

@@ -106,7 +106,8 @@ export function projects(ds: Dataset, index: AttemptIndex): Project[] {
     const holds = Array.from(rows, (r) => t.highestHold(r).trim()).filter((h) => h !== '');
     const numeric = holds.length > 0 && holds.every((h) => /^\d+(\.\d+)?$/.test(h));
     const bestHold = numeric ? holds.reduce((a, b) => (Number(b) > Number(a) ? b : a)) : (holds.at(-1) ?? '');
-    const sessions = new Set(Array.from(rows, (r) => t.sessionRef(r))).size;
+    // Sessions that exist: a deleted one is no session tried in.
+    const sessions = new Set(Array.from(rows, (r) => t.sessionRef(r)).filter((ref) => ds.sessions.has(t.ids.string(ref)))).size;
     list.push({ problem, attempts: rows.length, sessions, lastTry: t.attempt(rows[rows.length - 1]!), bestHold });
   }
   // The id settles exact ties, so the order does not hang on how the data was read.

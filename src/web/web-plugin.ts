@@ -40,11 +40,12 @@ const PAGE_HEADERS = {
 };
 
 /**
- * A /web/ address Fastify cannot even route (a malformed %-escape): the 400 page
- * with every page's headers, which the plugin's hooks would not add to it.
+ * A /web/ address Fastify cannot even route (a malformed %-escape, a part too
+ * long): the error page with every page's headers, which the plugin's hooks would
+ * not add to it.
  */
-export function unreadableWebAddress(reply: FastifyReply): FastifyReply {
-  return html(reply.headers({ ...PAGE_HEADERS, 'cache-control': 'no-store' }), 400, errorPage(400));
+export function unreadableWebAddress(reply: FastifyReply, status: number): FastifyReply {
+  return html(reply.headers({ ...PAGE_HEADERS, 'cache-control': 'no-store' }), status, errorPage(status));
 }
 
 declare module 'fastify' {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { datasetOf } from '../../src/stats/dataset.js';
+import { attemptDay, datasetOf } from '../../src/stats/dataset.js';
 import { filterProblems, firstSend, indexAttempts, projects, sessionsNewestFirst } from '../../src/stats/lists.js';
 
 const problem = (id: string, extra: Record<string, unknown> = {}) => ({ id, gymId: 'g1', name: id, climbType: 'BOULDER', difficulty: { system: 'V_SCALE', grade: 'V3' }, tags: [], ...extra });
@@ -9,7 +9,11 @@ const attempt = (id: string, sessionId: string, problemId: string, result: strin
 test('projects: attempted and never sent, active first, then the latest try; best hold as a number when all are numbers', () => {
   const ds = datasetOf({
     problems: [problem('sent'), problem('old', { isActive: false }), problem('busy'), problem('crux'), problem('untouched')],
+    sessions: ['s1', 's2', 's3', 's4'].map((id) => ({ id, gymId: 'g1', date: '2026-01-01' })),
+    // s4 is deleted: its attempt still counts, but it is no session tried in.
+    deletedItems: [{ id: 's4', type: 'session', deletedAt: '2026-04-01T00:00:00.000Z' }],
     attempts: [
+      attempt('a0', 's4', 'busy', 'FALL', '2025-12-31T10:00:00.000Z'),
       attempt('a1', 's1', 'sent', 'FALL', '2026-01-01T10:00:00.000Z'),
       attempt('a2', 's2', 'sent', 'success', '2026-01-02T10:00:00.000Z'),
       attempt('a3', 's1', 'old', 'FALL', '2026-03-01T10:00:00.000Z', '3'),
@@ -24,7 +28,7 @@ test('projects: attempted and never sent, active first, then the latest try; bes
   const list = projects(ds, indexAttempts(ds)).map((p) => [p.problem.id, p.attempts, p.sessions, p.lastTry.timestamp.slice(0, 10), p.bestHold]);
   assert.deepEqual(list, [
     ['crux', 2, 1, '2026-02-01', '4'],
-    ['busy', 3, 2, '2026-01-02', '12'],
+    ['busy', 4, 2, '2026-01-02', '12'],
     ['old', 1, 1, '2026-03-01', '3'],
   ]);
 });
@@ -45,6 +49,17 @@ test('problem filters combine; first send is the earliest sending attempt', () =
   assert.deepEqual(ids({ gymId: 'g2', climbType: 'ROPE' }), ['c']);
   assert.deepEqual(ids({ grade: 'V3', active: false }), ['b']);
   assert.equal(firstSend(indexAttempts(ds).byProblem.get('a')!)?.timestamp, '2026-01-02T10:00:00+05:00');
+});
+
+test('an attempt\'s day: its timestamp\'s date as written, else its session\'s date', () => {
+  const ds = datasetOf({
+    sessions: [{ id: 's1', gymId: 'g1', date: '2024-05-01T22:00:00-07:00' }],
+    attempts: [{ id: 'a1', sessionId: 's1', problemId: 'p', result: 'SUCCESS' }, attempt('a2', 's1', 'p', 'FALL', '2024-05-02T06:00:00+02:00'), { id: 'a3', sessionId: 'gone', problemId: 'p', result: 'FALL' }],
+  });
+  const byId = new Map(indexAttempts(ds).byProblem.get('p')!.map((a) => [a.timestamp, a]));
+  assert.equal(attemptDay(ds, firstSend(indexAttempts(ds).byProblem.get('p')!)!), '2024-05-01');
+  assert.equal(attemptDay(ds, byId.get('2024-05-02T06:00:00+02:00')!), '2024-05-02');
+  assert.equal(attemptDay(ds, { sessionId: 'gone', problemId: 'p', result: 'FALL', timestamp: '', time: NaN, highestHold: '' }), '');
 });
 
 test('sessions newest first by the date written, then start time', () => {

@@ -28,6 +28,21 @@ test('/web/images answers the original with the headers of /images/download', as
   assert.equal((await ranged.arrayBuffer()).byteLength, 10);
 });
 
+test('a photo with the longest name an upload takes (255 characters) is served and thumbnailed on the dashboard too', async (t) => {
+  const server = await startTestServer(t);
+  const name = `problem_${'a'.repeat(243)}.jpg`;
+  assert.equal(name.length, 255);
+  const bytes = await photo(640, 480);
+  assert.equal((await upload(server, name, bytes)).status, 200);
+  const session = await login(server);
+  const original = await webFetch(server, session, `/web/images/${name}`);
+  assert.equal(original.status, 200);
+  assert.deepEqual(Buffer.from(await original.arrayBuffer()), bytes);
+  const thumbnail = await webFetch(server, session, `/web/thumbnails/${name}`);
+  assert.equal(thumbnail.status, 200);
+  assert.equal((await sharp(Buffer.from(await thumbnail.arrayBuffer())).metadata()).width, 320);
+});
+
 test('thumbnails: at most 320 px on the long side, made once and kept on disk', async (t) => {
   const server = await startTestServer(t);
   await upload(server, 'wide.jpg', await photo(1600, 900));

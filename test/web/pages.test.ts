@@ -22,6 +22,19 @@ test('every page answers 200 with the hostile dataset, and shows its markup only
   assert.ok(problem.includes('&quot;onmouseover=alert(3) x=&quot;'), 'the grade is shown, escaped');
 });
 
+test('an item with an id as long as the server takes (200 characters) has a page its links reach', async (t) => {
+  const server = await startTestServer(t);
+  const id = `p${'b'.repeat(199)}`;
+  assert.equal((await postJson(server, '/sync/delta', { lastSyncTime: null, problems: [{ id, name: 'Long id', gymId: 'g1' }] })).status, 200);
+  const session = await login(server);
+  const list = await (await webFetch(server, session, '/web/problems')).text();
+  const href = /href="(\/web\/problems\/p[^"]+)"/.exec(list)?.[1];
+  assert.equal(href, `/web/problems/${id}`);
+  const page = await webFetch(server, session, href);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /Long id/);
+});
+
 test('GET /web/api/summary answers the spec\'s JSON for the data', async (t) => {
   const server = await startTestServer(t, {}, { now: () => Date.parse('2026-11-27T12:00:00.000Z') });
   await uploadDocument(server, hostileDocument());

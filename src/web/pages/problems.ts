@@ -1,4 +1,5 @@
 import { ApiError } from '../../errors.js';
+import { attemptDay } from '../../stats/dataset.js';
 import { filterProblems, firstSend, type ProblemFilter } from '../../stats/lists.js';
 import { dataTable } from '../charts.js';
 import { attemptIndex, type DatasetView } from '../dashboard-data.js';
@@ -73,7 +74,7 @@ export function problemPage(ctx: PageContext, view: DatasetView, id: string): Ht
 <div><dt>${en.columns.grade}</dt><dd>${gradeOf(p) || '–'}</dd></div>
 <div><dt>${en.columns.gym}</dt><dd>${gymLink(ds, p.gymId)}</dd></div>
 <div><dt>${en.columns.climbType}</dt><dd>${p.climbType || '–'}</dd></div>
-<div><dt>${en.columns.firstSend}</dt><dd>${first ? first.timestamp.slice(0, 10) : en.problems.notSent}</dd></div>
+<div><dt>${en.columns.firstSend}</dt><dd>${first ? attemptDay(ds, first) || '–' : en.problems.notSent}</dd></div>
 <div><dt>${en.columns.active}</dt><dd>${p.isActive ? en.yes : en.no}</dd></div>
 </dl>
 ${p.tags.length ? html`<h2>${en.columns.tags}</h2><ul>${p.tags.map((t) => html`<li>${t}</li>`)}</ul>` : ''}

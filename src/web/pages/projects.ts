@@ -1,3 +1,4 @@
+import { attemptDay } from '../../stats/dataset.js';
 import { projects } from '../../stats/lists.js';
 import { dataTable } from '../charts.js';
 import { attemptIndex, type DatasetView } from '../dashboard-data.js';
@@ -24,7 +25,7 @@ ${all.length === 0
         p.problem.isActive ? en.yes : en.no,
         p.attempts,
         p.sessions,
-        p.lastTry.timestamp.slice(0, 10),
+        attemptDay(ds, p.lastTry) || '–',
         p.bestHold,
       ]),
     )}
