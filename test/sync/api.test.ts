@@ -184,6 +184,13 @@ test('a lastSyncTime later than any stamp issued answers everything; an older on
   const future = await postJson(server, '/sync/delta', { lastSyncTime: '2999-01-01T00:00:00.000Z' });
   assert.deepEqual(future.body.gyms.map((g: { id: string }) => g.id).sort(), ['g1', 'g2']);
   assert.equal(future.body.deletedItems.length, 1);
+  // Finer than a millisecond (a client that writes microseconds), on either store: the same as its millisecond.
+  const micro = await postJson(server, '/sync/delta', { lastSyncTime: first.body.serverTime.replace('Z', '500Z') });
+  assert.equal(micro.status, 200);
+  assert.deepEqual(micro.body.gyms, [{ id: 'g2' }]);
+  const before1970 = await postJson(server, '/sync/delta', { lastSyncTime: '1969-12-31T23:59:59.9995Z' });
+  assert.equal(before1970.status, 200);
+  assert.deepEqual(before1970.body.gyms.map((g: { id: string }) => g.id).sort(), ['g1', 'g2']);
 });
 
 test('an older edit is refused and the stored version sent back; a tombstone wins over a revival', async (t) => {
