@@ -1,9 +1,9 @@
-import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
 import { releaseAllGarbageSoon } from '../garbage.js';
 import { makePrivateDir } from '../private-files.js';
 import { bodyReader } from './body-reader.js';
+import { sendStreamed } from './streamed-answer.js';
 import type { SyncService } from '../sync/sync-service.js';
 import { FileSource } from '../sync/upload-source.js';
 import { accountOf } from './auth.js';
@@ -53,14 +53,7 @@ export async function syncRoutes(app: FastifyInstance, options: SyncRouteOptions
   app.get('/sync', async (request, reply) => {
     const exported = await service.download(accountOf(request).accountId);
     if (!exported) throw ApiError.notFound('no data on the server yet: upload with POST /sync or POST /sync/delta first');
-    if (request.method === 'HEAD') {
-      // GET's headers without its body: Fastify would read the whole export for
-      // nothing, after the answer's end had closed the read under it.
-      exported.close();
-      return reply.type(JSON_TYPE).send(Readable.from([]));
-    }
-    whenClosed(request, reply, exported.close);
-    return reply.type(JSON_TYPE).send(Readable.from(exported.chunks));
+    return sendStreamed(request, reply.type(JSON_TYPE), exported);
   });
 
   app.post('/sync', async (request, reply) => {
@@ -76,20 +69,7 @@ export async function syncRoutes(app: FastifyInstance, options: SyncRouteOptions
   app.post('/sync/delta', async (request, reply) => {
     const answer = await service.delta(accountOf(request).accountId, bodyBytes(request.body).toString('utf8'));
     if (typeof answer === 'string') return reply.type(JSON_TYPE).send(answer);
-    whenClosed(request, reply, answer.close);
-    return reply.type(JSON_TYPE).send(Readable.from(answer.chunks));
-  });
-}
-
-/**
- * Releases a streamed answer's read once the answer is done with, finished or
- * not, and logs a client that hung up before its end (a request that was never
- * finished gets no request line).
- */
-function whenClosed(request: FastifyRequest, reply: FastifyReply, close: () => void): void {
-  reply.raw.once('close', () => {
-    close();
-    if (!reply.raw.writableFinished) request.log.info({ method: request.method, route: request.routeOptions.url, ms: Math.round(reply.elapsedTime) }, 'client hung up before the answer ended');
+    return sendStreamed(request, reply.type(JSON_TYPE), answer);
   });
 }
 

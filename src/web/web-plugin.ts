@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
 import { sendError } from '../http/error-handler.js';
+import { sendStreamed } from '../http/streamed-answer.js';
 import type { FailureThrottle } from '../http/failure-throttle.js';
 import type { AccountImageStores } from '../images/account-image-stores.js';
 import type { Store } from '../store/store.js';
@@ -149,11 +149,7 @@ export async function webPlugin(app: FastifyInstance, options: WebOptions): Prom
   app.get('/export/sync.json', async (request, reply) => {
     const exported = await options.service.openExport(principalOf(request).datasetId);
     if (!exported) return reply.type('application/json; charset=utf-8').header('content-disposition', 'attachment; filename="ascently-sync.json"').send('{}');
-    reply.raw.once('close', exported.close);
-    return reply
-      .type('application/json; charset=utf-8')
-      .header('content-disposition', 'attachment; filename="ascently-sync.json"')
-      .send(Readable.from(exported.chunks));
+    return sendStreamed(request, reply.type('application/json; charset=utf-8').header('content-disposition', 'attachment; filename="ascently-sync.json"'), exported);
   });
 }
 

@@ -131,6 +131,12 @@ test('export: the sync document and CSV files with names joined in', async (t) =
   assert.match(json.headers.get('content-disposition') ?? '', /attachment/);
   const document = (await json.json()) as Record<string, unknown[]>;
   assert.equal(document['attempts']!.length, 5);
+  // HEAD: the headers alone, with no error logged for a read closed under a stream.
+  const head = await webFetch(server, session, '/web/export/sync.json', { method: 'HEAD' });
+  assert.equal(head.status, 200);
+  assert.match(head.headers.get('content-disposition') ?? '', /attachment/);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.deepEqual(server.logs.filter((line) => (JSON.parse(line) as { level: number }).level >= 50), []);
 
   const attempts = await (await webFetch(server, session, '/web/export/attempts.csv')).text();
   const lines = attempts.trimEnd().split('\r\n');
