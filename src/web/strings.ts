@@ -82,7 +82,7 @@ export const en = {
   progress: {
     title: 'Progress',
     pyramid: (type: string, system: string) => `Grade pyramid: ${type}, ${system}`,
-    pyramidDesc: (type: string, system: string) => `Distinct ${type.toLowerCase()} problems sent at least once per ${system} grade, easiest first.`,
+    pyramidDesc: (type: string, system: string) => `Distinct ${type.toLowerCase()} problems sent at least once per ${system} grade, hardest at the top, like a pyramid.`,
     hardestByMonth: (type: string, system: string) => `Hardest send per month: ${type}, ${system}`,
     sendsByMonth: (type: string, system: string) => `Sends per grade per month: ${type}, ${system}`,
     rates: 'Tops rate and flash rate per month',

@@ -35,6 +35,21 @@ test('an item with an id as long as the server takes (200 characters) has a page
   assert.match(await page.text(), /Long id/);
 });
 
+test('a pyramid chart says what it shows: hardest at the top, in its bars, its table and its description', async (t) => {
+  const server = await startTestServer(t);
+  const problems = ['V2', 'V5', 'V3'].map((grade) => ({ id: `p-${grade}`, gymId: 'g1', name: grade, climbType: 'BOULDER', difficulty: { system: 'V_SCALE', grade } }));
+  const attempts = problems.map((p, i) => ({ id: `a${i}`, sessionId: 's1', problemId: p.id, result: 'SUCCESS', timestamp: '2026-10-01T10:00:00.000Z' }));
+  assert.equal((await postJson(server, '/sync', { gyms: [{ id: 'g1', name: 'Gym' }], problems, sessions: [{ id: 's1', gymId: 'g1', date: '2026-10-01' }], attempts })).status, 200);
+  const session = await login(server);
+  const page = await (await webFetch(server, session, '/web/progress')).text();
+  const pyramid = page.slice(page.indexOf('id="pyramid-0-t"'));
+  assert.match(pyramid, /<desc id="pyramid-0-d">[^<]*hardest at the top/);
+  const bars = [...pyramid.slice(0, pyramid.indexOf('</svg>')).matchAll(/text-anchor="end">([^<]+)</g)].map((m) => m[1]);
+  assert.deepEqual(bars, ['V5', 'V3', 'V2']);
+  const rows = [...pyramid.slice(pyramid.indexOf('<tbody>'), pyramid.indexOf('</tbody>')).matchAll(/<th scope="row">([^<]+)</g)].map((m) => m[1]);
+  assert.deepEqual(rows, ['V5', 'V3', 'V2']);
+});
+
 test('GET /web/api/summary answers the spec\'s JSON for the data', async (t) => {
   const server = await startTestServer(t, {}, { now: () => Date.parse('2026-11-27T12:00:00.000Z') });
   await uploadDocument(server, hostileDocument());
