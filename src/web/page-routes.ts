@@ -54,7 +54,7 @@ export async function pageRoutes(app: FastifyInstance, options: PageRouteOptions
   pageRoute('/problems/:id', (ctx, view, request) => problemPage(ctx, view, pathId(request.params.id)));
   pageRoute('/projects', (ctx, view, request) => projectsPage(ctx, view, request.query));
   pageRoute('/gyms', (ctx, view) => gymsPage(ctx, view));
-  pageRoute('/gyms/:id', (ctx, view, request) => gymPage(ctx, view, pathId(request.params.id)));
+  pageRoute('/gyms/:id', (ctx, view, request) => gymPage(ctx, view, pathId(request.params.id), request.query));
   pageRoute('/export', (ctx) => exportPage(ctx));
 
   app.get('/api/summary', async (request, reply) => {

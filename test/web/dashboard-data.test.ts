@@ -35,7 +35,7 @@ function everything(view: DatasetView): string[] {
   render(gymsPage(ctx, view));
   for (const id of [...ds.sessions.keys()].sort()) render(sessionPage(ctx, view, id));
   for (const id of [...ds.problems.keys()].sort()) render(problemPage(ctx, view, id));
-  for (const id of [...ds.gyms.keys()].sort()) render(gymPage(ctx, view, id));
+  for (const id of [...ds.gyms.keys()].sort()) render(gymPage(ctx, view, id, {}));
   out.push([...sessionsCsv(ds, attemptIndex(view))].join(''), [...attemptsCsv(ds)].join(''));
   return out;
 }

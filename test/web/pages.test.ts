@@ -35,6 +35,24 @@ test('an item with an id as long as the server takes (200 characters) has a page
   assert.match(await page.text(), /Long id/);
 });
 
+test('a gym\'s page lists every session at it, newest first, paged', async (t) => {
+  const server = await startTestServer(t);
+  const day = (i: number) => new Date(Date.UTC(2026, 0, 1) + i * 86_400_000).toISOString().slice(0, 10);
+  const sessions = [
+    ...Array.from({ length: 60 }, (_, i) => ({ id: `s${i}`, gymId: 'g 1', date: day(i), status: 'COMPLETED' })),
+    { id: 'elsewhere', gymId: 'g2', date: day(100), status: 'COMPLETED' },
+  ];
+  assert.equal((await postJson(server, '/sync', { gyms: [{ id: 'g 1', name: 'Gym one' }, { id: 'g2', name: 'Gym two' }], sessions })).status, 200);
+  const session = await login(server);
+  const listed: string[] = [];
+  for (let page = 1; page <= 2; page++) {
+    const text = await (await webFetch(server, session, `/web/gyms/g%201?page=${page}`)).text();
+    listed.push(...[...text.matchAll(/href="\/web\/sessions\/([^"]+)"/g)].map((m) => decodeURIComponent(m[1]!)));
+    if (page === 1) assert.match(text, /href="\/web\/gyms\/g%201\?page=2" rel="next"/);
+  }
+  assert.deepEqual(listed, Array.from({ length: 60 }, (_, i) => `s${59 - i}`));
+});
+
 test('a pyramid chart says what it shows: hardest at the top, in its bars, its table and its description', async (t) => {
   const server = await startTestServer(t);
   const problems = ['V2', 'V5', 'V3'].map((grade) => ({ id: `p-${grade}`, gymId: 'g1', name: grade, climbType: 'BOULDER', difficulty: { system: 'V_SCALE', grade } }));

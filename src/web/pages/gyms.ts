@@ -4,9 +4,10 @@ import { hardest, pyramids } from '../../stats/figures.js';
 import { sessionsNewestFirst } from '../../stats/lists.js';
 import { barChart, dataTable } from '../charts.js';
 import type { DatasetView } from '../dashboard-data.js';
-import { gymLink, problemLink, sessionLink } from '../format.js';
+import { gymLink, pager, problemLink, sessionLink } from '../format.js';
 import { html, type Html } from '../html.js';
 import { page, type PageContext } from '../layout.js';
+import { paginate, type Query } from '../query.js';
 import { en } from '../strings.js';
 
 interface GymFigures {
@@ -47,14 +48,18 @@ export function gymsPage(ctx: PageContext, view: DatasetView): Html {
   return page(ctx, 'gyms', en.gyms.title, content);
 }
 
-export function gymPage(ctx: PageContext, view: DatasetView, id: string): Html {
+export function gymPage(ctx: PageContext, view: DatasetView, id: string, query: Query): Html {
   const ds = view.ds;
   const gym = ds.gyms.get(id);
   if (!gym) throw ApiError.notFound('no such gym');
   const atGym = (p: Problem): boolean => p.gymId === id;
   const { pyr, top } = view.derived(`gym:${id}`, () => ({ pyr: pyramids(ds, atGym), top: hardest(ds, atGym) }));
   const f = perGym(view).get(id) ?? { sessions: 0, sends: 0 };
-  const sessions = view.derived('sessionsNewestFirst', sessionsNewestFirst).filter((s) => s.gymId === id).slice(0, 20);
+  // Every session at the gym, newest first, paged like the sessions list.
+  const sessions = paginate(
+    view.derived('sessionsNewestFirst', sessionsNewestFirst).filter((s) => s.gymId === id),
+    query,
+  );
   const content = html`
 <dl class="figures">
 <div><dt>${en.figures.sessions}</dt><dd>${f.sessions}</dd></div>
@@ -75,7 +80,8 @@ ${pyr.map((p, i) =>
     bars: [...p.grades].reverse().map((g) => ({ label: g.grade, value: g.problems })),
   }),
 )}
-<h2>${en.overview.recent}</h2>
-${dataTable(en.overview.recent, [en.columns.date, en.columns.gym], sessions.map((s) => [sessionLink(s), gymLink(ds, s.gymId)]), true)}`;
+<h2>${en.sessions.title}</h2>
+${sessions.items.length === 0 ? html`<p>${en.sessions.none}</p>` : dataTable(en.sessions.title, [en.columns.date, en.columns.gym], sessions.items.map((s) => [sessionLink(s), gymLink(ds, s.gymId)]), true)}
+${pager(sessions, `/web/gyms/${encodeURIComponent(id)}`)}`;
   return page(ctx, 'gyms', gym.name || en.unnamed, content);
 }
