@@ -129,6 +129,12 @@ export class SyncService {
     return { chunks: exportDocument(snapshot, formatInstant(this.now())), close: () => snapshot.close() };
   }
 
+  /** The document of a dataset never written, as GET /sync would answer once it is: no items, no deletions. */
+  emptyExport(): ExportDocument {
+    const arrays = [...COLLECTIONS.map((c) => [c, []] as const), ['deletedItems', []] as const];
+    return { chunks: documentChunks({ head: exportHead(formatInstant(this.now())), arrays }), close: () => undefined };
+  }
+
   /** The GET /sync document as UTF-8 chunks, its items copied from the store as bytes (a history snapshot). */
   private async openExportBytes(datasetId: number): Promise<{ bytes: AsyncIterable<Buffer>; close(): void } | undefined> {
     const snapshot = await this.store.openExport(datasetId);

@@ -147,8 +147,8 @@ export async function webPlugin(app: FastifyInstance, options: WebOptions): Prom
   await app.register(pageRoutes, { data, backend, now: options.now });
 
   app.get('/export/sync.json', async (request, reply) => {
-    const exported = await options.service.openExport(principalOf(request).datasetId);
-    if (!exported) return reply.type('application/json; charset=utf-8').header('content-disposition', 'attachment; filename="ascently-sync.json"').send('{}');
+    // An account never written gets the empty document rather than a 404 page: the download is the data, and it has none.
+    const exported = (await options.service.openExport(principalOf(request).datasetId)) ?? options.service.emptyExport();
     return sendStreamed(request, reply.type('application/json; charset=utf-8').header('content-disposition', 'attachment; filename="ascently-sync.json"'), exported);
   });
 }

@@ -122,6 +122,10 @@ test('an empty server shows empty pages, not errors', async (t) => {
   for (const path of PAGES.filter((p) => !/\/(sessions|problems|gyms)\/./.test(p))) assert.equal((await webFetch(server, session, path)).status, 200, path);
   const summary = (await (await webFetch(server, session, '/web/api/summary')).json()) as { totals: Record<string, number> };
   assert.equal(summary.totals.attempts, 0);
+  // The export of an account never written: the sync document with nothing in it, as GET /sync gives once written.
+  const exported = (await (await webFetch(server, session, '/web/export/sync.json')).json()) as Record<string, unknown>;
+  assert.match(String(exported['exportedAt']), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+  assert.deepEqual({ ...exported, exportedAt: 'now' }, { exportedAt: 'now', version: '2.0', formatVersion: '2.0', gyms: [], problems: [], sessions: [], attempts: [], deletedItems: [] });
 });
 
 test('bad input: unknown ids and pages are 404 pages, malformed queries 400 pages, never a 500', async (t) => {
