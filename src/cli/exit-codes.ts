@@ -90,9 +90,15 @@ function firstSentence(message: string): string {
 
 const POSTGRES_UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET']);
 
-/** An error PostgreSQL answered with (a SQLSTATE code: no such database, wrong password, too many connections), as node-postgres gives it. */
+/**
+ * PostgreSQL refusing the connection, as node-postgres reports it: no such
+ * database, wrong password or role, too many connections, shutting down. Other
+ * SQL errors stay unexpected ones.
+ */
 function isPostgresRefusal(err: unknown): boolean {
-  return err instanceof Error && err.constructor.name === 'DatabaseError' && typeof (err as { severity?: unknown }).severity === 'string';
+  if (!(err instanceof Error) || err.constructor.name !== 'DatabaseError') return false;
+  const code = errorCode(err) ?? '';
+  return /^(?:08|28)/.test(code) || ['3D000', '53300', '57P01', '57P03'].includes(code);
 }
 
 /** Names, paths and messages may hold control characters (a name with a line break, a terminal escape): written escaped, the line stays one line. */
