@@ -7,7 +7,7 @@ import { GarbageMeter } from '../garbage.js';
 import { PRIVATE_FILE_MODE } from '../private-files.js';
 import { ApiError } from '../errors.js';
 import { FileSource } from '../sync/upload-source.js';
-import { Utf8Check } from '../sync/utf8-check.js';
+import { NOT_UTF8_BODY, Utf8Check } from '../sync/utf8-check.js';
 
 /** Where a body is received to: a Buffer, or a FileSource in a folder when `fileDir` names one for this request. */
 export type FileDir = (request: FastifyRequest) => string | undefined;
@@ -78,7 +78,7 @@ export function bodyReader(limit: number, fileDir: FileDir = () => undefined) {
     };
     const onEnd = (): void => {
       if (known && received !== declared) finish(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
-      else if (!utf8.ok) finish(ApiError.badRequest('request body is not valid UTF-8: JSON text must be sent as UTF-8'));
+      else if (!utf8.ok) finish(ApiError.badRequest(NOT_UTF8_BODY));
       else finish(null, fd !== undefined ? new FileSource(fd, received) : (whole ?? Buffer.concat(chunks, received)));
     };
     const onError = (err: Error & { statusCode?: number }): void => {

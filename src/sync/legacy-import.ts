@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
@@ -27,7 +26,6 @@ export const NOT_UTF8 = 'the file is not valid UTF-8, as JSON text must be';
 /** Replaces the data with a document read from `file` (its bytes, or its text); a refusal names the file, not a request. */
 export async function importDocumentText(store: Store, datasetId: number, file: string, document: Buffer | string, historyKeep: number) {
   const bytes = typeof document === 'string' ? Buffer.from(document, 'utf8') : document;
-  if (!isUtf8(bytes)) throw new Error(`${file} is not a document the server accepts: ${NOT_UTF8}`);
   try {
     await new SyncService(store, { historyKeep }).fullUpload(datasetId, bytes, `import of ${file}`);
   } catch (err) {

@@ -1,5 +1,7 @@
+import { isUtf8 } from 'node:buffer';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
+import { ApiError } from '../errors.js';
 import type { DatasetStats, DeltaOutcome, ExportSnapshot, HistorySnapshot, Store, TextPages } from '../store/store.js';
 import { documentBytes, documentChunks, documentText, joinedPages } from './document.js';
 import { gzipChunks } from './parallel-gzip.js';
@@ -9,6 +11,7 @@ import { formatInstant } from './timestamps.js';
 import { planScannedUpload, type PlannedUpload } from './upload-plan.js';
 import { scanFullUpload } from './upload-scan.js';
 import type { UploadSource } from './upload-source.js';
+import { NOT_UTF8_BODY } from './utf8-check.js';
 import { parseDocument, validateDelta } from './validate.js';
 
 const gunzipAsync = promisify(gunzip);
@@ -91,6 +94,8 @@ export class SyncService {
    * invalid upload never holds up other writes.
    */
   async fullUpload(datasetId: number, body: Buffer | UploadSource, reason = 'full upload'): Promise<{ stamp: number }> {
+    // The plan binds the body's bytes as text: UTF-8 is checked once here (a file source was checked as it was received).
+    if (Buffer.isBuffer(body) && !isUtf8(body)) throw ApiError.badRequest(NOT_UTF8_BODY);
     // The stored items spare the scan parsing what the device sends again unchanged;
     // they only stand in for a parse, so another write meanwhile changes nothing.
     const known = await this.store.openKnownItems(datasetId);

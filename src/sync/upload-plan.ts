@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import { COLLECTIONS, type Collection, type IncomingTombstone } from './model.js';
 import { itemKey } from './merge.js';
 import { COMMA, utf8Text } from './json-bytes.js';
@@ -22,7 +21,7 @@ export interface UploadItems {
   json(position: number): string;
   /**
    * The same text as UTF-8 bytes, for a store to write without making a string of
-   * it: the body's own bytes when they are valid UTF-8 (else json() encoded). Valid
+   * it: the body's own bytes (a body is UTF-8, checked where it came in). Valid
    * only until the next item is read.
    */
   utf8(position: number): Buffer;
@@ -177,9 +176,7 @@ class ScannedUploadItems implements UploadItems {
   }
 
   utf8(position: number): Buffer {
-    const bytes = this.range(position);
-    // Decoding replaces invalid bytes with U+FFFD, and that text is what is stored then.
-    return isUtf8(bytes) ? bytes : Buffer.from(utf8Text(bytes, 0, bytes.length), 'utf8');
+    return this.range(position);
   }
 
   byteLength(position: number): number {
@@ -194,7 +191,6 @@ class ScannedUploadItems implements UploadItems {
 
   hasText(position: number, json: string): boolean {
     const bytes = this.range(position);
-    if (!isUtf8(bytes)) return utf8Text(bytes, 0, bytes.length) === json;
     // A UTF-8 text takes at most 3 bytes per UTF-16 unit; the compared one is encoded into a scratch buffer kept for the next.
     if (this.scratch.length < json.length * 3) this.scratch = Buffer.allocUnsafe(json.length * 3);
     const length = this.scratch.write(json, 0, 'utf8');
@@ -213,7 +209,7 @@ class ScannedUploadItems implements UploadItems {
     const bytes = this.reader.bytes(starts[first]!, ends[last]!);
     const base = starts[first]!;
     for (let k = first; k < last; k++) if (bytes[ends[k]! - base] !== COMMA) return undefined;
-    return isUtf8(bytes) ? bytes : undefined;
+    return bytes;
   }
 
   /** The item's bytes in the body: a view, valid until the next item is read. */

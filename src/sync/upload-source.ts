@@ -2,8 +2,9 @@ import { closeSync, readSync } from 'node:fs';
 
 /**
  * The bytes of a full upload, wherever they are kept: in memory (a restore, an
- * import) or in a file the request body was received into. Read in ranges, so
- * that a large body never has to be held whole in memory.
+ * import) or in a file the request body was received into (and checked to be
+ * UTF-8 on the way, body-reader.ts). Read in ranges, so that a large body never
+ * has to be held whole in memory.
  */
 export interface UploadSource {
   readonly length: number;

@@ -1,5 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 
+/** The refusal of a body that is not UTF-8. */
+export const NOT_UTF8_BODY = 'request body is not valid UTF-8: JSON text must be sent as UTF-8';
+
 /**
  * Whether a body read in chunks is UTF-8, as JSON text must be. Decoding bytes
  * that are not would put U+FFFD in their place: an item would be stored other
