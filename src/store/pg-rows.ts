@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { itemKey, type StoredItem, type StoredState, type StoredTombstone } from '../sync/merge.js';
 import { COLLECTIONS, tombstoneTypeOf, type Collection } from '../sync/model.js';
 import type { DeltaRequest } from '../sync/validate.js';
+import { sameJsonText } from '../sync/json-equal.js';
 
 /*
  * PgStore's row-level SQL: the one read a delta makes, batched writes of items
@@ -68,25 +69,54 @@ export async function readForDelta(db: pg.PoolClient, datasetId: number, request
   };
 }
 
-/** Upserts the items in one statement; an item whose text is unchanged is not rewritten. Returns how many were written. */
+/**
+ * A full upload's batch of items, written with the upload's stamp unless stored
+ * with this very text. One stored with the same JSON value in another text (keys
+ * reordered, whitespace) is then put back as it was, text and stamp: its content
+ * is unchanged (sync-semantics.md, section 5). The rows as they were before the
+ * write come back from the same statement, a WITH's parts sharing one snapshot,
+ * for the rows it replaced alone (xmax is set on a row ON CONFLICT updated, not
+ * on one it inserted): a first upload reads nothing back. OFFSET 0 keeps each a
+ * lookup by key, not a join over the dataset.
+ * Returns how many rows the batch changed.
+ */
 export async function upsertItems(
   db: pg.PoolClient,
   datasetId: number,
   stamp: number,
   items: readonly { collection: Collection; id: string; time: number; json: string }[],
-  skipUnchanged: boolean,
 ): Promise<number> {
   if (items.length === 0) return 0;
   // ORDER BY n: new rows take their seq in the order they came, as SQLite's rowid does.
-  const result = await db.query(
-    `INSERT INTO items (dataset_id, collection, id, updated_ms, stamp, json)
-     SELECT $1, k.collection, k.id, k.time, $2, k.json
-     FROM unnest($3::text[], $4::text[], $5::float8[], $6::text[]) WITH ORDINALITY AS k(collection, id, time, json, n) ORDER BY k.n
-     ON CONFLICT (dataset_id, collection, id) DO UPDATE SET updated_ms = excluded.updated_ms, stamp = excluded.stamp, json = excluded.json
-     ${skipUnchanged ? 'WHERE items.json IS DISTINCT FROM excluded.json' : ''}`,
+  const { rows } = await db.query<{ written: string | null; collection: Collection | null; id: string | null; json: string | null; stamp: string | null; time: number | null }>(
+    `WITH written AS (
+       INSERT INTO items (dataset_id, collection, id, updated_ms, stamp, json)
+       SELECT $1, k.collection, k.id, k.time, $2, k.json
+       FROM unnest($3::text[], $4::text[], $5::float8[], $6::text[]) WITH ORDINALITY AS k(collection, id, time, json, n) ORDER BY k.n
+       ON CONFLICT (dataset_id, collection, id) DO UPDATE SET updated_ms = excluded.updated_ms, stamp = excluded.stamp, json = excluded.json
+       WHERE items.json IS DISTINCT FROM excluded.json
+       RETURNING collection, id, xmax <> 0 AS replaced)
+     SELECT count(*)::text AS written, NULL AS collection, NULL AS id, NULL AS json, NULL AS stamp, NULL AS time FROM written
+     UNION ALL
+     SELECT NULL, i.collection, i.id, i.json, i.stamp, i.updated_ms FROM written w
+     CROSS JOIN LATERAL (SELECT collection, id, json, stamp, updated_ms FROM items WHERE dataset_id = $1 AND collection = w.collection AND id = w.id OFFSET 0) AS i
+     WHERE w.replaced`,
     [datasetId, stamp, items.map((i) => i.collection), items.map((i) => key(i.id)), items.map((i) => i.time), items.map((i) => i.json)],
   );
-  return result.rowCount ?? 0;
+  const written = Number(rows.find((row) => row.written !== null)!.written);
+  const replaced = rows.filter((row) => row.json !== null);
+  if (replaced.length === 0) return written;
+  const uploaded = new Map(items.map((i) => [itemKey(i.collection, key(i.id)), i.json]));
+  const unchanged = replaced.filter((row) => sameJsonText(row.json!, uploaded.get(itemKey(row.collection!, row.id!))!));
+  if (unchanged.length > 0) {
+    await db.query(
+      `UPDATE items i SET json = r.json, stamp = r.stamp, updated_ms = r.time
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::float8[]) AS r(collection, id, json, stamp, time)
+       WHERE i.dataset_id = $1 AND i.collection = r.collection AND i.id = r.id`,
+      [datasetId, ...(['collection', 'id', 'json', 'stamp', 'time'] as const).map((column) => unchanged.map((row) => row[column]))],
+    );
+  }
+  return written - unchanged.length;
 }
 
 export async function insertTombstones(

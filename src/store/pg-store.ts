@@ -168,8 +168,8 @@ export class PgStore implements Store {
           collections.push(items.collection(p));
           ids.push(key(items.id(p)));
         }
-        // An unchanged item (most of a re-upload) is not rewritten and keeps its stamp.
-        changed += await upsertItems(db, datasetId, stamp, batch, true);
+        // An unchanged item (most of a re-upload) keeps its stamp.
+        changed += await upsertItems(db, datasetId, stamp, batch);
       }
       // What the upload left out goes, without tombstones: other devices keep their own data.
       const leftOut = await db.query(

@@ -1,5 +1,6 @@
 import { itemKey } from '../sync/merge.js';
-import { BACKSLASH, COMMA, QUOTE } from '../sync/json-bytes.js';
+import { BACKSLASH, COMMA, QUOTE, utf8Text } from '../sync/json-bytes.js';
+import { sameJsonText } from '../sync/json-equal.js';
 import { COLLECTIONS, normaliseTombstoneType, type Collection } from '../sync/model.js';
 import type { PassedRows } from '../sync/known-items.js';
 import { liveIn, type PlannedUpload, type UploadItems } from '../sync/upload-plan.js';
@@ -8,7 +9,7 @@ import type { Database, Statement } from './sqlite-driver.js';
 /* What a full upload would change, from one read of the stored rows or from what the scan found in them (SqliteStore.applyFullUpload). */
 
 export interface FullUploadDiff {
-  /** 1 at each position of an item stored with exactly this text. */
+  /** 1 at each position of an item stored with this text, or one of the same JSON value (sameJsonText): not rewritten. */
   readonly unchanged: Uint8Array;
   /** UTF-8 bytes of the unchanged items' JSON, as stored (for the quota). */
   readonly unchangedBytes: number;
@@ -119,7 +120,7 @@ function matchedMarks(s: Statements, datasetId: number, marks: ItemMarks, items:
     const position = items.positionOf(collection, id);
     if (position === -1) marks.leftOut.push(rowid);
     else if (items.storedRow(position) !== 0) throw new Unaligned('a stored row both matched and not');
-    else if (items.hasText(position, json)) keep(marks, position, Buffer.byteLength(json));
+    else if (sameContent(items, position, json)) keep(marks, position, Buffer.byteLength(json));
   };
   for (const rowid of passed.unmatched) {
     const row = s.itemByRowid.get(rowid) as [string, string] | undefined;
@@ -193,6 +194,7 @@ function batchedMarks(s: Statements, datasetId: number, marks: ItemMarks, items:
       } else {
         const text = items.utf8(position);
         if (text.length === end - at && joined.compare(text, 0, text.length, at, end) === 0) keep(marks, position, text.length);
+        else if (sameJsonText(items.json(position), utf8Text(joined, at, end))) keep(marks, position, end - at);
         expected = position + 1;
       }
       at = end + 1;
@@ -226,6 +228,15 @@ function valueEnd(bytes: Buffer, at: number): number {
   return i;
 }
 
+/**
+ * Whether the uploaded item holds what the stored text does: byte for byte (all
+ * but the changed items of a re-upload), or as JSON (keys reordered, whitespace),
+ * in which case the stored row, its text and its stamp stay as they are.
+ */
+function sameContent(items: UploadItems, position: number, stored: string): boolean {
+  return items.hasText(position, stored) || sameJsonText(items.json(position), stored);
+}
+
 /** The plain comparison: each stored row by its id, its text as a string. */
 function rowByRowMarks(allItemRows: Statement, datasetId: number, items: UploadItems): ItemMarks {
   const marks = newMarks(items.length);
@@ -233,7 +244,7 @@ function rowByRowMarks(allItemRows: Statement, datasetId: number, items: UploadI
     const position = items.positionOf(collection, id);
     if (position === -1) {
       marks.leftOut.push(rowid);
-    } else if (items.hasText(position, json)) {
+    } else if (sameContent(items, position, json)) {
       marks.unchanged[position] = 1;
       marks.kept += 1;
       marks.unchangedBytes += Buffer.byteLength(json);

@@ -27,3 +27,56 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   }
   return true;
 }
+
+/**
+ * Whether two valid JSON texts hold the same value, as sync-semantics.md means
+ * "content unchanged": whitespace and the order of keys aside, with every number
+ * compared by its exact decimal value (1.0 is 1, but 9223372036854775807 is not
+ * 9223372036854775808, which JSON.parse would make one double). Numbers are turned
+ * into marked strings before parsing; a text that could hold such a string itself
+ * (one with a \u0000 escape) is never called the same as a different text.
+ */
+export function sameJsonText(a: string, b: string): boolean {
+  if (a === b) return true;
+  if (a.includes(NUMBER_MARK_ESCAPE) || b.includes(NUMBER_MARK_ESCAPE)) return false;
+  return jsonEqual(JSON.parse(markNumbers(a)), JSON.parse(markNumbers(b)));
+}
+
+const NUMBER_MARK_ESCAPE = '\\u0000';
+
+/** The text with each number outside strings replaced by the string "\u0000" + its exact value in one canonical form. */
+function markNumbers(text: string): string {
+  let out = '';
+  let copied = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      let end = i + 1;
+      while (end < text.length && isNumberChar(text.charCodeAt(end))) end++;
+      out += `${text.slice(copied, i)}"${NUMBER_MARK_ESCAPE}${canonicalNumber(text.slice(i, end))}"`;
+      copied = end;
+      i = end - 1;
+    }
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
+function isNumberChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === 0x2d;
+}
+
+/** A JSON number as sign, significant digits and the power of ten before them: one text per value (0 and -0 alike). */
+export function canonicalNumber(token: string): string {
+  const match = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(token);
+  if (!match) throw new Error(`not a JSON number: ${token}`);
+  const [, sign, whole, fraction = '', exponent = '0'] = match;
+  const digits = whole! + fraction;
+  const leading = digits.length - digits.replace(/^0+/, '').length;
+  const significant = digits.slice(leading).replace(/0+$/, '');
+  if (significant === '') return '0';
+  // The exponent of an exact decimal may be any size: 1e400 and 1e99999999999999999999 are both valid JSON.
+  const point = BigInt(exponent) + BigInt(whole!.length - leading);
+  return `${sign}${significant}e${point}`;
+}

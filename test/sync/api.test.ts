@@ -87,6 +87,37 @@ test('a full upload never sends deletions for what it left out, and an empty one
   assert.equal(((await getSync(server)).body['deletedItems'] as unknown[]).length, 1);
 });
 
+test('a re-upload that changes only whitespace, key order or how a number is written keeps those items\' stamps; any other change is a change', async (t) => {
+  const server = await startTestServer(t);
+  const gyms = [
+    '{"id":"g1","name":"Boulder Barn","grades":[1,2.5,{"a":null}],"updatedAt":"2024-01-15T10:00:00.000Z"}',
+    '{"id":"g2","rating":1.0,"updatedAt":"2024-01-15T10:00:00.000Z"}',
+    '{"id":"g3","big":9223372036854775807,"updatedAt":"2024-01-15T10:00:00.000Z"}',
+    '{"id":"g4","huge":1e400,"updatedAt":"2024-01-15T10:00:00.000Z"}',
+    '{"id":"g5","name":"Crimp","updatedAt":"2024-01-15T10:00:00.000Z"}',
+  ];
+  assert.equal((await postJson(server, '/sync', `{"gyms":[${gyms.join(',')}]}`)).status, 200);
+  const synced = await postJson(server, '/sync/delta', { lastSyncTime: null });
+  const reworded = [
+    '{\n  "updatedAt": "2024-01-15T10:00:00.000Z",\n  "grades": [ 1, 25e-1, { "a": null } ],\n  "name": "Boulder Barn", "id": "g1"\n}',
+    '{"id":"g2","updatedAt":"2024-01-15T10:00:00.000Z","rating":1}',
+    // The same double to JSON.parse, another number: a change.
+    '{"updatedAt":"2024-01-15T10:00:00.000Z","big":9223372036854775808,"id":"g3"}',
+    '{"id":"g4","huge":2e400,"updatedAt":"2024-01-15T10:00:00.000Z"}',
+    '{"id":"g5","name":"Crimp ","updatedAt":"2024-01-15T10:00:00.000Z"}',
+  ];
+  assert.equal((await postJson(server, '/sync', `{ "gyms" : [ ${reworded.join(' ,\n ')} ] }`)).status, 200);
+
+  const since = await server.fetch('/sync/delta', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ lastSyncTime: synced.body.serverTime }) });
+  const changed = await since.text();
+  assert.deepEqual((JSON.parse(changed) as { gyms: { id: string }[] }).gyms.map((g) => g.id).sort(), ['g3', 'g4', 'g5']);
+  assert.ok(changed.includes('9223372036854775808') && changed.includes('2e400'), 'the changed numbers are stored as sent');
+  const all = await (await server.fetch('/sync')).text();
+  assert.ok(all.includes('"rating":1.0') && all.includes('"grades":[1,2.5,'), 'an item of the same content keeps the text it was stored with');
+  assert.equal((await postJson(server, '/sync', `{"gyms":[${reworded.join(',')}]}`)).status, 200);
+  assert.deepEqual((await postJson(server, '/sync/delta', { lastSyncTime: synced.body.serverTime })).body.gyms.map((g: { id: string }) => g.id).sort(), ['g3', 'g4', 'g5']);
+});
+
 test('one bad item among 50 good ones: 400 naming it, and nothing stored', async (t) => {
   const server = await startTestServer(t);
   await postJson(server, '/sync/delta', { gyms: [{ id: 'keep' }] });
