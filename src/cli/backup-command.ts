@@ -1,35 +1,35 @@
 import { existsSync } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { createBackup, type BackupProgress } from '../backup/backup.js';
-import { DamagedArchiveError } from '../backup/manifest.js';
+import { DamagedArchiveError, type Manifest } from '../backup/manifest.js';
 import { extractArchive, holdsData, moveAside, verifyArchive } from '../backup/restore.js';
 import { ConfigError, type Config } from '../config.js';
 import { PRIVATE_DIR_MODE } from '../private-files.js';
 import { CommandError } from './command-error.js';
 import { CliError } from './exit-codes.js';
+import { backupFromPostgres, postgresLabel, replacedArchiveFor, restoreIntoPostgres } from './postgres-backup.js';
 import { formatBytes, formatDuration, Progress } from './progress.js';
+import { openStore } from '../store/open-store.js';
 import { databaseInUse } from '../store/sqlite-backup.js';
 import { DATABASE_FILE } from '../store/sqlite-store.js';
 import { GENERATED_TOKEN_FILE } from './token.js';
 
-/** Backups are of the SQLite folder; PostgreSQL has its own tools, and copy-store moves data between the two. */
-const ON_POSTGRESQL =
-  'backup and restore work on the SQLite folder (DATA_DIR); with DATABASE_URL, back up the database with pg_dump, or copy it to a folder with `ascently-sync copy-store --from postgres://… --to sqlite:DIR`';
-
-/** `ascently-sync backup FILE`: one .tar.gz of the database, the images and the generated token, while the server runs. */
+/** `ascently-sync backup FILE`: one .tar.gz of the database and the images, while the server runs; from SQLite or PostgreSQL alike. */
 export async function backupCommand(config: Config, args: string[]): Promise<number> {
   const [file] = args;
   if (file === undefined || args.length > 1) throw new ConfigError('usage: ascently-sync backup FILE (a .tar.gz to write)');
-  if (config.databaseUrl !== undefined) throw new CommandError(ON_POSTGRESQL);
-  if (!existsSync(path.join(config.dataDir, DATABASE_FILE))) throw new CommandError(`nothing to back up: no database in ${config.dataDir} (DATA_DIR)`);
+  const onPostgres = config.databaseUrl !== undefined;
+  if (!onPostgres && !existsSync(path.join(config.dataDir, DATABASE_FILE))) throw new CommandError(`nothing to back up: no database in ${config.dataDir} (DATA_DIR)`);
   const started = Date.now();
   const progress = new Progress();
   const show = (p: BackupProgress): void => {
     const percent = p.totalBytes === 0 ? 100 : Math.floor((100 * p.bytes) / p.totalBytes);
     progress.update(`backing up: ${p.files}/${p.totalFiles} files, ${formatBytes(p.bytes)} of ${formatBytes(p.totalBytes)} (${percent}%)`, p.files === p.totalFiles);
   };
-  const summary = await createBackup({ dataDir: config.dataDir, imagesDir: config.imagesDir }, file, show).finally(() => progress.done());
+  const summary = await (onPostgres ? backupFromPostgres(config, file, show) : createBackup({ dataDir: config.dataDir, imagesDir: config.imagesDir }, file, show)).finally(() =>
+    progress.done(),
+  );
   process.stdout.write(
     `Backed up ${count(summary.items, 'item')} (${count(summary.accounts, 'account')}) and ${count(summary.images, 'image')}: ${formatBytes(summary.fileBytes)} in ${formatBytes(summary.archiveBytes)} to ${file} in ${formatDuration(Date.now() - started)}.\n`,
   );
@@ -41,14 +41,13 @@ export async function backupCommand(config: Config, args: string[]): Promise<num
  * running server 1; each is one line, and nothing was changed.
  *
  * `ascently-sync restore FILE [--data-dir DIR] [--force]`: checks the whole
- * archive first and changes nothing if it is damaged; refuses folders that hold
- * data unless --force, which moves that data aside rather than deleting it.
- * Run it with the server stopped.
+ * archive first and changes nothing if it is damaged; refuses folders (or, with
+ * DATABASE_URL, a database) that hold data unless --force, which keeps that data
+ * aside rather than deleting it. Run it with the server stopped.
  */
 export async function restoreCommand(config: Config, args: string[], options: { force: boolean }): Promise<number> {
   const [file] = args;
   if (file === undefined || args.length > 1) throw new ConfigError('usage: ascently-sync restore FILE [--data-dir DIR] [--force]');
-  if (config.databaseUrl !== undefined) throw new CommandError(ON_POSTGRESQL);
   const started = Date.now();
   // One handle for both passes: the archive may sit in a folder about to be moved aside.
   const archive = await open(file, 'r');
@@ -56,6 +55,7 @@ export async function restoreCommand(config: Config, args: string[], options: { 
   try {
     progress.update(`checking ${file} against its manifest…`, true);
     const manifest = await verifyArchive(archive).catch(damaged(file));
+    if (config.databaseUrl !== undefined) return await restorePostgres(config, file, archive, manifest, { force: options.force, started, progress });
     const imagesApart = !isInside(config.imagesDir, config.dataDir);
     const folders = imagesApart ? [config.dataDir, config.imagesDir] : [config.dataDir];
     const occupied: string[] = [];
@@ -71,16 +71,44 @@ export async function restoreCommand(config: Config, args: string[], options: { 
     progress.update(`restoring into ${config.dataDir}…`, true);
     await extractArchive(archive, manifest, { dataDir: config.dataDir, imagesDir: config.imagesDir, tokenFile: tokenFile(config) }).catch(damaged(file));
     progress.done();
-    const bytes = manifest.files.reduce((sum, f) => sum + f.size, 0);
-    const kept = aside.length > 0 ? ` The data that was there is kept in ${aside.join(' and ')}.` : '';
-    process.stdout.write(
-      `Restored ${count(manifest.items, 'item')} (${count(manifest.accounts, 'account')}) and ${count(manifest.images, 'image')}, ${formatBytes(bytes)}, backed up at ${manifest.createdAt}, into ${config.dataDir} in ${formatDuration(Date.now() - started)}.${kept}\n`,
-    );
+    reportRestore(manifest, config.dataDir, started, aside);
     return 0;
   } finally {
     progress.done();
     await archive.close();
   }
+}
+
+/**
+ * The same into PostgreSQL: a database that holds data is refused unless --force,
+ * which first keeps that data in an archive of its own beside FILE (restorable
+ * like any backup), then replaces it in one transaction.
+ */
+async function restorePostgres(config: Config, file: string, archive: FileHandle, manifest: Manifest, run: { force: boolean; started: number; progress: Progress }): Promise<number> {
+  const target = postgresLabel(config);
+  const store = await openStore(config);
+  const held = await store.holdsData().finally(() => store.close());
+  if (held && !run.force) throw new CommandError(`${target} already holds data; nothing was changed. Restore into an empty database, or add --force to keep that data in an archive beside ${file} first.`);
+  const aside: string[] = [];
+  if (held) {
+    const replaced = replacedArchiveFor(file);
+    run.progress.update(`keeping what ${target} holds in ${replaced}…`, true);
+    await backupFromPostgres(config, replaced);
+    aside.push(replaced);
+  }
+  run.progress.update(`restoring into ${target}…`, true);
+  await restoreIntoPostgres(config, file, archive, manifest, held).catch(damaged(file));
+  run.progress.done();
+  reportRestore(manifest, target, run.started, aside);
+  return 0;
+}
+
+function reportRestore(manifest: Manifest, into: string, started: number, aside: readonly string[]): void {
+  const bytes = manifest.files.reduce((sum, f) => sum + f.size, 0);
+  const kept = aside.length > 0 ? ` The data that was there is kept in ${aside.join(' and ')}.` : '';
+  process.stdout.write(
+    `Restored ${count(manifest.items, 'item')} (${count(manifest.accounts, 'account')}) and ${count(manifest.images, 'image')}, ${formatBytes(bytes)}, backed up at ${manifest.createdAt}, into ${into} in ${formatDuration(Date.now() - started)}.${kept}\n`,
+  );
 }
 
 function damaged(file: string): (err: unknown) => never {

@@ -121,12 +121,12 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     run: ({ config, args, flags }) => devicesCommand(config, args, accountOptions(flags)),
   },
   backup: {
-    help: [['backup <file>', 'write a .tar.gz of the database, images and kept token, while the server runs']],
+    help: [['backup <file>', 'write a .tar.gz of the database and images (SQLite or PostgreSQL), while the server runs']],
     run: ({ config, args }) => backupCommand(config, args),
   },
   restore: {
-    help: [['restore <file>', 'check a backup, then restore it into DATA_DIR (stop the server first)']],
-    flags: { force: { doc: 'move the data already in DATA_DIR aside first' } },
+    help: [['restore <file>', 'check a backup, then restore it into DATA_DIR, or DATABASE_URL when set (stop the server first)']],
+    flags: { force: { doc: 'keep the data already there aside first (a folder in DATA_DIR; with DATABASE_URL, an archive beside the file)' } },
     run: ({ config, args, flags }) => restoreCommand(config, args, { force: flags['force'] === true }),
   },
   'copy-store': {

@@ -2,12 +2,13 @@ import path from 'node:path';
 import { ConfigError, type Config } from '../config.js';
 import { CommandError } from './command-error.js';
 import { openStore } from '../store/open-store.js';
+import { PgStore } from '../store/pg-store.js';
 import { TargetNotEmptyError, type CopyBatch } from '../store/store-copy.js';
 import type { Store } from '../store/store.js';
 
 const USAGE = 'usage: ascently-sync copy-store --from sqlite:DIR|postgres://… --to sqlite:DIR|postgres://…';
 
-interface Location {
+export interface Location {
   /** For messages: the folder, or the URL without its password. */
   readonly label: string;
   readonly dataDir?: string;
@@ -18,8 +19,7 @@ interface Location {
  * `ascently-sync copy-store --from … --to …`: moves an install between SQLite and
  * PostgreSQL (either way): every account with its quotas, item, tombstone (with
  * its stamp), history snapshot, device (tokens keep working), web session and
- * image. The rows go in one transaction, then the images account by account; a
- * target that already holds data is refused before anything is written.
+ * image.
  */
 export async function copyStoreCommand(config: Config, from: string | undefined, to: string | undefined): Promise<number> {
   if (from === undefined || to === undefined) throw new ConfigError(USAGE);
@@ -27,21 +27,38 @@ export async function copyStoreCommand(config: Config, from: string | undefined,
   const target = parseLocation(to);
   if (source.label === target.label) throw new ConfigError('--from and --to name the same store');
   const started = Date.now();
+  const { counts, images } = await copyStore(source, target, config.maxImageBytes);
+  process.stdout.write(
+    `Copied ${counts.datasets} account(s): ${counts.items} items, ${counts.tombstones} deletions, ${counts.history} history snapshots, ` +
+      `${counts.devices} devices, ${counts.webSessions} web sessions and ` +
+      `${images.count} images (${(images.bytes / 1e6).toFixed(1)} MB) from ${source.label} to ${target.label} in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`,
+  );
+  if (images.skipped.length > 0) process.stdout.write(`Not copied (not a JPEG, PNG, GIF or WebP image): ${images.skipped.join(', ')}\n`);
+  return 0;
+}
+
+/**
+ * Every row of `source` into `target` in one transaction, then the images account
+ * by account. A target that holds data is refused before anything is written,
+ * unless `replace` (PostgreSQL only, for restore --force): then what it held goes
+ * in the same transaction as the rows come in.
+ */
+export async function copyStore(source: Location, target: Location, maxImageBytes: number, options: { replace?: boolean } = {}) {
   const sourceStore = await open(source);
   try {
     const targetStore = await open(target);
     try {
-      if (await targetStore.holdsData()) throw new CommandError(`${target.label} already holds data: copy-store only fills an empty store`);
       const counts = { datasets: 0, items: 0, tombstones: 0, history: 0, devices: 0, webSessions: 0 };
-      await targetStore.writeAll(counted(sourceStore.readAll(), counts));
-      const images = await copyImages(sourceStore, targetStore, source, target, config.maxImageBytes);
-      process.stdout.write(
-        `Copied ${counts.datasets} account(s): ${counts.items} items, ${counts.tombstones} deletions, ${counts.history} history snapshots, ` +
-          `${counts.devices} devices, ${counts.webSessions} web sessions and ` +
-          `${images.count} images (${(images.bytes / 1e6).toFixed(1)} MB) from ${source.label} to ${target.label} in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`,
-      );
-      if (images.skipped.length > 0) process.stdout.write(`Not copied (not a JPEG, PNG, GIF or WebP image): ${images.skipped.join(', ')}\n`);
-      return 0;
+      const batches = counted(sourceStore.readAll(), counts);
+      if (options.replace) {
+        if (!(targetStore instanceof PgStore)) throw new Error('only a PostgreSQL store is replaced whole');
+        await targetStore.replaceAll(batches);
+      } else {
+        if (await targetStore.holdsData()) throw new TargetNotEmptyError();
+        await targetStore.writeAll(batches);
+      }
+      const images = await copyImages(sourceStore, targetStore, source, target, maxImageBytes);
+      return { counts, images };
     } catch (err) {
       if (err instanceof TargetNotEmptyError) throw new CommandError(`${target.label} already holds data: copy-store only fills an empty store`);
       throw err;
@@ -53,7 +70,7 @@ export async function copyStoreCommand(config: Config, from: string | undefined,
   }
 }
 
-function parseLocation(raw: string): Location {
+export function parseLocation(raw: string): Location {
   if (raw.startsWith('sqlite:')) {
     const dir = raw.slice('sqlite:'.length);
     if (dir === '') throw new ConfigError(`"${raw}": give the data folder, as sqlite:DIR`);

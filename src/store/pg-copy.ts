@@ -57,12 +57,20 @@ export async function* readAllRows(pool: pg.Pool): AsyncGenerator<CopyBatch> {
   }
 }
 
-/** Writes the batches inside the caller's transaction; refuses a database that already holds data. */
-export async function writeAllRows(db: pg.PoolClient, batches: AsyncIterable<CopyBatch>): Promise<void> {
+/**
+ * Writes the batches inside the caller's transaction; refuses a database that
+ * already holds data, or with `replace` empties it first. Sequences go on where
+ * they were, so an account id is never handed out twice.
+ */
+export async function writeAllRows(db: pg.PoolClient, batches: AsyncIterable<CopyBatch>, { replace }: { replace: boolean }): Promise<void> {
   // Servers still running on this database wait until the copy is over.
   await db.query('LOCK TABLE datasets IN EXCLUSIVE MODE');
-  const { rows } = await db.query<{ held: boolean }>(HOLDS_DATA);
-  if (rows[0]!.held) throw new TargetNotEmptyError('the PostgreSQL database already holds data');
+  if (replace) {
+    await db.query('TRUNCATE items, tombstones, history, image_chunks, images, web_sessions, devices, removed_datasets, datasets');
+  } else {
+    const { rows } = await db.query<{ held: boolean }>(HOLDS_DATA);
+    if (rows[0]!.held) throw new TargetNotEmptyError('the PostgreSQL database already holds data');
+  }
   const ids = new Map<string, number>();
   for await (const batch of batches) {
     if (batch.kind === 'dataset') {

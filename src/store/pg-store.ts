@@ -289,7 +289,12 @@ export class PgStore implements Store {
   }
 
   writeAll(batches: AsyncIterable<CopyBatch>): Promise<void> {
-    return this.transaction((db) => writeAllRows(db, batches));
+    return this.transaction((db) => writeAllRows(db, batches, { replace: false }));
+  }
+
+  /** writeAll into a database that may hold data: everything it held goes, in the same transaction (restore --force). */
+  replaceAll(batches: AsyncIterable<CopyBatch>): Promise<void> {
+    return this.transaction((db) => writeAllRows(db, batches, { replace: true }));
   }
 
   async close(): Promise<void> {

@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import tar from 'tar-stream';
 import { CLI_ENTRY, startChildServer, type ChildServer } from '../helpers/child-server.js';
-import { cli } from '../helpers/cli.js';
+import { cli, oneLine } from '../helpers/cli.js';
 import { TEST_TOKEN, tempDir } from '../helpers/server.js';
 import { listTree, patternedJpeg } from '../images/fixtures.js';
 import { ON_POSTGRES } from '../helpers/test-store.js';
@@ -318,11 +318,72 @@ test('a backup taken while three devices sync and upload restores one moment of 
   assert.deepEqual(newer, [...roundItems(1, 1_000), ...roundItems(2, 1_000)].map((item) => item['id'] as string).sort(), 'then only what changed since');
 });
 
-test('with DATABASE_URL, backup and restore refuse in one line and name pg_dump and copy-store', { skip: !ON_POSTGRES && 'the PostgreSQL half runs this' }, async (t) => {
+test('with DATABASE_URL, backup and restore work alike: the archive restores into PostgreSQL or a SQLite folder, and --force keeps what it replaces', { skip: !ON_POSTGRES && 'the PostgreSQL half runs this' }, async (t) => {
   const dataDir = tempDir(t);
-  for (const args of [['backup', path.join(dataDir, 'b.tar.gz')], ['restore', path.join(dataDir, 'b.tar.gz')]]) {
-    const result = await cli(args, { DATA_DIR: dataDir });
-    assert.equal(result.code, 1, result.stderr);
-    assert.match(result.stderr, /pg_dump.*copy-store/);
+  const server = await startChildServer(dataDir);
+  t.after(() => server.kill9());
+  const gyms = Array.from({ length: 30 }, (_, i) => ({ id: `gym-${i}`, name: `Halle ${i}`, updatedAt: '2024-01-15T10:30:00.000Z' }));
+  assert.equal((await postJson(server, '/sync', { gyms, deletedItems: [{ id: 'gone', type: 'gym', deletedAt: '2024-01-15T10:30:00.000Z' }] })).status, 200);
+  const device = await postJson(server, '/sync/delta', { lastSyncTime: null });
+  const images = new Map<string, Buffer>();
+  for (let i = 0; i < 3; i++) {
+    const bytes = patternedJpeg(20_000 + i * 5_000, i);
+    assert.equal((await server.fetch(`/images/upload?filename=p-${i}.jpg`, { method: 'POST', body: bytes })).status, 200);
+    images.set(`p-${i}.jpg`, bytes);
   }
+  const added = await cli(['accounts', 'add', 'anna', '--json'], { DATA_DIR: dataDir });
+  assert.equal(added.code, 0, added.stderr);
+  const annaToken = (JSON.parse(added.stdout) as { device: { token: string } }).device.token;
+  const before = await syncState(server);
+
+  const folder = tempDir(t);
+  const file = path.join(folder, 'nightly.tar.gz');
+  const backup = await cli(['backup', file], { DATA_DIR: dataDir });
+  assert.equal(backup.code, 0, backup.stderr);
+  assert.match(backup.stdout, SUMMARY);
+  assert.match(backup.stdout, /^Backed up 30 items \(2 accounts\) and 3 images/);
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  assert.deepEqual(listTree(folder), ['nightly.tar.gz'], 'nothing staged is left beside it');
+  assert.ok(!gunzipSync(readFileSync(file)).toString('latin1').includes(annaToken), 'no token in the archive');
+
+  // Into an empty database: the same answers, images, tokens and stamps.
+  const target = tempDir(t);
+  const restore = await cli(['restore', file], { DATA_DIR: target });
+  assert.equal(restore.code, 0, restore.stderr);
+  assert.match(restore.stdout, /^Restored 30 items \(2 accounts\) and 3 images, .* into postgres:\/\/.* in [\d.]+ (?:ms|s)\.\n$/);
+  const restored = await startChildServer(target);
+  t.after(() => restored.kill9());
+  assert.deepEqual(await syncState(restored), before);
+  const download = await restored.fetch('/images/download?filename=p-2.jpg');
+  assert.equal(sha(Buffer.from(await download.arrayBuffer())), sha(images.get('p-2.jpg')!));
+  assert.equal((await fetch(`${restored.url}/health`, { headers: { authorization: `Bearer ${annaToken}` } })).status, 200);
+  const since = await postJson(restored, '/sync/delta', { lastSyncTime: device.json['serverTime'] });
+  assert.deepEqual([since.json['gyms'], since.json['deletedItems']], [[], []], 'a device that synced before the backup has nothing new');
+
+  // Into a SQLite folder: the same archive format either way.
+  const folderTarget = path.join(tempDir(t), 'sqlite');
+  assert.equal((await cli(['restore', file, '--data-dir', folderTarget], {})).code, 0);
+  const exported = await cli(['export', '--data-dir', folderTarget], {});
+  assert.equal(exported.code, 0, exported.stderr);
+  const fromFolder = JSON.parse(exported.stdout) as Record<string, unknown>;
+  delete fromFolder['exportedAt'];
+  assert.deepEqual(fromFolder, before);
+  for (const [name, bytes] of images) assert.deepEqual(readFileSync(path.join(folderTarget, 'images', name)), bytes, name);
+
+  // A database that holds data is refused; with --force, what it held is kept in an archive beside FILE first.
+  assert.equal((await postJson(server, '/sync/delta', { gyms: [{ id: 'after-backup', updatedAt: '2024-02-01T00:00:00.000Z' }] })).status, 200);
+  const refused = await cli(['restore', file], { DATA_DIR: dataDir });
+  assert.equal(refused.code, 1);
+  assert.match(oneLine(refused), /already holds data; nothing was changed\. .*--force/);
+  assert.ok(((await syncState(server))['gyms'] as { id: string }[]).some((g) => g.id === 'after-backup'));
+  const forced = await cli(['restore', file, '--force'], { DATA_DIR: dataDir });
+  assert.equal(forced.code, 0, forced.stderr);
+  const aside = /kept in (\S+\.tar\.gz)\.\n$/.exec(forced.stdout)?.[1];
+  assert.ok(aside && path.dirname(aside) === folder, forced.stdout);
+  assert.deepEqual(await syncState(server), before, 'the running server answers from the restored data');
+  const replacedTarget = tempDir(t);
+  assert.equal((await cli(['restore', aside], { DATA_DIR: replacedTarget })).code, 0);
+  const replaced = await startChildServer(replacedTarget);
+  t.after(() => replaced.kill9());
+  assert.ok(((await syncState(replaced))['gyms'] as { id: string }[]).some((g) => g.id === 'after-backup'), 'the replaced data is in its archive');
 });
