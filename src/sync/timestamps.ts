@@ -3,10 +3,12 @@
  * far more than ISO and reads a time without an offset in the machine's local
  * zone, which would make merges depend on where the server runs. A time without
  * an offset is read as UTC. Fractions beyond milliseconds are kept as a fraction
- * of a millisecond so that microsecond-precise times still order correctly.
+ * of a millisecond so that microsecond-precise times still order correctly; a
+ * fraction of any length is read (ISO 8601 sets no limit), to what a double holds
+ * of it at today's dates: about a microsecond.
  */
 const ISO_8601 =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?$/;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?$/;
 
 /** The form the apps write; for it alone Date.parse is exact, and much faster than the general path. */
 const CANONICAL = /^\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-5]\d\.\d{3}Z$/;

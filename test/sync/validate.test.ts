@@ -47,6 +47,9 @@ test('ISO 8601 instants are read strictly and compared as instants', () => {
   assert.equal(parseInstant('2024-01-15T12:30:00+02:00'), Date.UTC(2024, 0, 15, 10, 30));
   assert.equal(parseInstant('2024-01-15T05:30:00-0500'), Date.UTC(2024, 0, 15, 10, 30));
   assert.equal(parseInstant('2024-01-15T10:30:00.123456Z'), Date.UTC(2024, 0, 15, 10, 30) + 123.456);
+  // A fraction of any length, not only up to nanoseconds: it is still that instant, not unreadable.
+  assert.equal(parseInstant('2024-01-15T10:30:00.1234567891Z'), Date.UTC(2024, 0, 15, 10, 30) + 123.4567891);
+  assert.equal(parseInstant(`2024-01-15T10:30:00.5${'0'.repeat(40)}Z`), Date.UTC(2024, 0, 15, 10, 30) + 500);
   assert.equal(parseInstant('2024-01-15T10:30:00'), Date.UTC(2024, 0, 15, 10, 30), 'no offset reads as UTC, whatever the machine zone');
   assert.equal(parseInstant('2024-01-15'), Date.UTC(2024, 0, 15));
   for (const bad of ['', 'yesterday', '2024-13-01T00:00:00Z', '2024-02-30T00:00:00Z', '2024-02-30T00:00:00.000Z', '2024-01-01T24:00:01.000Z', '2024-01-15T25:00:00Z', 'Jan 15 2024', '1705314600000']) {
