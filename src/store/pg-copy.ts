@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { cursorRows, key, unkey } from './pg-rows.js';
+import { cursorRows, idIn, key, typeKeyIn, unkey } from './pg-rows.js';
 import {
   HOLDS_DATA,
   TargetNotEmptyError,
@@ -41,10 +41,10 @@ export async function* readAllRows(pool: pg.Pool): AsyncGenerator<CopyBatch> {
       );
       if (sessions.rows.length > 0) yield { kind: 'webSessions', dataset, rows: sessions.rows };
       const items = 'SELECT collection, id, updated_ms AS "updatedMs", stamp, json FROM items WHERE dataset_id = $1 ORDER BY seq';
-      for await (const rows of cursorRows<ItemRecord>(db, 'copy_items', items, [id])) yield { kind: 'items', dataset, rows: rows.map((r) => ({ ...r, id: unkey(r.id) })) };
+      for await (const rows of cursorRows<ItemRecord>(db, 'copy_items', items, [id])) yield { kind: 'items', dataset, rows: rows.map((r) => ({ ...r, id: unkey(r.id, idIn(r.json)) })) };
       const tombstones = 'SELECT type_key AS "typeKey", id, stamp, json FROM tombstones WHERE dataset_id = $1 ORDER BY seq';
       for await (const rows of cursorRows<TombstoneRecord>(db, 'copy_tombstones', tombstones, [id])) {
-        yield { kind: 'tombstones', dataset, rows: rows.map((r) => ({ ...r, typeKey: unkey(r.typeKey), id: unkey(r.id) })) };
+        yield { kind: 'tombstones', dataset, rows: rows.map((r) => ({ ...r, typeKey: unkey(r.typeKey, typeKeyIn(r.json)), id: unkey(r.id, idIn(r.json)) })) };
       }
       const history = 'SELECT created_at AS "createdAt", reason, items, tombstones, raw_bytes AS "rawBytes", gzip FROM history WHERE dataset_id = $1 ORDER BY id';
       for await (const rows of cursorRows<HistoryRecord>(db, 'copy_history', history, [id])) yield { kind: 'history', dataset, rows };

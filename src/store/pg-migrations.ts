@@ -112,6 +112,15 @@ export const PG_MIGRATIONS: readonly string[] = [
     removed_at  bigint NOT NULL
   );
   `,
+  // 4: keys longer than 1000 bytes are kept as their SHA-256 (pg-rows.ts, key()):
+  // a longer id no longer fails the write, and the ones stored before (a b-tree
+  // entry took them when they compressed well) are hashed the same way. A key
+  // with an escape in it (a backslash or U+0000 in the id) is left as it was.
+  `
+  UPDATE items SET id = '\\h' || encode(sha256(convert_to(id, 'UTF8')), 'hex') WHERE octet_length(id) > 1000 AND strpos(id, '\\') = 0;
+  UPDATE tombstones SET id = '\\h' || encode(sha256(convert_to(id, 'UTF8')), 'hex') WHERE octet_length(id) > 1000 AND strpos(id, '\\') = 0;
+  UPDATE tombstones SET type_key = '\\h' || encode(sha256(convert_to(type_key, 'UTF8')), 'hex') WHERE octet_length(type_key) > 1000 AND strpos(type_key, '\\') = 0;
+  `,
 ];
 
 /** Any constant will do, as long as it is this program's own: pg_advisory_lock keys are per database. */

@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { itemKey, type StoredItem, type StoredState, type StoredTombstone } from '../sync/merge.js';
-import { COLLECTIONS, tombstoneTypeOf, type Collection } from '../sync/model.js';
+import { COLLECTIONS, normaliseTombstoneType, tombstoneTypeOf, type Collection } from '../sync/model.js';
 import type { DeltaRequest } from '../sync/validate.js';
 import { sameJsonText } from '../sync/json-equal.js';
 
@@ -53,8 +54,8 @@ export async function readForDelta(db: pg.PoolClient, datasetId: number, request
   const changedItems: typeof rows = [];
   const changedTombstones: typeof rows = [];
   for (const row of rows) {
-    if (row.kind === 'item') items.set(itemKey(row.k, row.id), { collection: row.k as Collection, id: unkey(row.id), time: row.time!, json: row.json, stamp: row.stamp });
-    else if (row.kind === 'tombstone') tombstones.set(itemKey(row.k, row.id), { typeKey: unkey(row.k), id: unkey(row.id), json: row.json, stamp: row.stamp });
+    if (row.kind === 'item') items.set(itemKey(row.k, row.id), { collection: row.k as Collection, id: unkey(row.id, idIn(row.json)), time: row.time!, json: row.json, stamp: row.stamp });
+    else if (row.kind === 'tombstone') tombstones.set(itemKey(row.k, row.id), { typeKey: unkey(row.k, typeKeyIn(row.json)), id: unkey(row.id, idIn(row.json)), json: row.json, stamp: row.stamp });
     else if (row.kind === 'changed item') changedItems.push(row);
     else changedTombstones.push(row);
   }
@@ -64,7 +65,7 @@ export async function readForDelta(db: pg.PoolClient, datasetId: number, request
       item: (collection, id) => items.get(itemKey(collection, key(id))),
       tombstone: (typeKey, id) => tombstones.get(itemKey(key(typeKey), key(id))),
     },
-    changedItems: changedItems.sort(byStamp).map((r) => ({ collection: r.k as Collection, id: unkey(r.id), json: r.json })),
+    changedItems: changedItems.sort(byStamp).map((r) => ({ collection: r.k as Collection, id: unkey(r.id, idIn(r.json)), json: r.json })),
     changedTombstones: changedTombstones.sort(byStamp),
   };
 }
@@ -165,19 +166,37 @@ export async function* fetchPages(db: pg.PoolClient, cursor: string, sql: string
   for await (const rows of cursorRows<{ json: string }>(db, cursor, sql, params)) yield rows.map((r) => r.json);
 }
 
+export const LONG_KEY_BYTES = 1000;
+const HASHED_KEY = '\\h';
+
 /**
- * Ids and types are keys only (the JSON text is what is answered), and may hold
- * U+0000, which PostgreSQL text cannot: this encoding is one-to-one and leaves
- * every other string as it is.
+ * Ids and types are keys only (the JSON text is what is answered). They are
+ * stored as they are, except that U+0000, which PostgreSQL text cannot hold, and
+ * the backslash are escaped (one-to-one), and that one longer than LONG_KEY_BYTES
+ * is stored as `\h` and its SHA-256: a b-tree entry holds at most about 2.7 kB,
+ * and a longer id made the write a 500. No escaped key starts with `\h`.
  */
 export function key(id: string): string {
+  if (id.length > LONG_KEY_BYTES / 3 && Buffer.byteLength(id) > LONG_KEY_BYTES) return `${HASHED_KEY}${createHash('sha256').update(id).digest('hex')}`;
   if (!id.includes('\u0000') && !id.includes('\\')) return id;
   return id.replaceAll('\\', '\\\\').replaceAll('\u0000', '\\0');
 }
 
-export function unkey(stored: string): string {
+/** What a stored key stands for; a hashed one is read from the row's own JSON, by `original`. */
+export function unkey(stored: string, original: () => string): string {
   if (!stored.includes('\\')) return stored;
+  if (stored.startsWith(HASHED_KEY)) return original();
   return stored.replace(/\\(\\|0)/g, (_match, c: string) => (c === '0' ? '\u0000' : '\\'));
+}
+
+/** The id an item's or tombstone's JSON holds (the last `id`, as JSON.parse reads it). */
+export function idIn(json: string): () => string {
+  return () => (JSON.parse(json) as { id: string }).id;
+}
+
+/** The type key of a tombstone's JSON, normalised as when it came in. */
+export function typeKeyIn(json: string): () => string {
+  return () => normaliseTombstoneType((JSON.parse(json) as { type: string }).type).typeKey;
 }
 
 /**

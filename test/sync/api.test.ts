@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { brotliCompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { postJson, sqliteOf, startTestServer, storeRow, type TestServer } from '../helpers/server.js';
@@ -116,6 +117,32 @@ test('a re-upload that changes only whitespace, key order or how a number is wri
   assert.ok(all.includes('"rating":1.0') && all.includes('"grades":[1,2.5,'), 'an item of the same content keeps the text it was stored with');
   assert.equal((await postJson(server, '/sync', `{"gyms":[${reworded.join(',')}]}`)).status, 200);
   assert.deepEqual((await postJson(server, '/sync/delta', { lastSyncTime: synced.body.serverTime })).body.gyms.map((g: { id: string }) => g.id).sort(), ['g3', 'g4', 'g5']);
+});
+
+test('ids and tombstone types of any length are kept, replaced and deleted like short ones', async (t) => {
+  const server = await startTestServer(t);
+  // Random, so that no store can compress them into a short index entry.
+  const long = (prefix: string): string => prefix + randomBytes(2400).toString('base64');
+  const [gymId, problemId, goneId, type] = [long('g'), long('p'), long('x'), long('climb-')];
+  const first = await postJson(server, '/sync/delta', {
+    gyms: [{ id: gymId, name: 'old', updatedAt: '2024-01-15T10:00:00.000Z' }],
+    deletedItems: [{ id: goneId, type, deletedAt: '2024-01-15T10:00:00.000Z' }],
+  });
+  assert.equal(first.status, 200);
+  assert.equal((await postJson(server, '/sync/delta', { gyms: [{ id: gymId, name: 'new', updatedAt: '2024-01-16T10:00:00.000Z' }] })).status, 200);
+  const since = await postJson(server, '/sync/delta', { lastSyncTime: first.body.serverTime });
+  assert.deepEqual(since.body.gyms, [{ id: gymId, name: 'new', updatedAt: '2024-01-16T10:00:00.000Z' }], 'replaced, not stored twice');
+
+  const upload = await postJson(server, '/sync', { gyms: [{ id: gymId, name: 'new', updatedAt: '2024-01-16T10:00:00.000Z' }], problems: [{ id: problemId, gymId }] });
+  assert.equal(upload.status, 200);
+  assert.equal((await postJson(server, '/sync/delta', { deletedItems: [{ id: gymId, type: 'gym', deletedAt: '2024-01-17T10:00:00.000Z' }] })).status, 200);
+  const { body } = await getSync(server);
+  assert.deepEqual(body['gyms'], []);
+  assert.deepEqual(body['problems'], [{ id: problemId, gymId }]);
+  assert.deepEqual(
+    (body['deletedItems'] as { id: string; type: string }[]).map((d) => [d.type.slice(0, 6), d.id.length]).sort(),
+    [['climb-', goneId.length], ['gym', gymId.length]],
+  );
 });
 
 test('one bad item among 50 good ones: 400 naming it, and nothing stored', async (t) => {
