@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, type Config } from '../config.js';
 import { CommandError } from './command-error.js';
+import { CliError } from './exit-codes.js';
 import { openStore } from '../store/open-store.js';
 import { PgStore } from '../store/pg-store.js';
+import { DATABASE_FILE } from '../store/sqlite-store.js';
 import { TargetNotEmptyError, type CopyBatch } from '../store/store-copy.js';
 import type { Store } from '../store/store.js';
 
@@ -44,6 +47,10 @@ export async function copyStoreCommand(config: Config, from: string | undefined,
  * in the same transaction as the rows come in.
  */
 export async function copyStore(source: Location, target: Location, maxImageBytes: number, options: { replace?: boolean } = {}) {
+  // Opening a folder would make an empty database in it, and copy that.
+  if (source.dataDir !== undefined && !existsSync(path.join(source.dataDir, DATABASE_FILE))) {
+    throw new CliError('file', `${source.label} holds no database (${DATABASE_FILE}); check the folder given to --from`);
+  }
   const sourceStore = await open(source);
   try {
     const targetStore = await open(target);

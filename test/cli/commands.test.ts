@@ -156,3 +156,11 @@ test('an export whose reader stops early (| head): one line saying the output is
   assert.equal(code, 3, stderr);
   assert.match(oneLine({ code: 3, stdout: '', stderr }), /^ascently-sync: the program reading the output closed it before the end \(EPIPE\): what it got is incomplete$/);
 });
+
+test('copy-store from a folder that holds no database exits 3 in one line and makes nothing there', async (t) => {
+  const missing = path.join(tempDir(t), 'typo');
+  const result = await cli(['copy-store', '--from', `sqlite:${missing}`, '--to', `sqlite:${path.join(tempDir(t), 'copy')}`]);
+  assert.equal(result.code, 3, result.stderr);
+  assert.match(oneLine(result), /holds no database \(ascently\.db\); check the folder given to --from/);
+  assert.equal(existsSync(missing), false);
+});
