@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { ApiError } from '../errors.js';
-import type { DatasetStats, DeltaOutcome, ExportSnapshot, HistorySnapshot, Store, TextPages } from '../store/store.js';
+import type { ExportSnapshot, HistorySnapshot, Store, TextPages } from '../store/store.js';
 import { documentBytes, documentChunks, documentText, joinedPages } from './document.js';
 import { gzipChunks } from './parallel-gzip.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -65,25 +65,30 @@ export class SyncService {
     return this.lock.run(datasetId, async () => {
       const started = process.hrtime.bigint();
       const outcome = await this.store.applyDelta(datasetId, request, this.now());
-      const parts = {
-        head: [['serverTime', JSON.stringify(formatInstant(outcome.stamp))]] as const,
-        arrays: [...COLLECTIONS.map((c) => [c, outcome.items(c)] as const), ['deletedItems', outcome.tombstones()] as const],
-      };
-      try {
-        this.options.onSync?.({
-          datasetId,
-          kind: 'delta',
-          received: request.changes.items.length + request.changes.tombstones.length,
-          sent: await sentCount(outcome, () => this.store.stats(datasetId)),
-          writeSeconds: secondsSince(started),
-        });
-      } catch (err) {
-        // A streamed answer holds a read of the store (on PostgreSQL, a connection) until closed.
-        outcome.close();
-        throw err;
+      const writeSeconds = secondsSince(started);
+      const report = (sent: number): void =>
+        this.options.onSync?.({ datasetId, kind: 'delta', received: request.changes.items.length + request.changes.tombstones.length, sent, writeSeconds });
+      const head = [['serverTime', JSON.stringify(formatInstant(outcome.stamp))]] as const;
+      if (!outcome.streamed) {
+        const items = COLLECTIONS.map((c) => [c, Array.from(outcome.items(c) as Iterable<string>)] as const);
+        const tombstones = Array.from(outcome.tombstones() as Iterable<string>);
+        report(items.reduce((sum, [, rows]) => sum + rows.length, tombstones.length));
+        return documentText({ head, arrays: [...items, ['deletedItems', tombstones] as const] });
       }
-      if (!outcome.streamed) return documentText(parts);
-      return { chunks: closing(documentChunks(parts), outcome.close), close: outcome.close };
+      // From scratch, the rows are counted as they go out, and reported once the answer is over or abandoned.
+      let sent = 0;
+      const count = (n: number): void => void (sent += n);
+      let open = true;
+      const close = (): void => {
+        if (open) report(sent);
+        open = false;
+        outcome.close();
+      };
+      const parts = {
+        head,
+        arrays: [...COLLECTIONS.map((c) => [c, countedPages(outcome.items(c) as TextPages, count)] as const), ['deletedItems', countedPages(outcome.tombstones() as TextPages, count)] as const],
+      };
+      return { chunks: closing(documentChunks(parts), close), close };
     });
   }
 
@@ -202,30 +207,22 @@ function secondsSince(started: bigint): number {
 /** The same snapshot, counting the rows read; `done` is called once the tombstones, read last, are all out. */
 function countingSnapshot(snapshot: ExportSnapshot, done: (rows: number) => void): ExportSnapshot {
   let rows = 0;
-  async function* counted(pages: TextPages, last: boolean): AsyncGenerator<readonly string[]> {
-    for await (const page of pages) {
-      rows += page.length;
-      yield page;
-    }
-    if (last) done(rows);
-  }
+  const count = (n: number): void => void (rows += n);
   return {
     extraFieldsJson: snapshot.extraFieldsJson,
-    items: (collection) => counted(snapshot.items(collection), false),
+    items: (collection) => countedPages(snapshot.items(collection), count),
     itemBytes: (collection) => snapshot.itemBytes(collection),
-    tombstones: () => counted(snapshot.tombstones(), true),
+    tombstones: () => countedPages(snapshot.tombstones(), count, () => done(rows)),
     close: () => snapshot.close(),
   };
 }
 
-/** How many items and deletions a delta answer carries: counted when in memory, from the dataset when streamed from scratch. */
-async function sentCount(outcome: DeltaOutcome, stats: () => Promise<DatasetStats>): Promise<number> {
-  if (outcome.streamed) {
-    const s = await stats();
-    return COLLECTIONS.reduce((sum, c) => sum + s.items[c], s.tombstones);
+async function* countedPages(pages: TextPages, count: (rows: number) => void, done?: () => void): AsyncGenerator<readonly string[]> {
+  for await (const page of pages) {
+    count(page.length);
+    yield page;
   }
-  const length = (rows: Iterable<string> | TextPages): number => (Array.isArray(rows) ? rows.length : 0);
-  return COLLECTIONS.reduce((sum, c) => sum + length(outcome.items(c)), length(outcome.tombstones()));
+  done?.();
 }
 
 async function* exportDocument(snapshot: ExportSnapshot, exportedAt: string): AsyncGenerator<string> {

@@ -55,9 +55,12 @@ test('only the metrics token opens /metrics, and it opens nothing else', async (
 test('every series the spec lists is there, with the counts of what happened', async (t) => {
   const server = await startTestServer(t, { metricsToken: METRICS_TOKEN });
   const gym = { id: 'gym-secret-id-1', name: 'Boulderhalle', updatedAt: '2024-01-15T10:30:00.000Z' };
-  assert.equal((await postJson(server, '/sync', { gyms: [gym], problems: [], sessions: [], attempts: [], deletedItems: [] })).status, 200);
+  const other = { id: 'gym-secret-id-2', name: 'Kletterhalle', updatedAt: '2024-01-15T10:30:00.000Z' };
+  assert.equal((await postJson(server, '/sync', { gyms: [gym, other], problems: [], sessions: [], attempts: [], deletedItems: [] })).status, 200);
+  // From scratch: the answer carries the other gym, not the one the device sent.
   const delta = await postJson(server, '/sync/delta', { lastSyncTime: null, gyms: [{ ...gym, name: 'B2', updatedAt: '2024-01-16T10:30:00.000Z' }], deletedItems: [] });
   assert.equal(delta.status, 200);
+  assert.deepEqual(delta.body.gyms, [other]);
   assert.equal((await server.fetch('/sync')).status, 200);
   await (await server.fetch('/sync')).text();
   assert.equal((await upload(server, 'secret-image-name.png', TINY_IMAGES['image/png'])).status, 200);
@@ -74,9 +77,10 @@ test('every series the spec lists is there, with the counts of what happened', a
     ['ascently_syncs_total{account="default",kind="delta"}', 1],
     ['ascently_syncs_total{account="default",kind="full_upload"}', 1],
     ['ascently_syncs_total{account="default",kind="full_download"}', 2],
-    ['ascently_sync_items_total{account="default",kind="full_upload",direction="received"}', 1],
+    ['ascently_sync_items_total{account="default",kind="full_upload",direction="received"}', 2],
     ['ascently_sync_items_total{account="default",kind="delta",direction="received"}', 1],
-    ['ascently_sync_items_total{account="default",kind="full_download",direction="sent"}', 2],
+    ['ascently_sync_items_total{account="default",kind="delta",direction="sent"}', 1],
+    ['ascently_sync_items_total{account="default",kind="full_download",direction="sent"}', 4],
     ['ascently_images_uploaded_total', 1],
     ['ascently_image_upload_bytes_total', TINY_IMAGES['image/png'].length],
     ['ascently_images_downloaded_total', 1],
