@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 
 declare module 'fastify' {
@@ -52,22 +53,39 @@ function hasBody(request: IncomingMessage): boolean {
 
 const discarding = new WeakSet<IncomingMessage>();
 
-/** Reads and drops what is left of the body (memory stays flat); past the bound, the connection is closed. */
+/**
+ * Reads and drops what is left of the body (memory stays flat); past the bound,
+ * the connection is closed. When the connection is to close after this answer
+ * (the request said `Connection: close`), Node would close it, unread bytes and
+ * all, as soon as the answer is out: the kernel then resets it, and the client
+ * still writing sees a broken pipe. Only our side is ended then; the socket goes
+ * once the body is read, or at the bound.
+ */
 function discardRest(request: IncomingMessage, maxBytes: number, maxMs: number): void {
   if (discarding.has(request)) return;
   discarding.add(request);
+  const socket = request.socket as (Socket & { destroySoon?: () => void }) | null;
   let bytes = 0;
+  let closeWhenRead = false;
   const stop = (): void => {
     clearTimeout(timer);
-    request.socket?.destroy();
+    socket?.destroy();
   };
   const timer = setTimeout(stop, maxMs);
   timer.unref();
+  if (socket && typeof socket.destroySoon === 'function') {
+    // What Node's HTTP server calls once an answer that ends the connection is written.
+    socket.destroySoon = () => {
+      closeWhenRead = true;
+      socket.end();
+      if (request.complete) stop();
+    };
+  }
   request.on('data', (chunk: Buffer) => {
     bytes += chunk.length;
     if (bytes > maxBytes) stop();
   });
-  request.once('end', () => clearTimeout(timer));
+  request.once('end', () => (closeWhenRead ? stop() : clearTimeout(timer)));
   request.once('close', () => clearTimeout(timer));
   request.on('error', () => undefined);
   request.resume();

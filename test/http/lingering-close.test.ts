@@ -90,6 +90,15 @@ test('an upload refused before its body is read is answered, to a client that wr
   }
 });
 
+test('a request that asks to close the connection gets its refusal too: the rest of its body is read before the close', async (t) => {
+  const server = await startTestServer(t, { maxJsonBytes: '10MB', maxImageBytes: '10MB' });
+  for (const r of REFUSALS) {
+    const answer = await writeAllThenRead(server.url, post(r.path, `${r.headers}Connection: close\r\n`, BODY_BYTES), BODY_BYTES, r.first);
+    assert.equal(answer.written, BODY_BYTES, r.name);
+    assert.equal(answer.status, r.status, r.name);
+  }
+});
+
 test('415 for a body that is not an image, and 429 once throttled, reach a client that writes 60 MB first', async (t) => {
   const server = await startTestServer(t, { maxImageBytes: '100MB' });
   const notImage = await writeAllThenRead(server.url, post('/images/upload?filename=a.jpg', AUTH, BODY_BYTES), BODY_BYTES, Buffer.from('%PDF-1.7'));
