@@ -37,6 +37,8 @@ export interface Session {
   /** The calendar date as the app wrote it (`date`, else `startTime`): YYYY-MM-DD, or '' when neither reads as one. */
   readonly day: string;
   readonly startTime: string;
+  /** When it started as an instant (`startTime`, else `date`), for ordering one day's sessions; NaN when neither reads as one. */
+  readonly startMs: number;
   readonly durationMinutes: number | undefined;
   readonly notes: string;
 }
@@ -144,6 +146,7 @@ export function readSession(v: Json, ids?: Interner): Session {
     gymId: intern(text(v['gymId']), ids),
     day: dayOf(v['date']) || dayOf(v['startTime']),
     startTime: text(v['startTime']),
+    startMs: readableInstant(text(v['startTime'])) ?? readableInstant(text(v['date'])) ?? Number.NaN,
     durationMinutes: finite(v['duration']),
     notes: text(v['notes']),
   };
@@ -151,6 +154,11 @@ export function readSession(v: Json, ids?: Interner): Session {
 
 /** The form the apps write; Date.parse reads it exactly (a rolled-over day like Feb 30 only shifts an order, never a figure). */
 const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+function readableInstant(timestamp: string): number | undefined {
+  const ms = instant(timestamp);
+  return Number.isNaN(ms) ? undefined : ms;
+}
 
 function instant(timestamp: string): number {
   return CANONICAL.test(timestamp) ? Date.parse(timestamp) : (parseInstant(timestamp) ?? Number.NaN);

@@ -75,9 +75,10 @@ export function indexAttempts(ds: Dataset): AttemptIndex {
   return { bySession: groupRows(t, (r) => t.sessionRef(r)), byProblem: groupRows(t, (r) => t.problemRef(r)) };
 }
 
-/** Sessions newest first: by date, then start time, then id so that pages are stable. */
+/** Sessions newest first: by date, then start time as an instant (unreadable ones last), then id so that pages are stable. */
 export function sessionsNewestFirst(ds: Dataset): Session[] {
-  return [...ds.sessions.values()].sort((a, b) => cmpDesc(a.day, b.day) || cmpDesc(a.startTime, b.startTime) || cmpDesc(a.id, b.id));
+  const started = (s: Session): number => (Number.isNaN(s.startMs) ? -Infinity : s.startMs);
+  return [...ds.sessions.values()].sort((a, b) => cmpDesc(a.day, b.day) || started(b) - started(a) || cmpDesc(a.id, b.id));
 }
 
 function cmpDesc(a: string, b: string): number {

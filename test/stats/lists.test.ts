@@ -72,3 +72,17 @@ test('sessions newest first by the date written, then start time', () => {
   });
   assert.deepEqual(sessionsNewestFirst(ds).map((s) => s.id), ['s3', 's2', 's1']);
 });
+
+test('one day\'s sessions by when they started as instants, offsets read; a date with a time stands for a missing start', () => {
+  const ds = datasetOf({
+    sessions: [
+      // 05:00Z, written with an offset that sorts after "06:00Z" as text.
+      { id: 'offset', date: '2026-10-20', startTime: '2026-10-20T10:00:00+05:00' },
+      { id: 'utc', date: '2026-10-20', startTime: '2026-10-20T06:00:00Z' },
+      { id: 'zzz-morning', date: '2026-10-20T01:00:00.000Z' },
+      { id: 'aaa-evening', date: '2026-10-20T20:00:00.000Z' },
+      { id: 'no-time', date: '2026-10-20' },
+    ],
+  });
+  assert.deepEqual(sessionsNewestFirst(ds).map((s) => s.id), ['aaa-evening', 'utc', 'offset', 'zzz-morning', 'no-time']);
+});
