@@ -72,8 +72,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     keepAliveTimeout: 30_000,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    // Item ids go in dashboard addresses: room for the longest an item may have (200) and image names (255).
-    routerOptions: { maxParamLength: 1024 },
+    // Item ids go in dashboard addresses, and the sync API takes ids of any length:
+    // as long as the request line Node itself accepts (its 16 KiB header limit).
+    routerOptions: { maxParamLength: 16 * 1024 },
     frameworkErrors: unroutable,
   });
 
