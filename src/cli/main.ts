@@ -67,14 +67,23 @@ function joinNegativeValues(argv: string[]): string[] {
 /** Until the settings are read, LOG_LEVEL from the environment decides whether a failure shows its stack. */
 let logLevel = process.env.LOG_LEVEL?.toLowerCase();
 
+function fail(err: unknown): void {
+  const { code, message } = describeFailure(err);
+  process.stderr.write(`ascently-sync: ${message}\n`);
+  if (logLevel === 'debug' || logLevel === 'trace') process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exitCode = code;
+}
+
+// A reader that stops early (`| head`) makes a later write to stdout fail with
+// EPIPE as an event, not a throw: the same one line and exit code, and no stack.
+process.stdout.on('error', (err) => {
+  fail(err);
+  process.exit();
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     if (code !== RUNNING) process.exitCode = code;
   },
-  (err: unknown) => {
-    const { code, message } = describeFailure(err);
-    process.stderr.write(`ascently-sync: ${message}\n`);
-    if (logLevel === 'debug' || logLevel === 'trace') process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exitCode = code;
-  },
+  fail,
 );

@@ -157,6 +157,18 @@ test('an export whose reader stops early (| head): one line saying the output is
   assert.match(oneLine({ code: 3, stdout: '', stderr }), /^ascently-sync: the program reading the output closed it before the end \(EPIPE\): what it got is incomplete$/);
 });
 
+test('a listing whose reader is already gone (| head): the same one line and exit code 3, no stack', async (t) => {
+  const dataDir = tempDir(t);
+  const child = spawn(process.execPath, [CLI_ENTRY, 'history', 'list'], { env: { PATH: process.env.PATH ?? '', ...(await storeEnv(dataDir)) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Closed before the first write: written line by line, the listing fails on an event, not in a stream.
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  assert.equal(code, 3, stderr);
+  assert.match(oneLine({ code: 3, stdout: '', stderr }), /\(EPIPE\): what it got is incomplete$/);
+});
+
 test('copy-store from a folder that holds no database exits 3 in one line and makes nothing there', async (t) => {
   const missing = path.join(tempDir(t), 'typo');
   const result = await cli(['copy-store', '--from', `sqlite:${missing}`, '--to', `sqlite:${path.join(tempDir(t), 'copy')}`]);
