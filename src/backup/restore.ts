@@ -60,14 +60,15 @@ export async function extractArchive(archive: FileHandle, manifest: Manifest, ta
   const written: string[] = [];
   const databasePartial = path.join(targets.dataDir, `${DATABASE_FILE}.restoring`);
   try {
-    await forEachEntry(archive, async (name, body) => {
+    await forEachEntry(archive, async (name, body, modified) => {
       if (name === MANIFEST_ENTRY) return void (await digest(body));
       const file = expected.get(name);
       if (!file) throw new DamagedArchiveError(`${name} is not in its manifest`);
       const destination = name === DATABASE_ENTRY ? databasePartial : destinationOf(name, targets);
       await mkdir(path.dirname(destination), { recursive: true, mode: PRIVATE_DIR_MODE });
       written.push(destination);
-      const found = await writeFile(body, destination, PRIVATE_FILE_MODE);
+      // An image keeps its time: a restored server answers the same Last-Modified.
+      const found = await writeFile(body, destination, PRIVATE_FILE_MODE, name === DATABASE_ENTRY ? undefined : modified);
       if (found.size !== file.size || found.sha256 !== file.sha256) throw new DamagedArchiveError(`${name} changed since it was verified`);
     });
     const database = path.join(targets.dataDir, DATABASE_FILE);
@@ -109,7 +110,7 @@ function destinationOf(name: string, targets: RestoreTargets): string {
 }
 
 /** Streams the archive through gunzip and tar, calling `each` for every file entry in order. */
-async function forEachEntry(archive: FileHandle, each: (name: string, body: EntryBody) => Promise<void>): Promise<void> {
+async function forEachEntry(archive: FileHandle, each: (name: string, body: EntryBody, modified: Date | undefined) => Promise<void>): Promise<void> {
   const extract = tar.extract();
   const source = archive.createReadStream({ start: 0, autoClose: false });
   const feeding = pipeline(source, createGunzip(), extract);
@@ -117,7 +118,7 @@ async function forEachEntry(archive: FileHandle, each: (name: string, body: Entr
   try {
     for await (const entry of extract) {
       if (entry.header.type !== 'file') throw new DamagedArchiveError(`it holds a ${entry.header.type} entry (${JSON.stringify(entry.header.name.slice(0, 200))})`);
-      await each(entry.header.name, entry as AsyncIterable<Buffer>);
+      await each(entry.header.name, entry as AsyncIterable<Buffer>, entry.header.mtime);
     }
   } catch (err) {
     failure = err;
@@ -153,7 +154,7 @@ async function readAtMost(body: EntryBody, max: number): Promise<Buffer> {
 }
 
 /** Writes one entry to its place, flushed to disk, hashing it on the way. */
-async function writeFile(body: EntryBody, destination: string, mode: number): Promise<{ size: number; sha256: string }> {
+async function writeFile(body: EntryBody, destination: string, mode: number, modified?: Date): Promise<{ size: number; sha256: string }> {
   const handle = await open(destination, 'wx', mode);
   const hash = createHash('sha256');
   let size = 0;
@@ -163,6 +164,7 @@ async function writeFile(body: EntryBody, destination: string, mode: number): Pr
       hash.update(chunk);
       await handle.write(chunk);
     }
+    if (modified) await handle.utimes(modified, modified);
     await handle.sync();
   } finally {
     await handle.close();

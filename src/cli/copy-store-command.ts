@@ -144,7 +144,7 @@ async function copyImages(from: Store, to: Store, source: Location, target: Loca
         skipped.push(`${account.name}/${image.name}`);
         continue;
       }
-      await writer.save(image.name, opened.stream(0, opened.size - 1));
+      await writer.save(image.name, opened.stream(0, opened.size - 1), null, { modified: opened.modified });
       count++;
       bytes += opened.size;
       progress(`image ${account.name}/${image.name}`);

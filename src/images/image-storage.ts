@@ -18,7 +18,7 @@ export interface ImageStorage {
    * the account's other images plus this one may not pass it, unless this one is
    * no larger than the one it replaces.
    */
-  save(name: string, source: Readable, quota?: number | null): Promise<SavedImage>;
+  save(name: string, source: Readable, quota?: number | null, options?: SaveOptions): Promise<SavedImage>;
   /** Opens a stored image, or undefined when there is none by that name. */
   open(name: string): Promise<OpenedImage | undefined>;
   /** Every stored image, and the partial uploads a crash left behind. */
@@ -30,6 +30,11 @@ export interface ImageStorage {
   deleteIfOlder(name: string, cutoffMs: number): Promise<boolean>;
   /** How many images the account holds and their bytes, as image quotas count them. */
   usage(): Promise<{ images: number; bytes: number }>;
+}
+
+export interface SaveOptions {
+  /** The image's last-modified time, when it is a copy (copy-store, restore) rather than an upload made now. */
+  readonly modified?: Date;
 }
 
 export interface SavedImage {

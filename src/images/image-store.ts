@@ -8,7 +8,7 @@ import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-files.js';
 import { imageFolderUsage } from './account-images.js';
 import { imagePath, isPlainImageName } from './filename.js';
 import { matches, type ImageIndex, type ImageMeta } from './image-index.js';
-import { etagOf, overQuota, type ImageStorage, type OpenedImage, type SavedImage, type StoredImage } from './image-storage.js';
+import { etagOf, overQuota, type ImageStorage, type OpenedImage, type SavedImage, type SaveOptions, type StoredImage } from './image-storage.js';
 import { sniffImageType, type ImageType } from './image-type.js';
 import { interrupted, receiveImage } from './image-upload.js';
 
@@ -65,7 +65,7 @@ export class ImageStore implements ImageStorage {
    * crashed or was copied in; uploads stream side by side, and only the final
    * count and rename are taken one at a time.
    */
-  async save(name: string, source: Readable, quota: number | null = null): Promise<SavedImage> {
+  async save(name: string, source: Readable, quota: number | null = null, options: SaveOptions = {}): Promise<SavedImage> {
     const target = imagePath(this.dir, name);
     const temp = path.join(this.dir, `${TEMP_PREFIX}${randomUUID()}${TEMP_SUFFIX}`);
     let handle: FileHandle | undefined;
@@ -82,6 +82,7 @@ export class ImageStore implements ImageStorage {
         { bytes: room, error: () => overQuota(quota!) },
       );
       const file = handle!;
+      if (options.modified) await file.utimes(options.modified, options.modified);
       await file.sync();
       const stat = await file.stat({ bigint: true });
       await file.close();

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { ApiError } from '../errors.js';
-import { etagOf, overQuota, type ImageStorage, type OpenedImage, type SavedImage, type StoredImage } from '../images/image-storage.js';
+import { etagOf, overQuota, type ImageStorage, type OpenedImage, type SavedImage, type SaveOptions, type StoredImage } from '../images/image-storage.js';
 import type { ImageType } from '../images/image-type.js';
 import { interrupted, receiveImage } from '../images/image-upload.js';
 
@@ -41,7 +41,7 @@ export class PgImageStorage implements ImageStorage {
     private readonly maxBytes: number,
   ) {}
 
-  async save(name: string, source: Readable, quota: number | null = null): Promise<SavedImage> {
+  async save(name: string, source: Readable, quota: number | null = null, options: SaveOptions = {}): Promise<SavedImage> {
     let db: pg.PoolClient | undefined;
     let blobId = 0;
     let chunkNo = 0;
@@ -75,7 +75,7 @@ export class PgImageStorage implements ImageStorage {
         await flush(false);
       }, { bytes: room, error: () => overQuota(quota!) });
       await flush(true);
-      const modified = Date.now();
+      const modified = options.modified?.getTime() ?? Date.now();
       // The account's uploads finish one after the other: each checks the quota
       // against what the others committed and deletes the blob it replaces.
       await db!.query('SELECT pg_advisory_xact_lock($1, $2)', [IMAGE_LOCK, this.datasetId]);

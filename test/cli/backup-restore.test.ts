@@ -58,6 +58,9 @@ async function seededServer(t: TestContext): Promise<{ server: ChildServer; data
 test('backup while running, restore into an empty folder: the same answers, the same image bytes', { skip: ON_POSTGRES && SQLITE_BACKUP }, async (t) => {
   const { server, dataDir, images } = await seededServer(t);
   const before = await syncState(server);
+  const modified = (await server.fetch('/images/download?filename=p-3.jpg', { method: 'HEAD' })).headers.get('last-modified');
+  // Restored a second later, so that a time taken at the restore would differ.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
   const file = path.join(tempDir(t), 'nightly.tar.gz');
   const backup = await cli(['backup', file], { DATA_DIR: dataDir });
   assert.equal(backup.code, 0, backup.stderr);
@@ -77,6 +80,8 @@ test('backup while running, restore into an empty folder: the same answers, the 
   assert.deepEqual(await syncState(restored), before);
   const download = await restored.fetch('/images/download?filename=p-3.jpg');
   assert.equal(sha(Buffer.from(await download.arrayBuffer())), sha(images.get('p-3.jpg')!));
+  assert.ok(modified);
+  assert.equal(download.headers.get('last-modified'), modified, 'an image keeps its time');
 });
 
 test('a backup holds no token, and a restore writes the data private to its owner', { skip: ON_POSTGRES && SQLITE_BACKUP }, async (t) => {
@@ -335,6 +340,8 @@ test('with DATABASE_URL, backup and restore work alike: the archive restores int
   assert.equal(added.code, 0, added.stderr);
   const annaToken = (JSON.parse(added.stdout) as { device: { token: string } }).device.token;
   const before = await syncState(server);
+  const modified = (await server.fetch('/images/download?filename=p-2.jpg', { method: 'HEAD' })).headers.get('last-modified');
+  await new Promise((resolve) => setTimeout(resolve, 1100));
 
   const folder = tempDir(t);
   const file = path.join(folder, 'nightly.tar.gz');
@@ -356,6 +363,8 @@ test('with DATABASE_URL, backup and restore work alike: the archive restores int
   assert.deepEqual(await syncState(restored), before);
   const download = await restored.fetch('/images/download?filename=p-2.jpg');
   assert.equal(sha(Buffer.from(await download.arrayBuffer())), sha(images.get('p-2.jpg')!));
+  assert.ok(modified);
+  assert.equal(download.headers.get('last-modified'), modified, 'an image keeps its time, through a SQLite folder and back');
   assert.equal((await fetch(`${restored.url}/health`, { headers: { authorization: `Bearer ${annaToken}` } })).status, 200);
   const since = await postJson(restored, '/sync/delta', { lastSyncTime: device.json['serverTime'] });
   assert.deepEqual([since.json['gyms'], since.json['deletedItems']], [[], []], 'a device that synced before the backup has nothing new');
