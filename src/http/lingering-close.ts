@@ -34,8 +34,12 @@ export function installLingeringClose(app: FastifyInstance, jsonLimit: number, b
     const raw = request.raw;
     if (hasBody(raw) && !raw.complete && !raw.destroyed) {
       const limit = request.routeOptions.config?.bodyLimitBytes ?? jsonLimit;
-      // Fastify asks to close after refusing a body it did not read; reading it is the better way out.
-      reply.removeHeader('connection');
+      // Fastify asks to close after refusing a body it did not read; reading it is the
+      // better way out, and the answer then says what any kept connection's does.
+      if (reply.hasHeader('connection') && keepsAlive(raw)) {
+        reply.header('connection', 'keep-alive');
+        reply.header('keep-alive', `timeout=${Math.floor(request.server.server.keepAliveTimeout / 1000)}`);
+      }
       discardRest(raw, Math.max(2 * limit, bound.minBytes), bound.maxMs);
     }
     done(null, payload);
@@ -49,6 +53,11 @@ export function installLingeringClose(app: FastifyInstance, jsonLimit: number, b
  */
 function hasBody(request: IncomingMessage): boolean {
   return request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
+}
+
+/** Whether the client means to keep the connection: HTTP/1.1 and no `Connection: close`. */
+function keepsAlive(request: IncomingMessage): boolean {
+  return request.httpVersion === '1.1' && !/(^|,)\s*close\s*(,|$)/i.test(request.headers.connection ?? '');
 }
 
 const discarding = new WeakSet<IncomingMessage>();

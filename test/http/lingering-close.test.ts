@@ -14,6 +14,7 @@ interface EarlyAnswer {
   json: { error?: string; code?: string };
   /** Bytes of the body the client had written when it started to read. */
   written: number;
+  head: string;
 }
 
 /**
@@ -56,7 +57,7 @@ function writeAllThenRead(url: string, head: string, totalBytes: number, firstBy
         const body = received.subarray(end + 4);
         if (body.length < length) return;
         socket.destroy();
-        resolve({ status: Number(headText.slice(9, 12)), json: JSON.parse(body.toString('utf8')), written });
+        resolve({ status: Number(headText.slice(9, 12)), json: JSON.parse(body.toString('utf8')), written, head: headText });
       });
       socket.on('close', fail('closed before the whole answer'));
       socket.resume();
@@ -96,6 +97,20 @@ test('a request that asks to close the connection gets its refusal too: the rest
     const answer = await writeAllThenRead(server.url, post(r.path, `${r.headers}Connection: close\r\n`, BODY_BYTES), BODY_BYTES, r.first);
     assert.equal(answer.written, BODY_BYTES, r.name);
     assert.equal(answer.status, r.status, r.name);
+  }
+});
+
+test('an early refusal keeps the connection and says so as any answer does, whether the body had come in or not', async (t) => {
+  const server = await startTestServer(t, { maxJsonBytes: '1kB' });
+  const heads = [
+    await writeAllThenRead(server.url, post('/sync/delta', 'Authorization: Bearer wrong\r\n', 2), 2),
+    await writeAllThenRead(server.url, post('/sync/delta', AUTH, 5000), 5000),
+    await writeAllThenRead(server.url, post('/sync/delta', AUTH, BODY_BYTES), BODY_BYTES),
+  ];
+  assert.deepEqual(heads.map((h) => h.status), [401, 413, 413]);
+  for (const h of heads) {
+    assert.match(h.head, /^connection: keep-alive$/im);
+    assert.match(h.head, /^keep-alive: timeout=\d+$/im);
   }
 });
 
