@@ -34,6 +34,15 @@ async function syncState(server: ChildServer): Promise<Record<string, unknown>> 
   return state;
 }
 
+/** A restored server answers GET /sync as the backed-up one did, and an image with its bytes and its Last-Modified. */
+async function assertAnswersAsBefore(restored: ChildServer, before: Record<string, unknown>, image: string, bytes: Buffer, modified: string | null): Promise<void> {
+  assert.deepEqual(await syncState(restored), before);
+  const download = await restored.fetch(`/images/download?filename=${image}`);
+  assert.equal(sha(Buffer.from(await download.arrayBuffer())), sha(bytes));
+  assert.ok(modified);
+  assert.equal(download.headers.get('last-modified'), modified, 'an image keeps its time');
+}
+
 /** A server with a little of everything: items, a deletion, images at the top and in an account's dot-folder. */
 async function seededServer(t: TestContext): Promise<{ server: ChildServer; dataDir: string; images: Map<string, Buffer> }> {
   const dataDir = tempDir(t);
@@ -77,11 +86,7 @@ test('backup while running, restore into an empty folder: the same answers, the 
 
   const restored = await startChildServer(target);
   t.after(() => restored.kill9());
-  assert.deepEqual(await syncState(restored), before);
-  const download = await restored.fetch('/images/download?filename=p-3.jpg');
-  assert.equal(sha(Buffer.from(await download.arrayBuffer())), sha(images.get('p-3.jpg')!));
-  assert.ok(modified);
-  assert.equal(download.headers.get('last-modified'), modified, 'an image keeps its time');
+  await assertAnswersAsBefore(restored, before, 'p-3.jpg', images.get('p-3.jpg')!, modified);
 });
 
 test('a backup holds no token, and a restore writes the data private to its owner', { skip: ON_POSTGRES && SQLITE_BACKUP }, async (t) => {
@@ -360,11 +365,7 @@ test('with DATABASE_URL, backup and restore work alike: the archive restores int
   assert.match(restore.stdout, /^Restored 30 items \(2 accounts\) and 3 images, .* into postgres:\/\/.* in [\d.]+ (?:ms|s)\.\n$/);
   const restored = await startChildServer(target);
   t.after(() => restored.kill9());
-  assert.deepEqual(await syncState(restored), before);
-  const download = await restored.fetch('/images/download?filename=p-2.jpg');
-  assert.equal(sha(Buffer.from(await download.arrayBuffer())), sha(images.get('p-2.jpg')!));
-  assert.ok(modified);
-  assert.equal(download.headers.get('last-modified'), modified, 'an image keeps its time, through a SQLite folder and back');
+  await assertAnswersAsBefore(restored, before, 'p-2.jpg', images.get('p-2.jpg')!, modified);
   assert.equal((await fetch(`${restored.url}/health`, { headers: { authorization: `Bearer ${annaToken}` } })).status, 200);
   const since = await postJson(restored, '/sync/delta', { lastSyncTime: device.json['serverTime'] });
   assert.deepEqual([since.json['gyms'], since.json['deletedItems']], [[], []], 'a device that synced before the backup has nothing new');
