@@ -78,11 +78,16 @@ export class SyncService {
       // From scratch, the rows are counted as they go out, and reported once the answer is over or abandoned.
       let sent = 0;
       const count = (n: number): void => void (sent += n);
-      let open = true;
+      let reported = false;
       const close = (): void => {
-        if (open) report(sent);
-        open = false;
-        outcome.close();
+        try {
+          outcome.close();
+        } finally {
+          if (!reported) {
+            reported = true;
+            report(sent);
+          }
+        }
       };
       const parts = {
         head,
