@@ -32,15 +32,14 @@ export const LINGER: LingerBound = { maxMs: 30_000, minBytes: 64 * 1024 * 1024 }
 export function installLingeringClose(app: FastifyInstance, jsonLimit: number, bound: LingerBound = LINGER): void {
   app.addHook('onSend', (request, reply, payload, done) => {
     const raw = request.raw;
-    if (hasBody(raw) && !raw.complete && !raw.destroyed) {
-      const limit = request.routeOptions.config?.bodyLimitBytes ?? jsonLimit;
-      // Fastify asks to close after refusing a body it did not read; reading it is the
-      // better way out, and the answer then says what any kept connection's does.
-      if (reply.hasHeader('connection') && keepsAlive(raw)) {
-        reply.header('connection', 'keep-alive');
-        reply.header('keep-alive', `timeout=${Math.floor(request.server.server.keepAliveTimeout / 1000)}`);
-      }
-      discardRest(raw, Math.max(2 * limit, bound.minBytes), bound.maxMs);
+    const unread = hasBody(raw) && !raw.complete && !raw.destroyed;
+    if (unread) discardRest(raw, Math.max(2 * (request.routeOptions.config?.bodyLimitBytes ?? jsonLimit), bound.minBytes), bound.maxMs);
+    // Fastify asks to close after refusing a body too large to read (413). Once the
+    // body is read, here or already by the parser, the connection is as good as any
+    // other, and the answer says what any kept connection's does.
+    if ((unread || (reply.statusCode === 413 && raw.complete && !raw.destroyed)) && reply.hasHeader('connection') && keepsAlive(raw)) {
+      reply.header('connection', 'keep-alive');
+      reply.header('keep-alive', `timeout=${Math.floor(request.server.server.keepAliveTimeout / 1000)}`);
     }
     done(null, payload);
   });

@@ -114,6 +114,22 @@ test('an early refusal keeps the connection and says so as any answer does, whet
   }
 });
 
+test('after a 413 for a body sent whole in one write, the same connection serves the next request', async (t) => {
+  const server = await startTestServer(t, { maxJsonBytes: '1kB' });
+  const socket = net.connect(Number(new URL(server.url).port), '127.0.0.1');
+  t.after(() => socket.destroy());
+  let received = '';
+  socket.on('data', (data: Buffer) => (received += data.toString('latin1')));
+  socket.write(post('/sync/delta', AUTH, 5000) + ' '.repeat(5000));
+  await waitFor(() => /\r\n\r\n\{[^]*\}$/.test(received));
+  assert.match(received, /^HTTP\/1\.1 413 /);
+  assert.match(received, /^connection: keep-alive$/im);
+  received = '';
+  socket.write(`GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n${AUTH}\r\n`);
+  await waitFor(() => /\r\n\r\n\{[^]*\}$/.test(received));
+  assert.match(received, /^HTTP\/1\.1 200 /);
+});
+
 test('415 for a body that is not an image, and 429 once throttled, reach a client that writes 60 MB first', async (t) => {
   const server = await startTestServer(t, { maxImageBytes: '100MB' });
   const notImage = await writeAllThenRead(server.url, post('/images/upload?filename=a.jpg', AUTH, BODY_BYTES), BODY_BYTES, Buffer.from('%PDF-1.7'));
