@@ -15,8 +15,8 @@ import { TEST_TOKEN, tempDir } from '../helpers/server.js';
 import { listTree, patternedJpeg } from '../images/fixtures.js';
 import { ON_POSTGRES } from '../helpers/test-store.js';
 
-/** Backups are of the SQLite folder; with PostgreSQL the command refuses and names pg_dump (tested below). */
-const SQLITE_BACKUP = 'backup and restore are about the SQLite folder in DATA_DIR';
+/** These look at a SQLite data folder's own files (modes, a folder moved aside); the PostgreSQL half tests backup and restore with DATABASE_URL below. */
+const SQLITE_BACKUP = 'about the SQLite data folder\'s files; the PostgreSQL half runs its own backup and restore test';
 
 const sha = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 const SUMMARY = /^Backed up [\d,]+ items? \(\d+ accounts?\) and [\d,]+ images?: [\d.]+ (?:B|kB|MB|GB) in [\d.]+ (?:B|kB|MB|GB) to .+ in [\d.]+ (?:ms|s)\.\n$/;
