@@ -92,19 +92,31 @@ export interface HistoryEntry {
   readonly storedBytes: number;
 }
 
-export interface DeltaOutcome {
+/**
+ * What a delta answers: held in memory (a delta from a known point is small), or
+ * read from the store while it is sent (a device syncing from scratch gets the
+ * whole dataset), in which case it must be streamed, and closed.
+ */
+export type DeltaOutcome = HeldDeltaOutcome | StreamedDeltaOutcome;
+
+interface DeltaOutcomeBase {
   /** The transaction's change stamp, answered as serverTime. */
   readonly stamp: number;
-  /**
-   * True when the answer is read from the store while it is sent (a device syncing
-   * from scratch gets the whole dataset): it must be streamed, and closed.
-   */
-  readonly streamed: boolean;
-  /** JSON text of each item the device must be sent. */
-  items(collection: Collection): Iterable<string> | TextPages;
-  tombstones(): Iterable<string> | TextPages;
   /** Releases what a streamed answer reads from; safe to call more than once. */
   close(): void;
+}
+
+export interface HeldDeltaOutcome extends DeltaOutcomeBase {
+  readonly streamed: false;
+  /** JSON text of each item the device must be sent. */
+  items(collection: Collection): readonly string[];
+  tombstones(): readonly string[];
+}
+
+export interface StreamedDeltaOutcome extends DeltaOutcomeBase {
+  readonly streamed: true;
+  items(collection: Collection): TextPages;
+  tombstones(): TextPages;
 }
 
 /**

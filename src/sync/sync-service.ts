@@ -70,8 +70,8 @@ export class SyncService {
         this.options.onSync?.({ datasetId, kind: 'delta', received: request.changes.items.length + request.changes.tombstones.length, sent, writeSeconds });
       const head = [['serverTime', JSON.stringify(formatInstant(outcome.stamp))]] as const;
       if (!outcome.streamed) {
-        const items = COLLECTIONS.map((c) => [c, Array.from(outcome.items(c) as Iterable<string>)] as const);
-        const tombstones = Array.from(outcome.tombstones() as Iterable<string>);
+        const items = COLLECTIONS.map((c) => [c, outcome.items(c)] as const);
+        const tombstones = outcome.tombstones();
         report(items.reduce((sum, [, rows]) => sum + rows.length, tombstones.length));
         return documentText({ head, arrays: [...items, ['deletedItems', tombstones] as const] });
       }
@@ -91,7 +91,7 @@ export class SyncService {
       };
       const parts = {
         head,
-        arrays: [...COLLECTIONS.map((c) => [c, countedPages(outcome.items(c) as TextPages, count)] as const), ['deletedItems', countedPages(outcome.tombstones() as TextPages, count)] as const],
+        arrays: [...COLLECTIONS.map((c) => [c, countedPages(outcome.items(c), count)] as const), ['deletedItems', countedPages(outcome.tombstones(), count)] as const],
       };
       return { chunks: closing(documentChunks(parts), close), close };
     });
