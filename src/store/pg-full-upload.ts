@@ -22,9 +22,10 @@ export async function writeFullUpload(db: pg.PoolClient, datasetId: number, data
   for (let start = 0; start < items.length; start += WRITE_ROWS) {
     const batch: { collection: Collection; id: string; time: number; json: string }[] = [];
     for (let p = start; p < Math.min(items.length, start + WRITE_ROWS); p++) {
-      batch.push({ collection: items.collection(p), id: items.id(p), time: items.time(p), json: items.json(p) });
-      collections.push(items.collection(p));
-      ids.push(key(items.id(p)));
+      const item = { collection: items.collection(p), id: items.id(p), time: items.time(p), json: items.json(p) };
+      batch.push(item);
+      collections.push(item.collection);
+      ids.push(key(item.id));
     }
     changed += await upsertItems(db, datasetId, stamp, batch);
   }
