@@ -1,9 +1,10 @@
 import { ApiError } from '../errors.js';
 import { GarbageMeter } from '../garbage.js';
 import { COLLECTIONS, isActiveSession, type Collection, type IncomingTombstone } from './model.js';
-import { CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, compositeEnd, literalEnd, OPEN_ARRAY, OPEN_OBJECT, QUOTE, stringEnd, utf8Text, whitespace } from './json-bytes.js';
+import { CLOSE_ARRAY, CLOSE_OBJECT, OPEN_ARRAY, OPEN_OBJECT, utf8Text } from './json-bytes.js';
 import type { KnownItems } from './known-items.js';
 import { addScannedItem, emptyItems, ITEM_BOUNDARY, KnownMatcher, NEED_MORE, type KnownRows, type ScannedItems } from './known-match.js';
+import { BodyWindow, WINDOW_BYTES } from './body-window.js';
 import { bufferSource, type UploadSource } from './upload-source.js';
 import { DOCUMENT_FIELDS, parseDocument, readItem, readTombstone, validateFullUpload } from './validate.js';
 
@@ -37,8 +38,6 @@ type Field =
 
 /** Bodies refused as "not an object" are parsed whole only below this size, to name the exact reason. */
 const SMALL_BODY = 1024 * 1024;
-/** Bytes of a body read from a file at a time; the window grows for a single value larger than that. */
-const WINDOW = 1024 * 1024;
 
 /** Bytes of items parsed between two releases of their garbage. */
 const PARSED_BYTES_PER_RELEASE = 1024 * 1024;
@@ -46,18 +45,12 @@ const PARSED_BYTES_PER_RELEASE = 1024 * 1024;
 const COLLECTION_SET: ReadonlySet<string> = new Set(COLLECTIONS);
 
 /** `windowBytes`: how much of a body that is not in memory is read at a time (tests make it tiny). */
-export function scanFullUpload(body: UploadSource | Buffer, windowBytes = WINDOW, known?: KnownItems): ScannedUpload {
+export function scanFullUpload(body: UploadSource | Buffer, windowBytes = WINDOW_BYTES, known?: KnownItems): ScannedUpload {
   return new Scanner(Buffer.isBuffer(body) ? bufferSource(body) : body, windowBytes, known).document();
 }
 
-/**
- * Reads the body through a window: `b` holds bytes [base, base + b.length) of it.
- * The scan goes in steps (a key, a value, an array element, a separator), each
- * starting at a known position and changing nothing until it is done, so a step
- * that runs past the window is simply run again once the window has moved there.
- * Positions inside a step are window offsets; between steps, body offsets.
- */
-class Scanner {
+/** The document's fields, read through the body's window (BodyWindow) one step at a time. */
+class Scanner extends BodyWindow {
   private readonly fields = new Map<string, Field>();
   /**
    * Each item parsed is garbage as soon as what the upload keeps of it is read:
@@ -67,28 +60,11 @@ class Scanner {
   private readonly parsed = new GarbageMeter(PARSED_BYTES_PER_RELEASE);
   /** Fields listed more than once: what the stored items told the scan about an earlier copy no longer counts. */
   private readonly repeated = new Set<string>();
-  private buffer: Buffer;
-  private b: Buffer;
-  private base = 0;
-  /** Whether the window reaches the end of the body. */
-  private eof: boolean;
   private readonly matcher: KnownMatcher | undefined;
 
-  constructor(
-    private readonly source: UploadSource,
-    private readonly windowBytes: number,
-    known: KnownItems | undefined,
-  ) {
+  constructor(source: UploadSource, windowBytes: number, known: KnownItems | undefined) {
+    super(source, windowBytes);
     this.matcher = known && new KnownMatcher(known);
-    if (source.whole) {
-      this.buffer = this.b = source.whole;
-      this.eof = true;
-    } else {
-      this.buffer = this.b = Buffer.allocUnsafe(Math.min(windowBytes, source.length));
-      this.eof = source.length === 0;
-      this.b = this.b.subarray(0, 0);
-      if (!this.eof) this.refill(0);
-    }
   }
 
   document(): ScannedUpload {
@@ -120,57 +96,6 @@ class Scanner {
       if (!this.eof) throw NEED_MORE;
     });
     return this.result();
-  }
-
-  /** Runs a step, moving the window on to keep bytes from `from` for as long as the step needs more. */
-  private step<T>(from: number, run: () => T): T {
-    for (;;) {
-      try {
-        return run();
-      } catch (err) {
-        if (err !== NEED_MORE) throw err;
-        this.refill(from);
-      }
-    }
-  }
-
-  private refill(from: number): void {
-    const keep = this.base + this.b.length - from;
-    let buffer = this.buffer;
-    // The step did not fit in the window at all: a larger one.
-    if (keep >= buffer.length) buffer = Buffer.allocUnsafe(Math.max(this.windowBytes, buffer.length * 2));
-    this.b.copy(buffer, 0, from - this.base);
-    const position = from + keep;
-    const read = this.source.read(buffer, keep, Math.min(buffer.length - keep, this.source.length - position), position);
-    this.buffer = buffer;
-    this.base = from;
-    this.b = buffer.subarray(0, keep + read);
-    this.eof = position + read >= this.source.length;
-  }
-
-  /** A key and its colon at window offset `i`; returns the key and where its value starts. */
-  private key(i: number): { key: string; valueAt: number } {
-    const b = this.b;
-    if (b[i] !== QUOTE) this.unexpected(i);
-    const keyEnd = this.inWindow(stringEnd(this.b, i));
-    const key = this.parse(i, keyEnd) as string;
-    i = this.whitespace(keyEnd);
-    if (b[i] !== COLON) this.unexpected(i);
-    return { key, valueAt: this.valueStart(this.whitespace(i + 1)) };
-  }
-
-  /** The body offset of a value at window offset `i`, once its first byte is in the window. */
-  private valueStart(i: number): number {
-    if (i >= this.b.length) this.unexpected(i);
-    return this.base + i;
-  }
-
-  /** After a value: a comma and the next value's start, or the closing bracket. */
-  private separator(i: number, close: number): { at: number; closed: boolean } {
-    i = this.whitespace(i);
-    if (this.b[i] === COMMA) return { at: this.valueStart(this.whitespace(i + 1)), closed: false };
-    if (this.b[i] !== close) this.unexpected(i);
-    return { at: this.base + i + 1, closed: true };
   }
 
   /** Reads one top-level field's value starting at body offset `at`; returns the offset past it. A repeated key replaces the earlier value, as in JSON.parse. */
@@ -321,50 +246,6 @@ class Scanner {
     throw ApiError.badRequest('request body must be a JSON object');
   }
 
-  private parse(start: number, end: number): unknown {
-    return this.parseText(utf8Text(this.b, start, end));
-  }
-
-  private parseText(text: string): unknown {
-    try {
-      return JSON.parse(text);
-    } catch (err) {
-      throw ApiError.badRequest(`request body is not valid JSON: ${(err as Error).message.slice(0, 200)}`);
-    }
-  }
-
-  /** Refuses the byte at window offset `i`, or asks for more of the body when `i` is past the window. */
-  private unexpected(i: number): never {
-    if (i >= this.b.length && !this.eof) throw NEED_MORE;
-    const what = i >= this.b.length ? 'end of input' : `byte ${JSON.stringify(String.fromCharCode(this.b[i]!))}`;
-    throw ApiError.badRequest(`request body is not valid JSON: unexpected ${what} at position ${this.base + i}`);
-  }
-
-  private whitespace(i: number): number {
-    return whitespace(this.b, i);
-  }
-
-  /**
-   * The window offset just past the value starting at `i`. Only its extent is
-   * found here: JSON.parse of the extent checks the value itself, so a wrong extent
-   * (mismatched brackets) is a refusal either way.
-   */
-  private valueEnd(i: number): number {
-    const b = this.b;
-    const first = b[i];
-    if (first === QUOTE) return this.inWindow(stringEnd(this.b, i));
-    if (first === OPEN_OBJECT || first === OPEN_ARRAY) return this.inWindow(compositeEnd(b, i));
-    const end = literalEnd(b, i);
-    // A number cut by the window's end may go on after it.
-    if (end === b.length && !this.eof) throw NEED_MORE;
-    if (end === i) this.unexpected(i);
-    return end;
-  }
-
-  /** An extent's end, or, for one that runs past the window (-1), more of the body or a refusal. */
-  private inWindow(end: number): number {
-    return end === -1 ? this.unexpected(this.b.length) : end;
-  }
 }
 
 const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
