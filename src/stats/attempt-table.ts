@@ -1,3 +1,4 @@
+import { dayOf } from './calendar.js';
 import { Interner, RowIndex } from './id-index.js';
 
 export type Result = 'SUCCESS' | 'FLASH' | 'FALL' | 'NO_PROGRESS' | 'OTHER';
@@ -6,6 +7,8 @@ export interface Attempt {
   readonly sessionId: string;
   readonly problemId: string;
   readonly result: Result;
+  /** The result as the app wrote it ('' when it is not a string), for display and export. */
+  readonly resultText: string;
   /** The timestamp as written, for display and for the first-send date. */
   readonly timestamp: string;
   /** The timestamp as an instant, for ordering; NaN when unreadable. */
@@ -34,6 +37,8 @@ export class AttemptTable {
   private holds = new Int32Array(0);
   /** Timestamps that Date#toISOString would not give back from the instant, by row. */
   private readonly oddTimestamps = new Map<number, string>();
+  /** Results written otherwise than their code's name (`success`, `SENT`), by row. */
+  private readonly oddResults = new Map<number, string>();
   private readonly holdNames = new Interner();
   private readonly days = new Map<number, string>();
   private readonly index = new RowIndex();
@@ -82,6 +87,10 @@ export class AttemptTable {
     return RESULTS[this.results[row]!]!;
   }
 
+  resultText(row: number): string {
+    return this.oddResults.get(row) ?? this.result(row);
+  }
+
   isSend(row: number): boolean {
     return this.results[row]! <= 1;
   }
@@ -98,10 +107,10 @@ export class AttemptTable {
     return this.oddTimestamps.get(row) ?? new Date(this.times[row]!).toISOString();
   }
 
-  /** The first ten characters of the timestamp when they read as a date, else ''. */
+  /** The first ten characters of the timestamp when they are a calendar date, else ''. */
   day(row: number): string {
     const odd = this.oddTimestamps.get(row);
-    if (odd !== undefined) return /^\d{4}-\d{2}-\d{2}/.test(odd) ? odd.slice(0, 10) : '';
+    if (odd !== undefined) return dayOf(odd);
     const n = Math.floor(this.times[row]! / DAY_MS);
     let day = this.days.get(n);
     if (day === undefined) this.days.set(n, (day = new Date(n * DAY_MS).toISOString().slice(0, 10)));
@@ -118,6 +127,7 @@ export class AttemptTable {
       sessionId: this.sessionId(row),
       problemId: this.problemId(row),
       result: this.result(row),
+      resultText: this.resultText(row),
       timestamp: this.timestamp(row),
       time: this.time(row),
       highestHold: this.highestHold(row),
@@ -141,6 +151,8 @@ export class AttemptTable {
     const canonical = Number.isFinite(a.time) && new Date(a.time).toISOString() === a.timestamp;
     if (canonical) this.oddTimestamps.delete(row);
     else this.oddTimestamps.set(row, a.timestamp);
+    if (a.resultText === a.result) this.oddResults.delete(row);
+    else this.oddResults.set(row, a.resultText);
   }
 
   delete(id: string): void {
@@ -149,6 +161,7 @@ export class AttemptTable {
     this.index.delete(id);
     this.results[row] = GONE;
     this.oddTimestamps.delete(row);
+    this.oddResults.delete(row);
     this.live--;
     if (this.end - this.live > Math.max(1024, this.live / 4)) this.compact();
   }
@@ -171,8 +184,6 @@ export class AttemptTable {
   /** Closes the gaps, keeping the rows' order. */
   private compact(): void {
     const moved = new Int32Array(this.end).fill(-1);
-    const odd = [...this.oddTimestamps];
-    this.oddTimestamps.clear();
     let to = 0;
     for (let from = 0; from < this.end; from++) {
       if (this.results[from] === GONE) continue;
@@ -184,8 +195,16 @@ export class AttemptTable {
       this.holds[to] = this.holds[from]!;
       to++;
     }
-    for (const [row, timestamp] of odd) if (moved[row]! >= 0) this.oddTimestamps.set(moved[row]!, timestamp);
+    renumberKeys(this.oddTimestamps, moved);
+    renumberKeys(this.oddResults, moved);
     this.index.renumber(moved, this.results.length);
     this.end = to;
   }
+}
+
+/** A map by row, its keys moved to the rows' new numbers (every key's row is still there). */
+function renumberKeys(byRow: Map<number, string>, moved: Int32Array): void {
+  const entries = [...byRow];
+  byRow.clear();
+  for (const [row, value] of entries) byRow.set(moved[row]!, value);
 }

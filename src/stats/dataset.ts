@@ -1,4 +1,5 @@
 import { parseInstant } from '../sync/timestamps.js';
+import { dayOf } from './calendar.js';
 import { AttemptTable, type Attempt, type Result } from './attempt-table.js';
 import { Interner } from './id-index.js';
 
@@ -93,14 +94,6 @@ function finite(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
-const DAY = /^\d{4}-\d{2}-\d{2}/;
-
-/** The first ten characters when they read as a date: the date the app wrote, with no time-zone conversion. */
-export function dayOf(value: unknown): string {
-  const t = text(value);
-  return DAY.test(t) ? t.slice(0, 10) : '';
-}
-
 /** The day an attempt happened: its own timestamp's date as written, else its session's; '' when neither has one. */
 export function attemptDay(ds: Dataset, attempt: Attempt): string {
   return dayOf(attempt.timestamp) || ds.sessions.get(attempt.sessionId)?.day || '';
@@ -147,9 +140,21 @@ export function readSession(v: Json, ids?: Interner): Session {
     day: dayOf(v['date']) || dayOf(v['startTime']),
     startTime: text(v['startTime']),
     startMs: readableInstant(text(v['startTime'])) ?? readableInstant(text(v['date'])) ?? Number.NaN,
-    durationMinutes: finite(v['duration']),
+    durationMinutes: minutes(v['duration']) ?? minutesBetween(text(v['startTime']), text(v['endTime'])),
     notes: text(v['notes']),
   };
+}
+
+function minutes(value: unknown): number | undefined {
+  const n = finite(value);
+  return n !== undefined && n >= 0 ? n : undefined;
+}
+
+/** A session's length from its start and end, for apps that write no `duration`; undefined unless both read and end is not before start. */
+function minutesBetween(start: string, end: string): number | undefined {
+  const from = readableInstant(start);
+  const to = readableInstant(end);
+  return from !== undefined && to !== undefined && to >= from ? Math.round((to - from) / 60_000) : undefined;
 }
 
 /** The form the apps write; Date.parse reads it exactly (a rolled-over day like Feb 30 only shifts an order, never a figure). */
@@ -170,6 +175,7 @@ export function readAttempt(v: Json): Attempt {
     sessionId: text(v['sessionId']),
     problemId: text(v['problemId']),
     result: readResult(v['result']),
+    resultText: text(v['result']),
     timestamp,
     time: instant(timestamp),
     highestHold: text(v['highestHold']),

@@ -1,5 +1,6 @@
 import type { AttemptTable } from './attempt-table.js';
-import { dayOf, type Attempt, type Dataset, type Problem } from './dataset.js';
+import { utcDay } from './calendar.js';
+import { type Attempt, type Dataset, type Problem } from './dataset.js';
 import { gradeOrder, type GradeComparator } from './grades.js';
 
 /**
@@ -166,7 +167,7 @@ function pyramidsOf(ds: Dataset, sent: readonly Group[]): Pyramid[] {
 function hardestIn(ds: Dataset, sent: readonly Group[]): Hardest[] {
   return sent.map((g) => {
     const best = hardestOf(ds.attempts, g.problems, gradeOrder(ds, g.climbType, g.system, g.problems.map((s) => s.problem)));
-    return { climbType: g.climbType, system: g.system, grade: best.problem.grade, problemId: best.problem.id, date: dayOf(ds.attempts.timestamp(best.first)) };
+    return { climbType: g.climbType, system: g.system, grade: best.problem.grade, problemId: best.problem.id, date: ds.attempts.timestamp(best.first).slice(0, 10) };
   });
 }
 
@@ -178,11 +179,6 @@ function hardestOf(t: AttemptTable, sent: readonly SentProblem[], order: GradeCo
     if (c > 0 || (c === 0 && earlierRow(t, s.first, best.first))) best = s;
   }
   return best;
-}
-
-/** The UTC calendar date of an instant, as YYYY-MM-DD. */
-export function utcDay(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
 }
 
 /** Every climbing day of the `span` days ending today (today included), oldest first. */

@@ -34,6 +34,6 @@ export function* attemptsCsv(ds: Dataset): Generator<string> {
     const p = ds.problems.get(a.problemId);
     const s = ds.sessions.get(a.sessionId);
     const gymId = s?.gymId || p?.gymId || '';
-    yield row([a.timestamp, a.sessionId, s?.day, ds.gyms.get(gymId)?.name, a.problemId, p?.name, p?.climbType, p?.system, p?.grade, a.result, a.highestHold]);
+    yield row([a.timestamp, a.sessionId, s?.day, ds.gyms.get(gymId)?.name, a.problemId, p?.name, p?.climbType, p?.system, p?.grade, a.resultText, a.highestHold]);
   }
 }

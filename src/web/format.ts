@@ -22,8 +22,9 @@ export function gradeOf(p: Problem | undefined): string {
   return p && p.grade !== '' ? `${p.grade} (${p.system})` : '';
 }
 
+/** A known result by its label; any other as the app wrote it. */
 export function resultLabel(a: Attempt): string {
-  return en.results[a.result] ?? en.results['OTHER']!;
+  return (a.result === 'OTHER' && a.resultText) || (en.results[a.result] ?? en.results['OTHER']!);
 }
 
 /** The time part of an ISO timestamp as written (HH:MM), without zone conversion. */

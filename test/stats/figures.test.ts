@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { serverDay } from '../../src/stats/calendar.js';
 import { datasetOf } from '../../src/stats/dataset.js';
 import { hardest, pyramids, recentDays, summary, totals } from '../../src/stats/figures.js';
 import { flashRate, progress } from '../../src/stats/progress.js';
@@ -222,6 +223,54 @@ test('climbing days: distinct dates as written (date, else startTime), no time-z
     { date: '2026-05-01', sessions: 2, attempts: 2, sends: 1 },
     { date: '2026-05-03', sessions: 1, attempts: 0, sends: 0 },
   ]);
+});
+
+test('climbing days: a date that is not on the calendar is no date; the session falls back to its startTime', () => {
+  const ds = datasetOf({
+    sessions: [
+      session('feb30', '2026-02-30', { startTime: '2026-03-02T10:00:00.000Z' }),
+      session('month13', '2026-13-45'),
+      session('day00', '2026-04-00'),
+      session('notLeap', '2025-02-29'),
+      session('century', '1900-02-29T10:00:00Z'),
+      session('leap', '2024-02-29'),
+      session('leap400', '2000-02-29T23:00:00-05:00'),
+    ],
+  });
+  assert.equal(totals(ds).climbingDays, 3);
+  assert.deepEqual(
+    [...ds.sessions.values()].map((s) => s.day),
+    ['2026-03-02', '', '', '', '', '2024-02-29', '2000-02-29'],
+  );
+});
+
+test('the server date is the date in the server\'s own time zone', () => {
+  const zone = process.env['TZ'];
+  try {
+    // 05:00 UTC on the 29th is still the 28th in Samoa (UTC-11) and already the 29th in Tokyo.
+    process.env['TZ'] = 'Pacific/Pago_Pago';
+    assert.equal(serverDay(Date.parse('2026-11-29T05:00:00Z')), '2026-11-28');
+    process.env['TZ'] = 'Asia/Tokyo';
+    assert.equal(serverDay(Date.parse('2026-11-28T20:00:00Z')), '2026-11-29');
+  } finally {
+    if (zone === undefined) delete process.env['TZ'];
+    else process.env['TZ'] = zone;
+  }
+});
+
+test('hardest send: the date is the first ten characters of the send\'s timestamp as written, whatever they are', () => {
+  const ds = datasetOf({
+    problems: [problem('p1', 'V3'), problem('p2', 'V5', { climbType: 'ROPE' })],
+    sessions: [session('s1', '2026-03-14')],
+    attempts: [attempt('s1', 'p1', 'SUCCESS', 'not a time at all'), { id: 'numeric', sessionId: 's1', problemId: 'p2', result: 'FLASH', timestamp: 1759572000000 }],
+  });
+  assert.deepEqual(
+    hardest(ds).map((h) => [h.problemId, h.date]),
+    [
+      ['p1', 'not a time'],
+      ['p2', ''],
+    ],
+  );
 });
 
 test('days: the last 365 days by the server date, today included, oldest first', () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { attemptDay, datasetOf } from '../../src/stats/dataset.js';
 import { filterProblems, firstSend, indexAttempts, projects, sessionsNewestFirst } from '../../src/stats/lists.js';
+import { attemptsCsv } from '../../src/web/csv.js';
 
 const problem = (id: string, extra: Record<string, unknown> = {}) => ({ id, gymId: 'g1', name: id, climbType: 'BOULDER', difficulty: { system: 'V_SCALE', grade: 'V3' }, tags: [], ...extra });
 const attempt = (id: string, sessionId: string, problemId: string, result: string, timestamp: string, highestHold?: string) => ({ id, sessionId, problemId, result, timestamp, ...(highestHold ? { highestHold } : {}) });
@@ -59,7 +60,7 @@ test('an attempt\'s day: its timestamp\'s date as written, else its session\'s d
   const byId = new Map(indexAttempts(ds).byProblem.get('p')!.map((a) => [a.timestamp, a]));
   assert.equal(attemptDay(ds, firstSend(indexAttempts(ds).byProblem.get('p')!)!), '2024-05-01');
   assert.equal(attemptDay(ds, byId.get('2024-05-02T06:00:00+02:00')!), '2024-05-02');
-  assert.equal(attemptDay(ds, { sessionId: 'gone', problemId: 'p', result: 'FALL', timestamp: '', time: NaN, highestHold: '' }), '');
+  assert.equal(attemptDay(ds, { sessionId: 'gone', problemId: 'p', result: 'FALL', resultText: 'FALL', timestamp: '', time: NaN, highestHold: '' }), '');
 });
 
 test('sessions newest first by the date written, then start time', () => {
@@ -85,4 +86,46 @@ test('one day\'s sessions by when they started as instants, offsets read; a date
     ],
   });
   assert.deepEqual(sessionsNewestFirst(ds).map((s) => s.id), ['aaa-evening', 'utc', 'offset', 'zzz-morning', 'no-time']);
+});
+
+test('a session without a duration lasts from its start to its end; a negative duration is none', () => {
+  const ds = datasetOf({
+    sessions: [
+      { id: 'given', date: '2026-01-01', duration: 95, startTime: '2026-01-01T10:00:00.000Z', endTime: '2026-01-01T12:00:00.000Z' },
+      { id: 'derived', date: '2026-01-01', startTime: '2026-01-01T10:00:00+02:00', endTime: '2026-01-01T09:30:00.000Z' },
+      { id: 'backwards', date: '2026-01-01', startTime: '2026-01-01T12:00:00.000Z', endTime: '2026-01-01T10:00:00.000Z' },
+      { id: 'negative', date: '2026-01-01', duration: -5 },
+      { id: 'unreadable', date: '2026-01-01', startTime: 'morning', endTime: '2026-01-01T10:00:00.000Z' },
+    ],
+  });
+  assert.deepEqual(
+    [...ds.sessions.values()].map((s) => [s.id, s.durationMinutes]),
+    [
+      ['given', 95],
+      ['derived', 90],
+      ['backwards', undefined],
+      ['negative', undefined],
+      ['unreadable', undefined],
+    ],
+  );
+});
+
+test('results are read case-insensitively for figures and kept as written for the export', () => {
+  const ds = datasetOf({
+    problems: [problem('p')],
+    sessions: [{ id: 's', gymId: 'g1', date: '2026-01-01' }],
+    attempts: [attempt('a1', 's', 'p', 'success', '2026-01-01T10:00:00.000Z'), attempt('a2', 's', 'p', 'SENT', '2026-01-01T10:01:00.000Z'), attempt('a3', 's', 'p', 'FALL', '2026-01-01T10:02:00.000Z'), { id: 'a4', sessionId: 's', problemId: 'p', result: 1, timestamp: '2026-01-01T10:03:00.000Z' }],
+  });
+  const rows = [0, 1, 2, 3].map((r) => ds.attempts.attempt(r));
+  assert.deepEqual(
+    rows.map((a) => [a.result, a.resultText]),
+    [
+      ['SUCCESS', 'success'],
+      ['OTHER', 'SENT'],
+      ['FALL', 'FALL'],
+      ['OTHER', ''],
+    ],
+  );
+  const results = [...attemptsCsv(ds)].slice(1).map((line) => line.split(',')[9]);
+  assert.deepEqual(results, ['success', 'SENT', 'FALL', '']);
 });

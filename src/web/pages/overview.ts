@@ -1,4 +1,5 @@
-import { summary, utcDay, type Summary } from '../../stats/figures.js';
+import { serverDay } from '../../stats/calendar.js';
+import { summary, type Summary } from '../../stats/figures.js';
 import { flashRate } from '../../stats/progress.js';
 import { sessionsNewestFirst } from '../../stats/lists.js';
 import { dataTable, heatmap } from '../charts.js';
@@ -10,7 +11,7 @@ import { en, percent } from '../strings.js';
 
 /** The summary of GET /web/api/summary and the overview; kept per version of the data and day. */
 export function summaryOf(view: DatasetView, account: string, now: number): Summary {
-  const today = utcDay(now);
+  const today = serverDay(now);
   return view.derived(`summary:${account}:${today}`, (ds) => summary(ds, account, today));
 }
 
@@ -41,7 +42,7 @@ ${dataTable(
   s.hardest.map((h) => [h.climbType, h.system, h.grade, problemLink(ds, h.problemId), h.date]),
   true,
 )}
-${heatmap('calendar', en.overview.calendar, en.overview.calendarDesc(s.days.length), en.overview.calendarTable(s.days.length), utcDay(now), s.days, [en.columns.date, en.columns.sessions, en.columns.attempts])}
+${heatmap('calendar', en.overview.calendar, en.overview.calendarDesc(s.days.length), en.overview.calendarTable(s.days.length), serverDay(now), s.days, [en.columns.date, en.columns.sessions, en.columns.attempts])}
 <h2>${en.overview.recent}</h2>
 ${dataTable(
   en.overview.recent,
