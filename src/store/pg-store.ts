@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { itemKey, planDelta } from '../sync/merge.js';
 import { emptyCollections } from '../sync/model.js';
-import { nextStamp } from '../sync/stamps.js';
+import { deltaSince, FROM_SCRATCH, nextStamp } from '../sync/stamps.js';
 import type { DeltaRequest } from '../sync/validate.js';
 import type { ImageBackend } from '../images/image-storage.js';
 import { PgAccountStore } from './pg-account-store.js';
@@ -84,10 +84,8 @@ export class PgStore implements Store {
   applyDelta(datasetId: number, request: DeltaRequest, now: number): Promise<DeltaOutcome> {
     return this.transaction(async (db, dataset, hold) => {
       const stamp = nextStamp(dataset.last_stamp, now);
-      // A lastSyncTime the server never issued (a device clock, a restored
-      // backup) cannot be trusted to mean "seen everything up to here".
-      const since = request.lastSyncMs === null || request.lastSyncMs > dataset.last_stamp ? -1 : request.lastSyncMs;
-      const fromScratch = since === -1;
+      const since = deltaSince(request.lastSyncMs, dataset.last_stamp);
+      const fromScratch = since === FROM_SCRATCH;
       const read = await readForDelta(db, datasetId, request, fromScratch ? Number.MAX_SAFE_INTEGER : since);
       const plan = planDelta(read.state, request.changes);
 
@@ -138,7 +136,8 @@ export class PgStore implements Store {
       const items = emptyCollections();
       for (const row of read.changedItems) if (!rewritten.has(itemKey(row.collection, row.id))) items[row.collection].push(row.json);
       for (const echo of plan.echoItems) if (echo.stamp === undefined || echo.stamp <= since) items[echo.collection].push(echo.json);
-      const tombstones = read.changedTombstones.map((r) => r.json);
+      // Only items are spared the echo (section 3): this request's own tombstones are stamped after lastSyncTime, so answered.
+      const tombstones = [...read.changedTombstones.map((r) => r.json), ...added.map((t) => t.json)];
       for (const echo of plan.echoTombstones) if (echo.stamp <= since) tombstones.push(echo.json);
       if (fromScratch) {
         const held = await HeldAnswer.declare(db, datasetId, stamp, hold());

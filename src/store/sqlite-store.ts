@@ -9,7 +9,7 @@ import { countsOf, prepareStatements } from './sqlite-statements.js';
 import { openChanges, openExport, openKnownItems, streamedDelta } from './sqlite-reads.js';
 import { planDelta, type StoredItem, type StoredState, type StoredTombstone } from '../sync/merge.js';
 import { COLLECTIONS, emptyCollections, type Collection } from '../sync/model.js';
-import { nextStamp } from '../sync/stamps.js';
+import { deltaSince, FROM_SCRATCH, nextStamp } from '../sync/stamps.js';
 import type { KnownItems } from '../sync/known-items.js';
 import type { DeltaRequest } from '../sync/validate.js';
 import { accountImagesDir, removeAccountImages, removeOrphanAccountFolders } from '../images/account-images.js';
@@ -114,14 +114,13 @@ export class SqliteStore implements Store {
         if (request.changes.items.length > 0) checkQuota(dataset, bytes);
         s.updateDataset.run(stamp, dataset.extra_json, bytes, datasetId);
 
-        // A lastSyncTime the server never issued (a device clock, a restored
-        // backup) cannot be trusted to mean "seen everything up to here".
-        const since = request.lastSyncMs === null || request.lastSyncMs > dataset.last_stamp ? -1 : request.lastSyncMs;
+        const since = deltaSince(request.lastSyncMs, dataset.last_stamp);
         const items = emptyCollections();
         for (const echo of plan.echoItems) if (echo.stamp === undefined || echo.stamp <= since) items[echo.collection].push(echo.json);
-        const tombstones: string[] = [];
+        // Only items are spared the echo (section 3): this request's own tombstones are stamped after lastSyncTime, so answered.
+        const tombstones = plan.addTombstones.map((t) => t.json);
         for (const echo of plan.echoTombstones) if (echo.stamp <= since) tombstones.push(echo.json);
-        if (since === -1) return { stamp, since, echoItems: items, echoTombstones: tombstones };
+        if (since === FROM_SCRATCH) return { stamp, since, echoItems: items, echoTombstones: tombstones };
         // A delta answers what changed since the device last synced: small, read here whole.
         const changed = emptyCollections();
         for (const c of COLLECTIONS) changed[c] = s.itemsBetween.all(datasetId, c, since, stamp) as string[];
@@ -129,7 +128,7 @@ export class SqliteStore implements Store {
         return { stamp, since, echoItems: changed, echoTombstones: [...(s.tombstonesBetween.all(datasetId, since, stamp) as string[]), ...tombstones] };
       })
       .immediate();
-    if (outcome.since !== -1) {
+    if (outcome.since !== FROM_SCRATCH) {
       const { stamp, echoItems, echoTombstones } = outcome;
       return { stamp, streamed: false, items: (c) => echoItems[c], tombstones: () => echoTombstones, close: () => undefined };
     }

@@ -14,7 +14,7 @@ export interface FullUpload {
 
 export interface DeltaRequest {
   readonly changes: ChangeSet;
-  /** `null` means "from the beginning". */
+  /** `null` means "from the beginning"; a fraction of a millisecond is kept (see deltaSince). */
   readonly lastSyncMs: number | null;
 }
 
@@ -60,9 +60,7 @@ function readLastSyncTime(value: unknown): number | null {
   if (typeof value !== 'string') throw ApiError.badRequest('lastSyncTime must be an ISO 8601 string');
   const ms = parseInstant(value);
   if (ms === undefined) throw ApiError.badRequest(`lastSyncTime is not a readable ISO 8601 time: ${JSON.stringify(value.slice(0, 64))}`);
-  // Stamps are whole milliseconds, so a stamp is after 10.5 exactly when it is after 10
-  // (PostgreSQL's bigint stamps refused the fraction: microseconds gave a 500 there).
-  return Math.floor(ms);
+  return ms;
 }
 
 function readChangeSet(document: JsonObject, source: SourceText | undefined): ChangeSet {

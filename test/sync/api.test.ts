@@ -249,6 +249,29 @@ test('a lastSyncTime later than any stamp issued answers everything; an older on
   const before1970 = await postJson(server, '/sync/delta', { lastSyncTime: '1969-12-31T23:59:59.9995Z' });
   assert.equal(before1970.status, 200);
   assert.deepEqual(before1970.body.gyms.map((g: { id: string }) => g.id).sort(), ['g1', 'g2']);
+  // Half a millisecond after the newest stamp is later than any stamp issued, too.
+  const newest = await postJson(server, '/sync/delta', {});
+  const justAfter = await postJson(server, '/sync/delta', { lastSyncTime: newest.body.serverTime.replace('Z', '500Z') });
+  assert.deepEqual(justAfter.body.gyms.map((g: { id: string }) => g.id).sort(), ['g1', 'g2']);
+});
+
+test('a delta\'s own deletions are in its answer: they are stamped after its lastSyncTime, and only items are spared the echo', async (t) => {
+  const server = await startTestServer(t);
+  const p0 = { id: 'p0', type: 'problem', deletedAt: '2024-01-01T00:00:00.000Z' };
+  const first = await postJson(server, '/sync/delta', { gyms: [{ id: 'g1' }], deletedItems: [p0] });
+  assert.deepEqual(first.body.gyms, []);
+  assert.deepEqual(first.body.deletedItems, [p0]);
+
+  const g1 = { id: 'g1', type: 'gym', deletedAt: '2024-01-02T00:00:00.000Z' };
+  const g2 = { id: 'g2', type: 'GYMS', deletedAt: '2024-01-02T00:00:00.000Z' };
+  // g2 is sent alive and deleted in one request: the deletion wins, and is answered.
+  const second = await postJson(server, '/sync/delta', { lastSyncTime: first.body.serverTime, gyms: [{ id: 'g2' }], deletedItems: [g1, g2, p0] });
+  assert.deepEqual(second.body.gyms, []);
+  assert.deepEqual(second.body.deletedItems, [g1, g2], 'p0 was kept before lastSyncTime: not sent again');
+  assert.deepEqual((await getSync(server)).body['gyms'], []);
+
+  const another = await postJson(server, '/sync/delta', { lastSyncTime: first.body.serverTime });
+  assert.deepEqual(another.body.deletedItems, [g1, g2]);
 });
 
 test('an older edit is refused and the stored version sent back; a tombstone wins over a revival', async (t) => {
