@@ -30,13 +30,13 @@ export function createAuthenticator(accounts: AccountStore, throttle = new Failu
   const tokens = new TokenResolver(accounts);
   /** The identity at once when the token was resolved before and nothing changed since (no promise, no lookup); else a promise. */
   return function authenticate(request: FastifyRequest): Identity | Promise<Identity> {
-    const match = BEARER.exec(request.headers.authorization ?? '');
-    const remembered = match ? tokens.remembered(match[1]!, now()) : undefined;
+    const token = bearerToken(request);
+    const remembered = typeof token === 'string' ? tokens.remembered(token, now()) : undefined;
     if (remembered) return remembered;
     return (async () => {
-      const identity = match ? await tokens.resolve(match[1]!, request.ip, now()) : undefined;
+      const identity = typeof token === 'string' ? await tokens.resolve(token, request.ip, now()) : undefined;
       if (identity) return identity;
-      throw refusal(request, throttle, match !== null);
+      throw refusal(request, throttle, token);
     })();
   };
 }
@@ -49,14 +49,35 @@ export function createAuthenticator(accounts: AccountStore, throttle = new Failu
 export function createMetricsAuthenticator(metricsToken: string, throttle: FailureThrottle) {
   const expected = secretHash(metricsToken);
   return function authenticateMetrics(request: FastifyRequest): void {
-    const match = BEARER.exec(request.headers.authorization ?? '');
-    if (match && timingSafeEqual(secretHash(match[1]!), expected)) return;
-    throw refusal(request, throttle, match !== null);
+    const token = bearerToken(request);
+    if (typeof token === 'string' && timingSafeEqual(secretHash(token), expected)) return;
+    throw refusal(request, throttle, token);
   };
 }
 
+const NO_TOKEN = Symbol('no bearer token');
+const SEVERAL_HEADERS = Symbol('several Authorization headers');
+
+/**
+ * The request's bearer token. Node keeps only the first of several Authorization
+ * headers, so a request with two (a proxy's and a client's, say) would be judged
+ * by one of them unseen: it has no token at all.
+ */
+export function bearerToken(request: FastifyRequest): string | typeof NO_TOKEN | typeof SEVERAL_HEADERS {
+  const raw = request.raw.rawHeaders;
+  let headers = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 13 && raw[i]!.toLowerCase() === 'authorization') headers++;
+  if (headers > 1) return SEVERAL_HEADERS;
+  return BEARER.exec(request.headers.authorization ?? '')?.[1] ?? NO_TOKEN;
+}
+
+const REFUSALS = new Map<string | symbol, string>([
+  [NO_TOKEN, 'missing bearer token: send "Authorization: Bearer <token>"'],
+  [SEVERAL_HEADERS, 'several Authorization headers: send exactly one, "Authorization: Bearer <token>"'],
+]);
+
 /** 429 while the address is throttled, else 401, counted as a failure. */
-function refusal(request: FastifyRequest, throttle: FailureThrottle, hadToken: boolean): ApiError {
+function refusal(request: FastifyRequest, throttle: FailureThrottle, token: string | symbol): ApiError {
   const retryAfter = throttle.retryAfterSeconds(request.ip);
   if (retryAfter > 0) {
     return new ApiError(429, 'too_many_requests', 'too many failed authentication attempts; try again later', {
@@ -64,7 +85,7 @@ function refusal(request: FastifyRequest, throttle: FailureThrottle, hadToken: b
     });
   }
   throttle.recordFailure(request.ip);
-  return new ApiError(401, 'unauthorized', hadToken ? 'invalid bearer token' : 'missing bearer token: send "Authorization: Bearer <token>"', {
+  return new ApiError(401, 'unauthorized', REFUSALS.get(token) ?? 'invalid bearer token', {
     'www-authenticate': 'Bearer',
   });
 }

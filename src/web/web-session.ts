@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
+import { bearerToken } from '../http/auth.js';
 import type { Principal, StoreWebAuth, WebSession } from './web-auth.js';
 
 /**
@@ -96,10 +97,8 @@ export async function sessionOf(request: FastifyRequest, backend: StoreWebAuth):
   return session ? { id, session } : undefined;
 }
 
-const BEARER = /^bearer[ \t]+(\S+)[ \t]*$/i;
-
 /** For /web/api only: a device's Bearer token, for people's own scripts. */
 export async function bearerPrincipal(request: FastifyRequest, backend: StoreWebAuth): Promise<Principal | undefined> {
-  const match = BEARER.exec(request.headers.authorization ?? '');
-  return match ? backend.authenticateToken(match[1]!, request.ip) : undefined;
+  const token = bearerToken(request);
+  return typeof token === 'string' ? backend.authenticateToken(token, request.ip) : undefined;
 }

@@ -73,3 +73,31 @@ test('the token never appears in the logs, even at trace level', async (t) => {
   assert.ok(!logs.includes(TEST_TOKEN), 'token absent from logs');
   assert.ok(!logs.includes('secret-body-marker'), 'bodies absent from logs');
 });
+
+function getWithHeaders(server: TestServer, path: string, authorization: string[]): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    // Headers as a list, so that one may come twice (Node's client then sends no Host of its own).
+    const req = request(`${server.url}${path}`, { headers: ['Host', new URL(server.url).host, ...authorization.flatMap((value) => ['Authorization', value])] }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('two Authorization headers are refused, whichever comes first: Node would read only the first', async (t) => {
+  const server = await startTestServer(t);
+  for (const path of ['/health', '/sync', '/web/api/summary']) {
+    for (const pair of [[`Bearer ${TEST_TOKEN}`, 'Bearer nope'], ['Bearer nope', `Bearer ${TEST_TOKEN}`], [`Bearer ${TEST_TOKEN}`, `Bearer ${TEST_TOKEN}`]]) {
+      const response = await getWithHeaders(server, path, pair);
+      assert.equal(response.status, 401, `${path} ${pair.join(' | ')}`);
+      assert.ok(!response.body.includes(TEST_TOKEN));
+    }
+  }
+  const one = await getWithHeaders(server, '/health', [`Bearer ${TEST_TOKEN}`]);
+  assert.equal(one.status, 200);
+  assert.match((await getWithHeaders(server, '/sync', ['Bearer nope', 'Bearer nope'])).body, /several Authorization headers/);
+});
