@@ -1,5 +1,6 @@
 import { isActiveSession, tombstoneTypeOf, type ChangeSet, type Collection, type IncomingItem, type IncomingTombstone } from './model.js';
 import { jsonEqual } from './json-equal.js';
+import { compareTiedItemTimes } from './timestamps.js';
 
 /** What the store holds for one item id, as the merge needs it. */
 export interface StoredItem {
@@ -99,13 +100,17 @@ export function planDelta(stored: StoredState, changes: ChangeSet): DeltaPlan {
       winners.set(key, winner);
     }
     const current = winner.incoming ?? winner.stored;
-    if (current === undefined || item.time > current.time) {
+    let parsed: Record<string, unknown> | undefined;
+    const currentValue = (): Record<string, unknown> => (parsed ??= winner.incoming ? winner.incoming.value : (JSON.parse(current!.json) as Record<string, unknown>));
+    // A tie of doubles is settled by the digits as written: a double of milliseconds holds no more than about 0.2 µs.
+    const order = current === undefined ? 1 : item.time !== current.time ? Math.sign(item.time - current.time) : compareTiedItemTimes(item.value, currentValue());
+    if (order > 0) {
       // A copy of this same request lost: the device may hold it, so it is told the winner.
       if (winner.incoming && !jsonEqual(winner.incoming.value, item.value)) winner.echo = true;
       winner.incoming = item;
       continue;
     }
-    const sameContent = item.time === current.time && jsonEqual(item.value, winner.incoming ? winner.incoming.value : JSON.parse(current.json));
+    const sameContent = order === 0 && jsonEqual(item.value, currentValue());
     if (!sameContent) winner.echo = true; // rule 5: the winner stays and the device is told
   }
 

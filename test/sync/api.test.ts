@@ -339,3 +339,13 @@ test('a GET /sync abandoned mid-stream, or a HEAD, releases its read snapshot', 
     assert.deepEqual(row, { n: 0 });
   }
 });
+
+test('an edit a nanosecond later wins on either store, past what a double of milliseconds holds', async (t) => {
+  const server = await startTestServer(t);
+  const first = await postJson(server, '/sync/delta', { gyms: [{ id: 'g', v: 1, updatedAt: '2024-01-15T10:00:00.000Z' }] });
+  const later = await postJson(server, '/sync/delta', { lastSyncTime: first.body.serverTime, gyms: [{ id: 'g', v: 2, updatedAt: '2024-01-15T10:00:00.000000001Z' }] });
+  assert.deepEqual(later.body.gyms, []);
+  const earlier = await postJson(server, '/sync/delta', { lastSyncTime: later.body.serverTime, gyms: [{ id: 'g', v: 3, updatedAt: '2024-01-15T10:00:00.0000000009Z' }] });
+  assert.deepEqual(earlier.body.gyms, [{ id: 'g', v: 2, updatedAt: '2024-01-15T10:00:00.000000001Z' }]);
+  assert.deepEqual((await getSync(server)).body['gyms'], [{ id: 'g', v: 2, updatedAt: '2024-01-15T10:00:00.000000001Z' }]);
+});
