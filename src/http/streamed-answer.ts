@@ -9,8 +9,8 @@ export interface StreamedDocument {
 
 /**
  * Sends a streamed document and releases its read once the answer is done with,
- * finished or not; a client that hung up before its end is logged (such a request
- * gets no request line). HEAD gets the headers alone: Fastify would otherwise read
+ * finished or not; an answer that did not end (a client that hung up, a read that
+ * failed) is logged, since such a request gets no request line. HEAD gets the headers alone: Fastify would otherwise read
  * the whole document for nothing, after the answer's end had closed the read.
  */
 export function sendStreamed(request: FastifyRequest, reply: FastifyReply, document: StreamedDocument): FastifyReply {
@@ -18,9 +18,16 @@ export function sendStreamed(request: FastifyRequest, reply: FastifyReply, docum
     document.close();
     return reply.send(Readable.from([]));
   }
+  const source = Readable.from(document.chunks);
+  // A read that fails once the headers are out (the database dropped its connection) can only cut the answer short: said as such.
+  let failure: unknown;
+  source.once('error', (err) => (failure = err));
   reply.raw.once('close', () => {
     document.close();
-    if (!reply.raw.writableFinished) request.log.info({ method: request.method, route: request.routeOptions.url, ms: Math.round(reply.elapsedTime) }, 'client hung up before the answer ended');
+    if (reply.raw.writableFinished) return;
+    const line = { method: request.method, route: request.routeOptions.url, ms: Math.round(reply.elapsedTime) };
+    if (failure === undefined) request.log.info(line, 'client hung up before the answer ended');
+    else request.log.error({ ...line, err: failure }, 'the answer was cut short: reading it from the store failed');
   });
-  return reply.send(Readable.from(document.chunks));
+  return reply.send(source);
 }

@@ -296,8 +296,14 @@ export interface LockedDataset {
 
 function openPool(databaseUrl: string, max: number): pg.Pool {
   const pool = new pg.Pool({ connectionString: databaseUrl, max, types: TYPES });
-  // An idle connection the server dropped (a restart, a failover) must not crash
-  // the process: the pool discards it and the next query opens a new one.
+  // A connection the database dropped (a restart, a failover, an administrator)
+  // must not crash the process. An idle one is reported by the pool, which
+  // discards it; one checked out between two queries (a transaction waiting on
+  // its own work, a streamed answer waiting on a slow client) by the connection
+  // itself, with no listener of its own: its next query fails, the request that
+  // holds it ends with that error, and the release discards it. The next query
+  // opens a new connection.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
