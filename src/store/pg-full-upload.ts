@@ -29,6 +29,7 @@ export async function writeFullUpload(db: pg.PoolClient, datasetId: number, data
     }
     changed += await upsertItems(db, datasetId, stamp, batch);
   }
+  const itemsWritten = changed;
   // What the upload left out goes, without tombstones: other devices keep their own data.
   const leftOut = await db.query(
     `DELETE FROM items i WHERE i.dataset_id = $1 AND NOT EXISTS
@@ -50,7 +51,8 @@ export async function writeFullUpload(db: pg.PoolClient, datasetId: number, data
   );
   // Counted afresh, in UTF-8 bytes as stored, as the quota counts them.
   const bytes = Number(rows[0]!.bytes);
-  checkQuota(dataset, bytes);
+  // An upload that writes no new or changed item only deletes: it passes, whatever its tombstones weigh (as a delta does).
+  if (itemsWritten > 0) checkQuota(dataset, bytes);
   if (changed > 0 || rows[0]!.extra_json !== extraFieldsJson) {
     const snapshot = upload.snapshot ? await upload.snapshot() : undefined;
     if (snapshot) {

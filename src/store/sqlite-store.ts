@@ -173,8 +173,10 @@ export class SqliteStore implements Store {
           s.pruneHistory.run(datasetId, datasetId, upload.historyKeep);
         }
         let itemBytes = diff.unchangedBytes;
+        let itemsWritten = 0;
         for (let position = 0; position < items.length; position++) {
           if (diff.unchanged[position] === 1) continue;
+          itemsWritten++;
           // Its time first: it may be read from the item's text, and the view below lasts only until the next read.
           const time = items.time(position);
           // The body's own bytes, bound as text: no string is made of an item that is only written.
@@ -188,7 +190,8 @@ export class SqliteStore implements Store {
         for (const t of tombstones) s.insertTombstone.run(datasetId, t.typeKey, t.id, stamp, t.json);
         // Items counted as they are compared and written; tombstones (few) by the table.
         const bytes = itemBytes + (s.tombstoneBytes.get(datasetId) as number);
-        checkQuota(dataset, bytes);
+        // An upload that writes no new or changed item only deletes: it passes, whatever its tombstones weigh (as a delta does).
+        if (itemsWritten > 0) checkQuota(dataset, bytes);
         s.updateDataset.run(stamp, upload.plan.extraFieldsJson, bytes, datasetId);
         return { stamp };
       })
