@@ -51,6 +51,11 @@ export class ApiError extends Error {
     return new ApiError(415, 'unsupported_media_type', message);
   }
 
+  /** A request whose account was removed while it was under way: its token is refused from now on. */
+  static accountRemoved(): ApiError {
+    return new ApiError(401, 'unauthorized', "this token's account was removed", { 'www-authenticate': 'Bearer' });
+  }
+
   static insufficientStorage(message: string): ApiError {
     return new ApiError(507, 'insufficient_storage', message);
   }

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { ApiError } from '../errors.js';
 import { itemKey, planDelta } from '../sync/merge.js';
 import { emptyCollections } from '../sync/model.js';
 import { deltaSince, FROM_SCRATCH, nextStamp } from '../sync/stamps.js';
@@ -194,13 +195,13 @@ export class PgStore implements Store {
       [datasetId],
     );
     const row = rows[0];
-    if (!row) throw new Error(`no dataset ${datasetId}`);
+    if (!row) throw ApiError.accountRemoved();
     return { written: row.written, lastStamp: row.last_stamp, items: countsOf(row.counts), tombstones: row.tombstones, jsonBytes: Number(row.json_bytes) };
   }
 
   async lastStamp(datasetId: number): Promise<number | undefined> {
     const { rows } = await this.pool.query<{ written: boolean; last_stamp: number }>('SELECT written, last_stamp FROM datasets WHERE id = $1', [datasetId]);
-    if (!rows[0]) throw new Error(`no dataset ${datasetId}`);
+    if (!rows[0]) throw ApiError.accountRemoved();
     return rows[0].written ? rows[0].last_stamp : undefined;
   }
 
@@ -271,7 +272,7 @@ export class PgStore implements Store {
           `BEGIN; SELECT last_stamp, json_bytes, max_bytes FROM datasets WHERE id = ${lockDatasetId} FOR UPDATE`,
         )) as unknown as pg.QueryResult<LockedDataset>[];
         const row = results[1]!.rows[0];
-        if (!row) throw new Error(`no dataset ${lockDatasetId}`);
+        if (!row) throw ApiError.accountRemoved();
         dataset = row;
       }
       const result = await task(db, dataset, hold);

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import { ApiError } from '../errors.js';
 import { makePrivateDir, makePrivateFile } from '../private-files.js';
 import { Database } from './sqlite-driver.js';
 import { readAllRows, writeAllRows } from './sqlite-copy.js';
@@ -279,7 +280,7 @@ export class SqliteStore implements Store {
 
   private dataset(datasetId: number): DatasetRow {
     const row = this.statements.datasetById.get(datasetId) as DatasetRow | undefined;
-    if (!row) throw new Error(`no dataset ${datasetId}`);
+    if (!row) throw ApiError.accountRemoved();
     return row;
   }
 

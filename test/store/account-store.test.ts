@@ -144,6 +144,11 @@ test('removing an account removes all it holds and nothing of the others; its id
   assert.deepEqual(await imagesOf(ben), ['a.png']);
   assert.equal((await store.stats(ben.id)).items.gyms, 1);
   assert.equal((await store.stats(anna.id).catch(() => undefined))?.items.gyms ?? 0, 0);
+  // A request that was let in before the removal and reaches the store after it: refused as its token now is, not a 500.
+  const text = '{"gyms":[{"id":"g2"}]}';
+  for (const late of [store.applyDelta(anna.id, validateDelta(parseDocument(text), text), 22), store.lastStamp(anna.id)]) {
+    await assert.rejects(late, (err: { status?: number; code?: string }) => err.status === 401 && err.code === 'unauthorized');
+  }
 
   const again = (await store.accounts.create('anna', device('d3'), NO_QUOTAS, 30))!;
   assert.ok(again.id > ben.id, `a new account gets a new id (${again.id})`);
