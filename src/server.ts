@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { accessSync, constants, existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { buildApp, DEFAULT_DATASET } from './app.js';
@@ -6,6 +7,7 @@ import { ConfigError, effectiveSettings, type Config } from './config.js';
 import { secretHash } from './auth/secrets.js';
 import { importLegacyFileOnFirstStart } from './sync/legacy-import.js';
 import { removeImagesOfRemovedAccounts } from './images/account-images.js';
+import { makePrivateDir } from './private-files.js';
 import { openStore } from './store/open-store.js';
 import { DATABASE_FILE } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
@@ -22,10 +24,24 @@ export const NOTHING_CAN_AUTHENTICATE =
   'no token and no device: make an account and its first device with `ascently-sync accounts add NAME`, ' +
   'or set AUTH_TOKEN (make one with `ascently-sync token`) or AUTH_TOKEN_FILE, or start with --generate-token.';
 
+/**
+ * A database file or an images folder the server may read but not write (left
+ * owned by root, say) opens fine and then fails every request: refused at the
+ * start instead, naming the path (exit 3).
+ */
+function requireWritableFiles(config: Config): void {
+  const database = path.join(config.dataDir, DATABASE_FILE);
+  makePrivateDir(config.imagesDir);
+  for (const file of [config.dataDir, database, `${database}-wal`, `${database}-shm`, config.imagesDir]) {
+    if (existsSync(file)) accessSync(file, constants.R_OK | constants.W_OK);
+  }
+}
+
 /** `token`: AUTH_TOKEN or the generated one, if any; without it, the devices in the database must do. */
 export async function startServer(config: Config, token: string | undefined, logger: Logger): Promise<RunningServer> {
   const store = await openStore(config);
   try {
+    if (config.databaseUrl === undefined) requireWritableFiles(config);
     const defaultId = await store.datasetId(DEFAULT_DATASET);
     // Before refusing: a device the database holds is enough, but an AUTH_TOKEN
     // device left by an earlier start is not, since the environment no longer has it.
