@@ -6,6 +6,7 @@ import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { syncDirectory } from '../images/image-store.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-files.js';
+import { SQLITE_SCHEMA_VERSION } from '../store/migrations.js';
 import { DATABASE_FILE } from '../store/sqlite-store.js';
 import { DamagedArchiveError, DATABASE_ENTRY, IMAGES_PREFIX, isSafeEntryName, MANIFEST_ENTRY, parseManifest, TOKEN_ENTRY, type Manifest } from './manifest.js';
 
@@ -35,7 +36,9 @@ export async function verifyArchive(archive: FileHandle): Promise<Manifest> {
       return;
     }
     if (!isSafeEntryName(name) || seen.has(name)) throw new DamagedArchiveError(`it holds an unexpected entry (${JSON.stringify(name.slice(0, 200))})`);
-    seen.set(name, await digest(body));
+    const found = await digest(body);
+    if (name === DATABASE_ENTRY) checkDatabaseHeader(found.head);
+    seen.set(name, found);
   });
   if (manifestText === undefined) throw new DamagedArchiveError('it has no manifest: it is not an ascently-sync backup');
   const manifest = parseManifest(manifestText);
@@ -132,14 +135,31 @@ async function forEachEntry(archive: FileHandle, each: (name: string, body: Entr
   if (failure !== undefined) throw failure instanceof DamagedArchiveError ? failure : new DamagedArchiveError(`it cannot be read: ${(failure as Error).message}`);
 }
 
-async function digest(body: EntryBody): Promise<{ size: number; sha256: string }> {
+/** An SQLite file's header: its first 100 bytes, with `user_version` at offset 60. */
+const SQLITE_HEADER_BYTES = 100;
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+
+/**
+ * The database an archive holds must be an SQLite file of a schema this release
+ * knows, checked from its header before anything is written: a newer release's
+ * archive restored here would stop the server at its next start.
+ */
+function checkDatabaseHeader(head: Buffer): void {
+  if (head.length < SQLITE_HEADER_BYTES || !head.subarray(0, SQLITE_MAGIC.length).equals(SQLITE_MAGIC)) throw new DamagedArchiveError(`its ${DATABASE_ENTRY} is not an SQLite database`);
+  const schema = head.readUInt32BE(60);
+  if (schema > SQLITE_SCHEMA_VERSION) throw new DamagedArchiveError(`it was made by a newer ascently-sync (database schema ${schema}; this one knows ${SQLITE_SCHEMA_VERSION}): restore it with that version or a newer one`);
+}
+
+async function digest(body: EntryBody): Promise<{ size: number; sha256: string; head: Buffer }> {
   const hash = createHash('sha256');
+  const head: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
+    if (size < SQLITE_HEADER_BYTES) head.push(chunk.subarray(0, SQLITE_HEADER_BYTES - size));
     size += chunk.length;
     hash.update(chunk);
   }
-  return { size, sha256: hash.digest('hex') };
+  return { size, sha256: hash.digest('hex'), head: Buffer.concat(head) };
 }
 
 async function readAtMost(body: EntryBody, max: number): Promise<Buffer> {

@@ -1,6 +1,7 @@
 import { ConfigError } from '../config.js';
 import { ApiError } from '../errors.js';
 import { CommandError } from './command-error.js';
+import { NewerSchemaError } from '../store/migrations.js';
 
 /**
  * The CLI's exit codes, one per kind of failure, so that a script or a
@@ -44,6 +45,7 @@ export function describeFailure(err: unknown): Failure {
   if (err instanceof CliError) return failure(err.kind, err.message);
   if (err instanceof ConfigError) return failure('usage', err.message);
   if (err instanceof CommandError) return failure('failed', err.message);
+  if (err instanceof NewerSchemaError) return failure(err.store === 'postgres' ? 'database' : 'file', err.message);
   const code = errorCode(err);
   if (code?.startsWith('ERR_PARSE_ARGS')) return failure('usage', `${firstSentence((err as Error).message)}; \`ascently-sync help\` lists the options`);
   if (err instanceof Error && err.cause instanceof ApiError) return failure('data', err.message);

@@ -130,11 +130,24 @@ export const MIGRATIONS: readonly string[] = [
   `,
 ];
 
+/** SQLite's schema version of this release: a database's `user_version` past it was written by a newer one. */
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** A database a newer release migrated: this one cannot know what its schema means, so it leaves it alone. */
+export class NewerSchemaError extends Error {
+  override name = 'NewerSchemaError';
+  constructor(
+    readonly store: 'sqlite' | 'postgres',
+    applied: number,
+    known: number,
+  ) {
+    super(`the database was written by a newer ascently-sync (schema ${applied}; this one knows ${known}): run that version or a newer one, or restore a backup this one made`);
+  }
+}
+
 export function migrate(db: Database): void {
   const applied = db.pragma('user_version', { simple: true }) as number;
-  if (applied > MIGRATIONS.length) {
-    throw new Error(`the database was written by a newer ascently-sync (schema ${applied}, this one knows ${MIGRATIONS.length})`);
-  }
+  if (applied > MIGRATIONS.length) throw new NewerSchemaError('sqlite', applied, MIGRATIONS.length);
   for (let version = applied; version < MIGRATIONS.length; version++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[version]!);

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { NewerSchemaError } from './migrations.js';
 
 /**
  * The PostgreSQL schema as numbered migrations, the twin of migrations.ts. Table
@@ -138,9 +139,7 @@ export async function migratePg(pool: pg.Pool): Promise<void> {
       await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)');
       const { rows } = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM schema_migrations');
       const applied = rows[0]?.version ?? 0;
-      if (applied > PG_MIGRATIONS.length) {
-        throw new Error(`the database was written by a newer ascently-sync (schema ${applied}, this one knows ${PG_MIGRATIONS.length})`);
-      }
+      if (applied > PG_MIGRATIONS.length) throw new NewerSchemaError('postgres', applied, PG_MIGRATIONS.length);
       for (let version = applied; version < PG_MIGRATIONS.length; version++) {
         await client.query('BEGIN');
         try {

@@ -5,9 +5,9 @@ import { mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from '
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
-import { createGzip, gunzipSync } from 'node:zlib';
+import { createGunzip, createGzip, gunzipSync } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import tar from 'tar-stream';
 import { CLI_ENTRY, startChildServer, type ChildServer } from '../helpers/child-server.js';
 import { cli, oneLine } from '../helpers/cli.js';
@@ -125,7 +125,32 @@ test('progress shows on a terminal, and the summary line always', { skip: ON_POS
   assert.match(stdout, /Backed up 30 items \(1 account\) and 6 images/);
 });
 
-test('a truncated, bit-flipped or foreign archive is refused before anything is written', { skip: ON_POSTGRES && SQLITE_BACKUP }, async (t) => {
+/** A copy of an archive whose database `edit` changed in place, with the manifest made to match again. */
+async function rewriteDatabase(from: string, to: string, edit: (database: Buffer) => void): Promise<void> {
+  const entries: { name: string; body: Buffer }[] = [];
+  const extract = tar.extract();
+  extract.on('entry', (header, stream, next) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
+    stream.on('end', () => {
+      entries.push({ name: header.name, body: Buffer.concat(chunks) });
+      next();
+    });
+  });
+  await pipeline(createReadStream(from), createGunzip(), extract);
+  const database = entries.find((e) => e.name === 'database/ascently.db')!;
+  edit(database.body);
+  const manifestEntry = entries.find((e) => e.name === 'manifest.json')!;
+  const manifest = JSON.parse(manifestEntry.body.toString('utf8')) as { files: { path: string; size: number; sha256: string }[] };
+  for (const file of manifest.files) if (file.path === database.name) Object.assign(file, { size: database.body.length, sha256: sha(database.body) });
+  manifestEntry.body = Buffer.from(JSON.stringify(manifest));
+  const pack = tar.pack();
+  for (const entry of entries) pack.entry({ name: entry.name }, entry.body);
+  pack.finalize();
+  await pipeline(pack, createGzip(), createWriteStream(to));
+}
+
+test('a truncated, bit-flipped or foreign archive, or one of a newer release, is refused before anything is written', { skip: ON_POSTGRES && SQLITE_BACKUP }, async (t) => {
   const { dataDir } = await seededServer(t);
   const dir = tempDir(t);
   const good = path.join(dir, 'good.tar.gz');
@@ -147,12 +172,17 @@ test('a truncated, bit-flipped or foreign archive is refused before anything is 
   await pipeline(pack, createGzip(), createWriteStream(foreign));
   const noise = path.join(dir, 'noise.tar.gz');
   writeFileSync(noise, randomBytes(50_000));
+  // Whole and as their manifests say, but holding what this release must not restore.
+  const newer = path.join(dir, 'newer.tar.gz');
+  await rewriteDatabase(good, newer, (db) => db.writeUInt32BE(99, 60)); // SQLite's user_version: a newer release's schema
+  const garbage = path.join(dir, 'garbage.tar.gz');
+  await rewriteDatabase(good, garbage, (db) => db.fill(0x2a, 0, 100));
 
   const occupied = path.join(dir, 'occupied');
   mkdirSync(path.join(occupied, 'images'), { recursive: true });
   writeFileSync(path.join(occupied, 'ascently.db'), 'old data');
   const occupiedBefore = listTree(occupied);
-  for (const archive of [truncated, flipped, foreign, noise]) {
+  for (const archive of [truncated, flipped, foreign, noise, newer, garbage]) {
     const empty = path.join(dir, `into-${path.basename(archive)}`);
     const refused = await cli(['restore', archive, '--data-dir', empty], {});
     assert.equal(refused.code, 4, `${archive}: exit 4, a file that is not what it should be`);

@@ -8,8 +8,9 @@ import { DATABASE_FILE, SqliteStore } from '../../src/store/sqlite-store.js';
 import { download, TINY_IMAGES } from '../images/fixtures.js';
 import pg from 'pg';
 import { PG_MIGRATIONS } from '../../src/store/pg-migrations.js';
-import { databaseUrlFor, dropDatabaseAfter, ensureDatabase, ON_POSTGRES } from '../helpers/test-store.js';
-import { postJson as postJsonTo, sqliteOf, startTestServer, tempDir } from '../helpers/server.js';
+import { databaseUrlFor, dropDatabaseAfter, ensureDatabase, ON_POSTGRES, storeEnv } from '../helpers/test-store.js';
+import { openTestStore, postJson as postJsonTo, sqliteOf, startTestServer, tempDir } from '../helpers/server.js';
+import { cli } from '../helpers/cli.js';
 
 /**
  * A data folder as today's release (schema 2, before accounts) leaves it: built
@@ -40,6 +41,9 @@ function releasedDataFolder(dataDir: string, options: { withData: boolean }): vo
 }
 
 /** Why these are skipped in the PostgreSQL half: they are about SQLite files released before PostgreSQL existed. */
+/** Long enough that the server starts without a warning line before the one under test. */
+const QUIET_TOKEN = 'a-token-long-enough-to-start-quietly-0123';
+
 const SQLITE_SCHEMA = 'about SQLite data folders of earlier releases; PostgreSQL has its own migrations (pg-migrations.ts)';
 
 test('migration 3 makes a released data folder the default account, data, byte count and images in place', { skip: ON_POSTGRES && SQLITE_SCHEMA }, async (t) => {
@@ -95,6 +99,25 @@ test('migrating twice is a no-op, and a newer schema is refused', { skip: ON_POS
   store.database.pragma(`user_version = ${MIGRATIONS.length + 1}`);
   await store.close();
   assert.throws(() => new SqliteStore(dataDir), /written by a newer ascently-sync/);
+  // Said in one line, as a file this release cannot use (exit 3), not as a bug.
+  const serve = await cli(['serve', '--port', '0', '--host', '127.0.0.1'], { DATA_DIR: dataDir, AUTH_TOKEN: QUIET_TOKEN });
+  assert.equal(serve.code, 3, serve.stderr);
+  assert.match(serve.stderr, /^ascently-sync: the database was written by a newer ascently-sync \(schema \d+; this one knows \d+\)[^\n]*\n$/);
+});
+
+test('a PostgreSQL database a newer release migrated is refused in one line (exit 6), by the server and the CLI', { skip: !ON_POSTGRES && 'the PostgreSQL half runs this' }, async (t) => {
+  const dataDir = tempDir(t);
+  dropDatabaseAfter(t, dataDir);
+  await (await openTestStore(dataDir)).close();
+  const client = new pg.Client({ connectionString: databaseUrlFor(dataDir) });
+  await client.connect();
+  await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)', [PG_MIGRATIONS.length + 5]).finally(() => client.end());
+  const env = await storeEnv(dataDir);
+  for (const args of [['serve', '--port', '0', '--host', '127.0.0.1'], ['accounts', 'list']]) {
+    const refused = await cli(args, { ...env, AUTH_TOKEN: QUIET_TOKEN });
+    assert.equal(refused.code, 6, `${args[0]}: ${refused.stderr}`);
+    assert.match(refused.stderr, /^ascently-sync: the database was written by a newer ascently-sync \(schema \d+; this one knows \d+\)[^\n]*\n$/);
+  }
 });
 
 test('PostgreSQL migration 4 keys the long ids stored before it by their hash, so later writes find them', { skip: !ON_POSTGRES && 'the PostgreSQL half runs this' }, async (t) => {
