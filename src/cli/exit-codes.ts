@@ -53,6 +53,9 @@ export function describeFailure(err: unknown): Failure {
   if (code !== undefined && system.syscall === 'listen') return failure('listen', listenMessage(system));
   if (code === 'EPIPE') return failure('file', 'the program reading the output closed it before the end (EPIPE): what it got is incomplete');
   if (isPostgresRefusal(err)) return failure('database', `PostgreSQL refused: ${(err as Error).message} (${code}); check DATABASE_URL`);
+  if (isPostgres(err) && (code === INSUFFICIENT_PRIVILEGE || code === NO_SCHEMA_TO_CREATE_IN)) {
+    return failure('database', `PostgreSQL refused: ${(err as Error).message} (${code}); the DATABASE_URL user must own its database, or may create tables in it`);
+  }
   if (code !== undefined && POSTGRES_UNREACHABLE.has(code) && (system.syscall === 'connect' || system.syscall === 'getaddrinfo')) {
     return failure('database', `cannot reach PostgreSQL (${code}${system.address ? ` at ${system.address}:${system.port ?? ''}` : ''}); is it running? check DATABASE_URL`);
   }
@@ -97,8 +100,17 @@ const POSTGRES_UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 
  * database, wrong password or role, too many connections, shutting down. Other
  * SQL errors stay unexpected ones.
  */
+/** SQLSTATE 42501: the DATABASE_URL user may not do what the server needs (make its tables, write them). */
+const INSUFFICIENT_PRIVILEGE = '42501';
+/** SQLSTATE 3F000: no schema on the user's search_path it may use (no USAGE on public, say). */
+const NO_SCHEMA_TO_CREATE_IN = '3F000';
+
+function isPostgres(err: unknown): boolean {
+  return err instanceof Error && err.constructor.name === 'DatabaseError';
+}
+
 function isPostgresRefusal(err: unknown): boolean {
-  if (!(err instanceof Error) || err.constructor.name !== 'DatabaseError') return false;
+  if (!isPostgres(err)) return false;
   const code = errorCode(err) ?? '';
   return /^(?:08|28)/.test(code) || ['3D000', '53300', '57P01', '57P03'].includes(code);
 }

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { SETTINGS } from '../../src/config.js';
 import { CLI_ENTRY } from '../helpers/child-server.js';
 import { oneLine, cli } from '../helpers/cli.js';
@@ -139,6 +140,40 @@ test(
     const result = await cli(['accounts', 'list'], { DATABASE_URL: url.href });
     assert.equal(result.code, 6, result.stderr);
     assert.match(oneLine(result), /^ascently-sync: PostgreSQL refused: database "ascently_never_made" does not exist \(3D000\); check DATABASE_URL$/);
+  },
+);
+
+test(
+  'a PostgreSQL user that may not make the tables: one line saying what it needs, exit code 6',
+  { skip: POSTGRES_URL === undefined && !process.env['CI'] && 'set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres to run it' },
+  async (t) => {
+    const admin = new URL(POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+    const suffix = `${process.pid}_${Date.now()}`;
+    const [database, role] = [`ascently_no_rights_${suffix}`, `ascently_no_rights_${suffix}`];
+    const run = async (sql: string[], on = admin.href): Promise<void> => {
+      const client = new pg.Client({ connectionString: on });
+      await client.connect();
+      try {
+        for (const statement of sql) await client.query(statement);
+      } finally {
+        await client.end();
+      }
+    };
+    await run([`CREATE DATABASE ${database}`, `CREATE ROLE ${role} LOGIN`]);
+    t.after(() => run([`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`, `DROP ROLE IF EXISTS ${role}`]));
+    const inDatabase = new URL(admin.href);
+    inDatabase.pathname = `/${database}`;
+    // USAGE but not CREATE on public (PostgreSQL 15's default), then not even USAGE.
+    await run(['REVOKE CREATE ON SCHEMA public FROM PUBLIC'], inDatabase.href);
+    const asRole = new URL(inDatabase.href);
+    asRole.username = role;
+    asRole.password = '';
+    for (const revoke of [undefined, 'REVOKE ALL ON SCHEMA public FROM PUBLIC']) {
+      if (revoke) await run([revoke], inDatabase.href);
+      const result = await cli(['accounts', 'list'], { DATABASE_URL: asRole.href });
+      assert.equal(result.code, 6, result.stderr);
+      assert.match(oneLine(result), /^ascently-sync: PostgreSQL refused: .* \((?:42501|3F000)\); the DATABASE_URL user must own its database, or may create tables in it$/);
+    }
   },
 );
 
