@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, rmdir, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -79,8 +79,22 @@ export async function extractArchive(archive: FileHandle, manifest: Manifest, ta
     await syncDirectory(targets.dataDir);
   } catch (err) {
     for (const file of written) await rm(file, { force: true });
+    await removeEmptyFolders(written.map((file) => path.dirname(file)), [targets.dataDir, targets.imagesDir]);
     throw err;
   }
+}
+
+/** The folders a failed extraction made under its targets, if nothing else is in them: a retry finds the targets as they were. */
+async function removeEmptyFolders(folders: string[], roots: string[]): Promise<void> {
+  const candidates = new Set<string>();
+  for (let dir of folders) {
+    while (!roots.includes(dir) && roots.some((root) => dir.startsWith(root + path.sep))) {
+      candidates.add(dir);
+      dir = path.dirname(dir);
+    }
+  }
+  // Deepest first, so that a parent is empty by the time its turn comes.
+  for (const dir of [...candidates].sort((a, b) => b.length - a.length)) await rmdir(dir).catch(() => undefined);
 }
 
 /** Whether a folder holds anything at all; a missing folder holds nothing. */
@@ -116,7 +130,13 @@ function destinationOf(name: string, targets: RestoreTargets): string {
 async function forEachEntry(archive: FileHandle, each: (name: string, body: EntryBody, modified: Date | undefined) => Promise<void>): Promise<void> {
   const extract = tar.extract();
   const source = archive.createReadStream({ start: 0, autoClose: false });
-  const feeding = pipeline(source, createGunzip(), extract);
+  // Its failure is taken now, not when awaited below: an entry's write failing (a full
+  // disk) ends the pipeline while that write is still being cleaned up, and a
+  // rejection nobody handled yet would end the process.
+  const feeding = pipeline(source, createGunzip(), extract).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   let failure: unknown;
   try {
     for await (const entry of extract) {
@@ -127,12 +147,11 @@ async function forEachEntry(archive: FileHandle, each: (name: string, body: Entr
     failure = err;
     extract.destroy();
   }
-  try {
-    await feeding;
-  } catch (err) {
-    failure ??= err;
-  }
-  if (failure !== undefined) throw failure instanceof DamagedArchiveError ? failure : new DamagedArchiveError(`it cannot be read: ${(failure as Error).message}`);
+  failure ??= await feeding;
+  if (failure === undefined) return;
+  // Writing its files may fail too (a full disk, a folder not ours): said as such, not blamed on the archive.
+  if (failure instanceof DamagedArchiveError || (failure as NodeJS.ErrnoException).syscall !== undefined) throw failure;
+  throw new DamagedArchiveError(`it cannot be read: ${(failure as Error).message}`);
 }
 
 /** An SQLite file's header: its first 100 bytes, with `user_version` at offset 60. */
@@ -186,6 +205,10 @@ async function writeFile(body: EntryBody, destination: string, mode: number, mod
     }
     if (modified) await handle.utimes(modified, modified);
     await handle.sync();
+  } catch (err) {
+    // A write's error (ENOSPC) names no file: this one is where it happened.
+    (err as NodeJS.ErrnoException).path ??= destination;
+    throw err;
   } finally {
     await handle.close();
   }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rmdir, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { createBackup, type BackupProgress } from '../backup/backup.js';
 import { DamagedArchiveError, type Manifest } from '../backup/manifest.js';
@@ -66,10 +66,14 @@ export async function restoreCommand(config: Config, args: string[], options: { 
     if (databaseInUse(config.dataDir)) throw new CommandError(`a server is running on ${config.dataDir}: stop it before restoring; nothing was changed.`);
     const aside: string[] = [];
     for (const dir of occupied) aside.push(await moveAside(dir));
-    await mkdir(config.dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
-    await mkdir(config.imagesDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+    // The first folder each made, if any: a failed restore removes those it made (when empty), or a retry would find them holding data.
+    const made = [await mkdir(config.dataDir, { recursive: true, mode: PRIVATE_DIR_MODE }), await mkdir(config.imagesDir, { recursive: true, mode: PRIVATE_DIR_MODE })];
+    const madeHere = (dir: string): boolean => made.some((first) => first !== undefined && isInside(dir, first));
     progress.update(`restoring into ${config.dataDir}…`, true);
-    await extractArchive(archive, manifest, { dataDir: config.dataDir, imagesDir: config.imagesDir, tokenFile: tokenFile(config) }).catch(damaged(file));
+    await extractArchive(archive, manifest, { dataDir: config.dataDir, imagesDir: config.imagesDir, tokenFile: tokenFile(config) }).catch(async (err: unknown) => {
+      for (const dir of [config.imagesDir, config.dataDir]) if (madeHere(dir)) await rmdir(dir).catch(() => undefined);
+      return damaged(file)(err);
+    });
     progress.done();
     reportRestore(manifest, config.dataDir, started, aside);
     return 0;

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { startChildServer, type ChildServer } from '../helpers/child-server.js';
-import { sqliteOf, startTestServer, TEST_TOKEN } from '../helpers/server.js';
+import { cli, oneLine } from '../helpers/cli.js';
+import { sqliteOf, startTestServer, TEST_TOKEN, tempDir } from '../helpers/server.js';
 import { syncState } from './raw-http.js';
 
 /** A full upload of n new gyms, big enough that it cannot fit in a database held at its current size. */
@@ -134,4 +135,33 @@ test('a really full disk (tmpfs) fails writes with 507, keeps the data, and reco
   assert.equal(warnings.length, 1, `one warning for three refused writes, not one per request: ${warnings.join('\n')}`);
   assert.match(warnings[0]!, /storage full/);
   assert.ok(!output.includes('"stack"'), 'no stack in the log');
+});
+
+test('a restore onto a full disk stops in one line (exit 3) and leaves the target as it found it, so a retry can run', async (t) => {
+  const source = tempDir(t);
+  const gyms = Array.from({ length: 6_000 }, (_, i) => ({ id: `g${i}`, name: 'x'.repeat(250) }));
+  writeFileSync(path.join(source, 'doc.json'), JSON.stringify({ gyms }));
+  assert.equal((await cli(['import', path.join(source, 'doc.json')], { DATA_DIR: path.join(source, 'data') })).code, 0);
+  const archive = path.join(source, 'backup.tar.gz');
+  assert.equal((await cli(['backup', archive], { DATA_DIR: path.join(source, 'data') })).code, 0);
+
+  // Room for the archive's images folder, not for its 2 MB database.
+  const mountPoint = mkdtempSync(path.join(tmpdir(), 'ascently-tmpfs-'));
+  const skip = mountTinyTmpfs(mountPoint, '1200k');
+  if (skip) {
+    rmSync(mountPoint, { recursive: true, force: true });
+    return t.skip(skip);
+  }
+  t.after(() => {
+    execFileSync('umount', ['-l', mountPoint]);
+    rmSync(mountPoint, { recursive: true, force: true });
+  });
+  mkdirSync(path.join(mountPoint, 'empty'));
+  for (const target of ['new', 'new', 'empty']) {
+    const restored = await cli(['restore', archive, '--data-dir', path.join(mountPoint, target)], {});
+    assert.equal(restored.code, 3, restored.stderr);
+    assert.match(oneLine(restored), /^ascently-sync: .*: no space left on the disk; free some space and try again$/);
+    assert.deepEqual(readdirSync(mountPoint).sort(), ['empty'], `${target}: nothing left behind, and a folder that was there stays`);
+    assert.deepEqual(readdirSync(path.join(mountPoint, 'empty')), []);
+  }
 });
