@@ -5,6 +5,7 @@ import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { formatInstant } from '../sync/timestamps.js';
 import { CommandError } from './command-error.js';
+import { describeFailure } from './exit-codes.js';
 import { formatBytes } from './progress.js';
 
 /** Options of `accounts` and `devices` beyond the positional words. */
@@ -150,8 +151,13 @@ async function removeAccount(store: Store, config: Config, name: string, confirm
   if (!confirmed) throw new ConfigError(`this removes account ${name} with all its data, history, devices and images: add --yes to confirm`);
   const account = await requireAccount(store, name);
   if (!(await store.accounts.remove(account.id, Date.now()))) throw unknownAccount(name);
-  // After the commit: a crash here leaves only files, which the next start deletes.
-  await store.images(config.imagesDir).removeAccount(account);
+  // After the commit: a crash or a file that will not go leaves only files, which the
+  // next start (or `images check`) deletes. The account is gone either way, and said so.
+  try {
+    await store.images(config.imagesDir).removeAccount(account);
+  } catch (err) {
+    process.stderr.write(`ascently-sync: warning: some of ${name}'s images could not be deleted yet (${describeFailure(err).message}); the server deletes them at its next start\n`);
+  }
   return { json: { removed: name }, text: `Removed account ${name} and everything it held; its tokens no longer work.\n` };
 }
 
