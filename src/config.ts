@@ -239,7 +239,9 @@ export function parseQuota(raw: string, name: string): number | null {
 export function parseBytes(raw: string, name: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(raw.trim());
   const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
-  const bytes = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : NaN;
+  // A fraction of a byte is a typo, not a size ("1.5" bytes); 1.5MB is 1,500,000.
+  const fractionOfAByte = unit === 1 && m![1]!.includes('.');
+  const bytes = m && unit !== undefined && !fractionOfAByte ? Math.round(Number(m[1]) * unit) : NaN;
   if (!Number.isSafeInteger(bytes) || bytes < 1) {
     throw new ConfigError(`${name}: "${raw}" is not a size; use bytes or a number with KB, MB, GB, KiB, MiB or GiB.`);
   }

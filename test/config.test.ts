@@ -43,6 +43,7 @@ const badValues: [string, Record<string, string>, RegExp][] = [
   ['port out of range', { PORT: '70000' }, /^PORT/],
   ['size without a number', { MAX_JSON_BYTES: 'lots' }, /^MAX_JSON_BYTES .*not a size/],
   ['zero size', { MAX_IMAGE_BYTES: '0' }, /^MAX_IMAGE_BYTES/],
+  ['a fraction of a byte', { MAX_IMAGE_BYTES: '1.5' }, /^MAX_IMAGE_BYTES .*"1\.5" is not a size/],
   ['unknown log level', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL .*use one of fatal, error/],
   ['boolean', { TRUST_PROXY: 'maybe' }, /^TRUST_PROXY .*use true or false/],
   ['both token settings', { AUTH_TOKEN: 'a', AUTH_TOKEN_FILE: '/x' }, /AUTH_TOKEN and AUTH_TOKEN_FILE are both set/],
@@ -66,6 +67,9 @@ test('account settings: new accounts unlimited by default, web sessions 30 days;
   assert.deepEqual([defaults.defaultMaxBytes, defaults.defaultMaxImageBytes, defaults.webSessionDays], [null, null, 30]);
   const set = resolveConfig(rawFromEnv({ DEFAULT_MAX_BYTES: '50MB', DEFAULT_MAX_IMAGE_BYTES: 'none', WEB_SESSION_DAYS: '7' }));
   assert.deepEqual([set.defaultMaxBytes, set.defaultMaxImageBytes, set.webSessionDays], [50_000_000, null, 7]);
+  // Fractions of a unit are sizes, whatever the floating point makes of them on the way (1.1 × 1000 is 1100.0000000000002).
+  const fractions = resolveConfig(rawFromEnv({ DEFAULT_MAX_BYTES: '1.1KB', DEFAULT_MAX_IMAGE_BYTES: '1.5KiB' }));
+  assert.deepEqual([fractions.defaultMaxBytes, fractions.defaultMaxImageBytes], [1100, 1536]);
   assert.equal(resolveConfig(rawFromEnv({ DEFAULT_MAX_BYTES: '0' })).defaultMaxBytes, null);
   assert.throws(() => resolveConfig(rawFromEnv({ DEFAULT_MAX_BYTES: '12XB' })), /DEFAULT_MAX_BYTES \(--default-max-bytes\): "12XB" is not a size/);
   assert.throws(() => resolveConfig(rawFromEnv({ WEB_SESSION_DAYS: '0' })), /WEB_SESSION_DAYS \(--web-session-days\): "0" is not a whole number >= 1/);

@@ -115,7 +115,8 @@ export async function holdsData(dir: string): Promise<boolean> {
 export async function moveAside(dir: string, now = new Date()): Promise<string> {
   const aside = path.join(dir, `replaced-by-restore-${now.toISOString().replace(/[:.]/g, '-')}`);
   const entries = await readdir(dir);
-  await mkdir(aside);
+  // Private like the data it takes in (a data folder another user may list, say).
+  await mkdir(aside, { mode: PRIVATE_DIR_MODE });
   for (const name of entries) await rename(path.join(dir, name), path.join(aside, name));
   await syncDirectory(dir);
   return aside;

@@ -42,7 +42,7 @@ export function historyCommand(config: Config, args: string[], account: string):
     // `history list` prints ids as "#3", so "#3" is taken as well as "3".
     const number = /^#?(\d+)$/.exec(id ?? '')?.[1];
     if (action === 'restore' && number !== undefined && args.length === 2) {
-      if (!(await store.readHistory(datasetId, Number(number)))) throw new ConfigError(`no history entry #${number}; see \`ascently-sync history list\``);
+      if (!(await store.readHistory(datasetId, Number(number)))) throw new CommandError(`no history entry #${number}; see \`ascently-sync history list\``);
       const { stamp } = await new SyncService(store, { historyKeep: config.historyKeep }).restore(datasetId, Number(number));
       process.stdout.write(`Restored #${number} at ${formatInstant(stamp)}; devices pick it up at their next sync. The replaced data is kept as a new history entry.\n`);
       return 0;

@@ -48,7 +48,7 @@ export function describeFailure(err: unknown): Failure {
   if (err instanceof NewerSchemaError) return failure(err.store === 'postgres' ? 'database' : 'file', err.message);
   const code = errorCode(err);
   if (code?.startsWith('ERR_PARSE_ARGS')) return failure('usage', `${firstSentence((err as Error).message)}; \`ascently-sync help\` lists the options`);
-  if (err instanceof Error && err.cause instanceof ApiError) return failure('data', err.message);
+  if (err instanceof Error && err.cause instanceof ApiError) return failure(err.cause.code === 'quota_exceeded' ? 'failed' : 'data', err.message);
   const system = err as NodeJS.ErrnoException & { address?: string; port?: number };
   if (code !== undefined && system.syscall === 'listen') return failure('listen', listenMessage(system));
   if (code === 'EPIPE') return failure('file', 'the program reading the output closed it before the end (EPIPE): what it got is incomplete');

@@ -30,6 +30,8 @@ export async function importDocumentText(store: Store, datasetId: number, file: 
     await new SyncService(store, { historyKeep }).fullUpload(datasetId, bytes, `import of ${file}`);
   } catch (err) {
     if (!(err instanceof ApiError) || err.status >= 500) throw err;
+    // The document is fine; the account's limit is what refuses it.
+    if (err.code === 'quota_exceeded') throw new Error(`${file} was not imported: ${err.message}`, { cause: err });
     const reason = err.message.replace(/^request body/, 'the file');
     throw new Error(`${file} is not a document the server accepts: ${reason}`, { cause: err });
   }

@@ -133,12 +133,20 @@ test('history, import, export and images check work on the account --account nam
   const renamed = path.join(dataDir, 'anna-renamed.json');
   writeFileSync(renamed, JSON.stringify({ gyms: [{ id: 'g1', name: 'Anna gym' }], problems: [{ id: 'p1', name: 'renamed', imagePaths: ['wall.jpg', 'missing.jpg'] }] }));
   assert.equal((await cli(['import', renamed, '--account', 'anna'], env)).code, 0);
+  writeFileSync(renamed.replace('renamed', 'bigger'), JSON.stringify({ gyms: [{ id: 'g1', name: 'Anna gym, bigger than before'.repeat(20) }] }));
 
   const exported = await cli(['export', '--account', 'anna'], env);
   assert.equal((JSON.parse(exported.stdout) as { gyms: { name: string }[] }).gyms[0]!.name, 'Anna gym');
   refused(await cli(['export'], env), 2, /nothing to export/);
   assert.match((await cli(['history', 'list', '--account', 'anna'], env)).stdout, /^#\d+ .*2 items/m);
   assert.match((await cli(['history', 'list'], env)).stdout, /No history yet/);
+  // An id that is not there is "not done" (1), like an unknown account; a malformed one is usage (2).
+  refused(await cli(['history', 'restore', '999', '--account', 'anna'], env), 1, /no history entry #999/);
+  refused(await cli(['history', 'restore', 'latest', '--account', 'anna'], env), 2, /usage: ascently-sync history/);
+  // An import the account's limit refuses: the document is fine, so not "not a document the server accepts".
+  assert.equal((await cli(['accounts', 'set', 'anna', '--max-bytes', '10'], env)).code, 0);
+  refused(await cli(['import', renamed.replace('renamed', 'bigger'), '--account', 'anna'], env), 1, /was not imported: .*limit of 10 bytes/);
+  assert.equal((await cli(['accounts', 'set', 'anna', '--max-bytes', 'none'], env)).code, 0);
 
   const list = json(await cli(['accounts', 'list', '--json'], env)) as { name: string; items: number; bytes: number; lastSyncAt: string | null }[];
   const anna = list.find((a) => a.name === 'anna')!;

@@ -224,6 +224,7 @@ test('a folder with data is refused without --force; with it, the old data is mo
   assert.equal(forced.code, 0, forced.stderr);
   const aside = /kept in (\S+)\.\n$/.exec(forced.stdout)?.[1];
   assert.ok(aside && path.dirname(aside) === target, forced.stdout);
+  assert.equal(statSync(aside).mode & 0o777, 0o700, 'what was moved aside stays private');
   assert.equal(readFileSync(path.join(aside, 'ascently.db'), 'utf8'), 'the old database');
   assert.equal(readFileSync(path.join(aside, 'images', 'old.jpg'), 'utf8'), 'old image');
   const restored = await startChildServer(target);
