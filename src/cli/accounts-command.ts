@@ -1,6 +1,6 @@
 import { newDeviceToken, newShortId, secretHash } from '../auth/secrets.js';
 import { ConfigError, parseQuota, type Config } from '../config.js';
-import { DEFAULT_ACCOUNT, type Account, type AccountUsage, type DeviceEntry, type Quotas } from '../store/account-store.js';
+import { DEFAULT_ACCOUNT, DEVICE_NAME_MAX, deviceName, type Account, type AccountUsage, type DeviceEntry, type Quotas } from '../store/account-store.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { formatInstant } from '../sync/timestamps.js';
@@ -99,13 +99,10 @@ async function addDevice(store: Store, account: Account, deviceName: string): Pr
 }
 
 function newDevice(name: string) {
-  const trimmed = name.trim();
-  // eslint-disable-next-line no-control-regex
-  if (trimmed === '' || trimmed.length > 100 || /[\u0000-\u001f\u007f]/.test(trimmed)) {
-    throw new CommandError(`"${name}" is not a device name: use 1-100 printable characters, such as "Pixel 8"`);
-  }
+  const valid = deviceName(name);
+  if (valid === undefined) throw new CommandError(`"${name}" is not a device name: use 1-${DEVICE_NAME_MAX} printable characters, such as "Pixel 8"`);
   const token = newDeviceToken();
-  return { token, record: { id: newShortId(), name: trimmed, tokenHash: secretHash(token) } };
+  return { token, record: { id: newShortId(), name: valid, tokenHash: secretHash(token) } };
 }
 
 function deviceMade(account: Account, device: ReturnType<typeof newDevice>, headline: string): Output {

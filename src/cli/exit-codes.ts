@@ -118,7 +118,7 @@ function isPostgresRefusal(err: unknown): boolean {
 /** Names, paths and messages may hold control characters (a name with a line break, a terminal escape): written escaped, the line stays one line. */
 function oneLine(message: string): string {
   // eslint-disable-next-line no-control-regex
-  return message.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => JSON.stringify(c).slice(1, -1));
+  return message.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => (c < '\u007f' ? JSON.stringify(c).slice(1, -1) : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 
 function errorCode(err: unknown): string | undefined {

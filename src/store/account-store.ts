@@ -7,6 +7,21 @@
 /** The account that holds the data written before accounts existed, and AUTH_TOKEN's device. */
 export const DEFAULT_ACCOUNT = 'default';
 
+/** The longest device name, in characters as people count them (an emoji is one). */
+export const DEVICE_NAME_MAX = 100;
+
+/**
+ * A device name as the CLI and the dashboard take it: trimmed, 1 to
+ * DEVICE_NAME_MAX characters, none a control character (a line break or a
+ * terminal escape would forge lines in a listing); undefined otherwise.
+ */
+export function deviceName(raw: string): string | undefined {
+  const trimmed = raw.trim();
+  const length = [...trimmed].length;
+  // eslint-disable-next-line no-control-regex
+  return length === 0 || length > DEVICE_NAME_MAX || /[\u0000-\u001f\u007f-\u009f]/.test(trimmed) ? undefined : trimmed;
+}
+
 export interface AccountStore {
   /**
    * Makes an account and its first device in one transaction; undefined when the

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
+import { DEVICE_NAME_MAX, deviceName } from '../store/account-store.js';
 import { attemptsCsv, sessionsCsv } from './csv.js';
 import { attemptIndex, type DashboardData, type DatasetView } from './dashboard-data.js';
 import type { Html } from './html.js';
@@ -95,8 +96,8 @@ export async function pageRoutes(app: FastifyInstance, options: PageRouteOptions
 
   app.post('/devices/add', async (request, reply) => {
     checkedPost(request);
-    const name = requireField(request, 'name').trim();
-    if (name === '' || name.length > 64) throw ApiError.badRequest('a device name is 1-64 characters');
+    const name = deviceName(requireField(request, 'name'));
+    if (name === undefined) throw ApiError.badRequest(`a device name is 1-${DEVICE_NAME_MAX} characters, none a control character`);
     const made = await backend.addDevice(principal(request), name);
     if (!made) throw ApiError.notFound('the account is gone');
     // Shown in this answer only: a reload must not show the token again, so no redirect to a page that holds it.

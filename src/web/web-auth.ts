@@ -21,8 +21,6 @@ export interface WebSession extends Principal {
   readonly key: string;
 }
 
-const DEVICE_NAME_MAX = 64;
-
 export class StoreWebAuth {
   constructor(
     private readonly accounts: AccountStore,
@@ -61,8 +59,8 @@ export class StoreWebAuth {
   }
 
   /** A new device of the principal's account; its token is returned to be shown once, and only its hash is kept. */
+  /** `name` as deviceName() gave it. */
   async addDevice(principal: Principal, name: string): Promise<{ id: string; token: string } | undefined> {
-    if (name === '' || name.length > DEVICE_NAME_MAX) return undefined;
     const token = newDeviceToken();
     const id = newShortId();
     const added = await this.accounts.addDevice(principal.datasetId, { id, name, tokenHash: secretHash(token) }, this.now());

@@ -111,6 +111,9 @@ test('bad input: one line on stderr, exit 1 or 2, and nothing changed', async (t
   refused(await cli(['devices', 'add', 'bob', 'phone'], env), 1, /no account named "bob"/);
   refused(await cli(['devices', 'add', 'anna'], env), 2, /usage: ascently-sync devices/);
   refused(await cli(['devices', 'add', 'anna', '  '], env), 1, /is not a device name/);
+  refused(await cli(['devices', 'add', 'anna', 'x'.repeat(101)], env), 1, /is not a device name: use 1-100 printable characters/);
+  // A control character is refused, and the refusal shows it escaped, not raw.
+  refused(await cli(['devices', 'add', 'anna', 'phone\u007f'], env), 1, /"phone\\u007f" is not a device name/);
   refused(await cli(['devices', 'list', 'bob'], env), 1, /no account named "bob"/);
   refused(await cli(['devices', 'revoke', 'anna', 'nope'], env), 1, /no device or web session with id "nope"/);
   refused(await cli(['devices', 'revoke', 'anna'], env), 2, /usage: ascently-sync devices/);
@@ -120,6 +123,8 @@ test('bad input: one line on stderr, exit 1 or 2, and nothing changed', async (t
 
   assert.equal((await cli(['accounts', 'list', '--json'], env)).stdout, before);
   assert.equal((await cli(['devices', 'list', 'anna', '--json'], env)).stdout, devicesBefore);
+  // 100 characters as people count them: an emoji is one (two UTF-16 units).
+  assert.equal((await cli(['devices', 'add', 'anna', '🧗'.repeat(100)], env)).code, 0);
 });
 
 test('history, import, export and images check work on the account --account names', async (t) => {

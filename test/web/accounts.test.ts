@@ -77,7 +77,10 @@ test('add a device: its token is shown once and works; revoking a device ends th
   // Without the CSRF token, or with a bad name, nothing is made.
   assert.equal((await form(server, first, '/web/devices/add', { name: 'x' })).status, 403);
   assert.equal((await form(server, first, '/web/devices/add', { csrf, name: '' })).status, 400);
-  assert.equal((await form(server, first, '/web/devices/add', { csrf, name: 'x'.repeat(65) })).status, 400);
+  assert.equal((await form(server, first, '/web/devices/add', { csrf, name: 'x'.repeat(101) })).status, 400);
+  assert.equal((await form(server, first, '/web/devices/add', { csrf, name: 'line\nbreak' })).status, 400);
+  // The same rule as the CLI's: 100 characters as people count them, an emoji being one.
+  assert.equal((await form(server, first, '/web/devices/add', { csrf, name: '🧗'.repeat(100) })).status, 200);
 });
 
 test('a device revoked by the CLI in another process ends its web session at the next page', async (t) => {

@@ -3,7 +3,7 @@ import { isoDay } from '../format.js';
 import { html, type Html } from '../html.js';
 import { page, type PageContext } from '../layout.js';
 import { en } from '../strings.js';
-import type { DeviceEntry } from '../../store/account-store.js';
+import { DEVICE_NAME_MAX, type DeviceEntry } from '../../store/account-store.js';
 
 export interface DevicesPageData {
   rows: DeviceEntry[];
@@ -34,6 +34,6 @@ ${dataTable(
   ]),
 )}
 <h2>${en.devices.add}</h2>
-<form class="stack" method="post" action="/web/devices/add"><input type="hidden" name="csrf" value="${ctx.csrf}"><label>${en.devices.addName}<input name="name" required maxlength="64" autocomplete="off"></label><button type="submit">${en.devices.addSubmit}</button></form>`;
+<form class="stack" method="post" action="/web/devices/add"><input type="hidden" name="csrf" value="${ctx.csrf}"><label>${en.devices.addName}<input name="name" required maxlength="${DEVICE_NAME_MAX}" autocomplete="off"></label><button type="submit">${en.devices.addSubmit}</button></form>`;
   return page(ctx, 'devices', en.devices.title, content);
 }
