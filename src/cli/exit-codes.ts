@@ -95,11 +95,6 @@ function firstSentence(message: string): string {
 
 const POSTGRES_UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET']);
 
-/**
- * PostgreSQL refusing the connection, as node-postgres reports it: no such
- * database, wrong password or role, too many connections, shutting down. Other
- * SQL errors stay unexpected ones.
- */
 /** SQLSTATE 42501: the DATABASE_URL user may not do what the server needs (make its tables, write them). */
 const INSUFFICIENT_PRIVILEGE = '42501';
 /** SQLSTATE 3F000: no schema on the user's search_path it may use (no USAGE on public, say). */
@@ -109,6 +104,11 @@ function isPostgres(err: unknown): boolean {
   return err instanceof Error && err.constructor.name === 'DatabaseError';
 }
 
+/**
+ * PostgreSQL refusing the connection, as node-postgres reports it: no such
+ * database, wrong password or role, too many connections, shutting down. Other
+ * SQL errors stay unexpected ones.
+ */
 function isPostgresRefusal(err: unknown): boolean {
   if (!isPostgres(err)) return false;
   const code = errorCode(err) ?? '';

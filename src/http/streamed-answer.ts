@@ -10,8 +10,9 @@ export interface StreamedDocument {
 /**
  * Sends a streamed document and releases its read once the answer is done with,
  * finished or not; an answer that did not end (a client that hung up, a read that
- * failed) is logged, since such a request gets no request line. HEAD gets the headers alone: Fastify would otherwise read
- * the whole document for nothing, after the answer's end had closed the read.
+ * failed) is logged, since such a request gets no request line. HEAD gets the
+ * headers alone: Fastify would otherwise read the whole document for nothing,
+ * after the answer's end had closed the read.
  */
 export function sendStreamed(request: FastifyRequest, reply: FastifyReply, document: StreamedDocument): FastifyReply {
   if (request.method === 'HEAD') {

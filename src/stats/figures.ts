@@ -1,6 +1,6 @@
 import type { AttemptTable } from './attempt-table.js';
 import { utcDay } from './calendar.js';
-import { type Attempt, type Dataset, type Problem } from './dataset.js';
+import type { Attempt, Dataset, Problem } from './dataset.js';
 import { gradeOrder, type GradeComparator } from './grades.js';
 
 /**
