@@ -239,9 +239,10 @@ export function parseQuota(raw: string, name: string): number | null {
 export function parseBytes(raw: string, name: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(raw.trim());
   const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
-  // A fraction of a byte is a typo, not a size ("1.5" bytes); 1.5MB is 1,500,000.
-  const fractionOfAByte = unit === 1 && m![1]!.includes('.');
-  const bytes = m && unit !== undefined && !fractionOfAByte ? Math.round(Number(m[1]) * unit) : NaN;
+  // A whole number of bytes: 1.5MB is 1,500,000 (1.1KB is 1,100, though floating point
+  // makes it 1100.0000000000002), while "1.5" or 0.0005KB is a typo, not a size.
+  const exact = m && unit !== undefined ? Number(m[1]) * unit : NaN;
+  const bytes = Math.abs(exact - Math.round(exact)) < 1e-6 ? Math.round(exact) : NaN;
   if (!Number.isSafeInteger(bytes) || bytes < 1) {
     throw new ConfigError(`${name}: "${raw}" is not a size; use bytes or a number with KB, MB, GB, KiB, MiB or GiB.`);
   }

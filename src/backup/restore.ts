@@ -68,14 +68,16 @@ export async function extractArchive(archive: FileHandle, manifest: Manifest, ta
       const file = expected.get(name);
       if (!file) throw new DamagedArchiveError(`${name} is not in its manifest`);
       const destination = name === DATABASE_ENTRY ? databasePartial : destinationOf(name, targets);
-      await mkdir(path.dirname(destination), { recursive: true, mode: PRIVATE_DIR_MODE });
+      // Listed before its folder is made: a failure on the way still cleans up what was made.
       written.push(destination);
+      await mkdir(path.dirname(destination), { recursive: true, mode: PRIVATE_DIR_MODE });
       // An image keeps its time: a restored server answers the same Last-Modified.
       const found = await writeFile(body, destination, PRIVATE_FILE_MODE, name === DATABASE_ENTRY ? undefined : modified);
       if (found.size !== file.size || found.sha256 !== file.sha256) throw new DamagedArchiveError(`${name} changed since it was verified`);
     });
     const database = path.join(targets.dataDir, DATABASE_FILE);
     await rename(databasePartial, database);
+    written.push(database);
     await syncDirectory(targets.dataDir);
   } catch (err) {
     for (const file of written) await rm(file, { force: true });
@@ -120,6 +122,14 @@ export async function moveAside(dir: string, now = new Date()): Promise<string> 
   for (const name of entries) await rename(path.join(dir, name), path.join(aside, name));
   await syncDirectory(dir);
   return aside;
+}
+
+/** Undoes moveAside, for a restore that failed after it: `dir` must hold nothing of the restore's any more. */
+export async function moveBack(aside: string): Promise<void> {
+  const dir = path.dirname(aside);
+  for (const name of await readdir(aside)) await rename(path.join(aside, name), path.join(dir, name));
+  await rmdir(aside);
+  await syncDirectory(dir);
 }
 
 function destinationOf(name: string, targets: RestoreTargets): string {

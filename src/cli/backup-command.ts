@@ -3,7 +3,7 @@ import { mkdir, open, rmdir, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { createBackup, type BackupProgress } from '../backup/backup.js';
 import { DamagedArchiveError, type Manifest } from '../backup/manifest.js';
-import { extractArchive, holdsData, moveAside, verifyArchive } from '../backup/restore.js';
+import { extractArchive, holdsData, moveAside, moveBack, verifyArchive } from '../backup/restore.js';
 import { ConfigError, type Config } from '../config.js';
 import { PRIVATE_DIR_MODE } from '../private-files.js';
 import { CommandError } from './command-error.js';
@@ -71,7 +71,9 @@ export async function restoreCommand(config: Config, args: string[], options: { 
     const madeHere = (dir: string): boolean => made.some((first) => first !== undefined && isInside(dir, first));
     progress.update(`restoring into ${config.dataDir}…`, true);
     await extractArchive(archive, manifest, { dataDir: config.dataDir, imagesDir: config.imagesDir, tokenFile: tokenFile(config) }).catch(async (err: unknown) => {
+      // What the restore wrote is gone by now: the data it moved aside goes back, so that "nothing was changed" holds.
       for (const dir of [config.imagesDir, config.dataDir]) if (madeHere(dir)) await rmdir(dir).catch(() => undefined);
+      for (const folder of aside.reverse()) await moveBack(folder);
       return damaged(file)(err);
     });
     progress.done();

@@ -78,6 +78,7 @@ const FILE_ERRORS: Record<string, string> = {
   EDQUOT: 'disk quota exceeded; free some space and try again',
   EEXIST: 'already exists; remove it or choose another name',
   EMFILE: 'too many open files; raise the limit (ulimit -n) and try again',
+  EIO: 'an input/output error: the disk, or the file on it, is damaged',
 };
 
 function listenMessage(err: NodeJS.ErrnoException & { address?: string; port?: number }): string {

@@ -7,7 +7,7 @@
 /** The account that holds the data written before accounts existed, and AUTH_TOKEN's device. */
 export const DEFAULT_ACCOUNT = 'default';
 
-/** The longest device name, in characters as people count them (an emoji is one). */
+/** The longest device name, in Unicode code points (most emoji are one; one UTF-16 unit is not a character). */
 export const DEVICE_NAME_MAX = 100;
 
 /**

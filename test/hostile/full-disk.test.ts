@@ -6,6 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { startChildServer, type ChildServer } from '../helpers/child-server.js';
 import { cli, oneLine } from '../helpers/cli.js';
+import { listTree } from '../images/fixtures.js';
 import { sqliteOf, startTestServer, TEST_TOKEN, tempDir } from '../helpers/server.js';
 import { syncState } from './raw-http.js';
 
@@ -157,11 +158,18 @@ test('a restore onto a full disk stops in one line (exit 3) and leaves the targe
     rmSync(mountPoint, { recursive: true, force: true });
   });
   mkdirSync(path.join(mountPoint, 'empty'));
-  for (const target of ['new', 'new', 'empty']) {
-    const restored = await cli(['restore', archive, '--data-dir', path.join(mountPoint, target)], {});
+  // And one holding data, which --force moves aside first: it must be back in place.
+  const occupied = path.join(mountPoint, 'occupied');
+  mkdirSync(path.join(occupied, 'images'), { recursive: true });
+  writeFileSync(path.join(occupied, 'ascently.db'), 'the old database');
+  writeFileSync(path.join(occupied, 'images', 'old.jpg'), 'old image');
+  const occupiedBefore = listTree(occupied);
+  for (const target of ['new', 'new', 'empty', 'occupied']) {
+    const restored = await cli(['restore', archive, '--data-dir', path.join(mountPoint, target), '--force'], {});
     assert.equal(restored.code, 3, restored.stderr);
     assert.match(oneLine(restored), /^ascently-sync: .*: no space left on the disk; free some space and try again$/);
-    assert.deepEqual(readdirSync(mountPoint).sort(), ['empty'], `${target}: nothing left behind, and a folder that was there stays`);
+    assert.deepEqual(readdirSync(mountPoint).sort(), ['empty', 'occupied'], `${target}: nothing left behind, and a folder that was there stays`);
     assert.deepEqual(readdirSync(path.join(mountPoint, 'empty')), []);
+    assert.deepEqual(listTree(occupied), occupiedBefore, `${target}: the data that was there is as it was`);
   }
 });

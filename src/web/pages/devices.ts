@@ -19,6 +19,8 @@ export function devicesPage(ctx: PageContext & { csrf: string }, data: DevicesPa
     !row.fromEnvironment
       ? html`<form method="post" action="/web/devices/revoke"><input type="hidden" name="csrf" value="${ctx.csrf}"><input type="hidden" name="id" value="${row.id}"><button type="submit" aria-label="${en.devices.revoke} ${row.name}">${en.devices.revoke}</button></form>`
       : '';
+  // maxlength counts UTF-16 units, the server code points: room for a name of emoji, which the server then checks.
+  const nameUnits = 2 * DEVICE_NAME_MAX;
   const content = html`<p>${en.devices.intro}</p>
 ${data.newToken ? html`<div role="status"><p>${en.devices.newToken}</p><p>${data.newToken.name}</p><p class="token">${data.newToken.token}</p></div>` : ''}
 ${dataTable(
@@ -34,6 +36,6 @@ ${dataTable(
   ]),
 )}
 <h2>${en.devices.add}</h2>
-<form class="stack" method="post" action="/web/devices/add"><input type="hidden" name="csrf" value="${ctx.csrf}"><label>${en.devices.addName}<input name="name" required maxlength="${DEVICE_NAME_MAX}" autocomplete="off"></label><button type="submit">${en.devices.addSubmit}</button></form>`;
+<form class="stack" method="post" action="/web/devices/add"><input type="hidden" name="csrf" value="${ctx.csrf}"><label>${en.devices.addName}<input name="name" required maxlength="${nameUnits}" autocomplete="off"></label><button type="submit">${en.devices.addSubmit}</button></form>`;
   return page(ctx, 'devices', en.devices.title, content);
 }
