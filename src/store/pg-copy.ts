@@ -66,7 +66,7 @@ export async function writeAllRows(db: pg.PoolClient, batches: AsyncIterable<Cop
   // Servers still running on this database wait until the copy is over.
   await db.query('LOCK TABLE datasets IN EXCLUSIVE MODE');
   if (replace) {
-    await db.query('TRUNCATE items, tombstones, history, image_chunks, images, web_sessions, devices, removed_datasets, datasets');
+    await db.query('TRUNCATE items, tombstones, history, image_chunks, retired_image_blobs, images, web_sessions, devices, removed_datasets, datasets');
   } else {
     const { rows } = await db.query<{ held: boolean }>(HOLDS_DATA);
     if (rows[0]!.held) throw new TargetNotEmptyError('the PostgreSQL database already holds data');

@@ -11,6 +11,11 @@ export const CHUNK_BYTES = 256 * 1024;
 const CHUNKS_PER_FETCH = 4;
 /** The first key of the two-key advisory locks on an account's images, apart from every other lock. */
 const IMAGE_LOCK = 0x696d67; // "img"
+/**
+ * How long a replaced image's chunks outlive it: a download that opened the old
+ * version reads on for this long (one hour: 25 MiB at 8 KB/s), then fails.
+ */
+export const RETIRED_BLOB_GRACE_MS = 60 * 60_000;
 
 interface ImageRow {
   blob_id: number;
@@ -25,18 +30,25 @@ interface ImageRow {
  * Images in PostgreSQL, so that server processes share nothing but the database.
  * One account's images. An upload runs in one transaction: its chunks go in under
  * a fresh blob id as they arrive, and the name is pointed at that blob (the old
- * one's chunks deleted) just before COMMIT, under a lock on the account's images,
- * where the quota is checked against the sum of their sizes. A crash or a refused body rolls everything back, so a name holds
- * a whole image, old or new. A download reads in a REPEATABLE READ snapshot, so it
- * streams the version it opened even if a replace commits meanwhile. Both hold a
- * connection while the bytes flow, from a pool of their own (PgStore) so that
- * slow image clients never keep a sync waiting.
+ * one retired) just before COMMIT, under a lock on the account's images, where
+ * the quota is checked against the sum of their sizes. A crash or a refused body
+ * rolls everything back, so a name holds a whole image, old or new. An upload
+ * holds a connection while its bytes arrive, from a pool of its own (PgStore).
+ *
+ * A download reads the blob its name pointed at, a few chunks per short query on
+ * the shared pool: a client that reads slowly, or not at all, holds no connection
+ * (ten such held every image request of every account up before). A blob that a
+ * replace retired keeps its chunks for RETIRED_BLOB_GRACE_MS, so a download that
+ * opened it streams the version it opened.
  */
 export class PgImageStorage implements ImageStorage {
   readonly location = 'PostgreSQL (DATABASE_URL)';
 
   constructor(
+    /** Uploads' connections, each held while its bytes arrive. */
     private readonly pool: pg.Pool,
+    /** Short reads: downloads, listings, sums. */
+    private readonly reads: pg.Pool,
     private readonly datasetId: number,
     private readonly maxBytes: number,
   ) {}
@@ -80,7 +92,12 @@ export class PgImageStorage implements ImageStorage {
       // against what the others committed and deletes the blob it replaces.
       await db!.query('SELECT pg_advisory_xact_lock($1, $2)', [IMAGE_LOCK, this.datasetId]);
       if (quota !== null && received.size > (await this.roomFor(db!, name, quota))) throw overQuota(quota);
-      await db!.query('DELETE FROM image_chunks WHERE blob_id = (SELECT blob_id FROM images WHERE dataset_id = $1 AND name = $2)', [this.datasetId, name]);
+      // Retired, not deleted: a download may be reading it (see RETIRED_BLOB_GRACE_MS).
+      await db!.query('INSERT INTO retired_image_blobs (blob_id, retired_ms) SELECT blob_id, $3 FROM images WHERE dataset_id = $1 AND name = $2 ON CONFLICT DO NOTHING', [
+        this.datasetId,
+        name,
+        Date.now(),
+      ]);
       await db!.query(
         `INSERT INTO images (dataset_id, name, blob_id, size, type, sha256, modified_ms, chunk_bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (dataset_id, name) DO UPDATE SET blob_id = excluded.blob_id, size = excluded.size, type = excluded.type,
@@ -89,6 +106,8 @@ export class PgImageStorage implements ImageStorage {
       );
       await db!.query('COMMIT');
       committed = true;
+      // Best effort: what no download can still be reading goes. A failure leaves it for the next upload.
+      await deleteRetiredBlobs(this.reads, Date.now() - RETIRED_BLOB_GRACE_MS).catch(() => undefined);
       return { size: received.size, type: received.type, etag: etagOf(received.sha256) };
     } catch (err) {
       throw translate(err, source);
@@ -102,49 +121,25 @@ export class PgImageStorage implements ImageStorage {
   }
 
   async open(name: string): Promise<OpenedImage | undefined> {
-    const db = await this.pool.connect();
-    let released = false;
-    const close = async (): Promise<void> => {
-      if (released) return;
-      released = true;
-      await db.query('COMMIT').then(
-        () => db.release(),
-        (err: Error) => db.release(err),
-      );
+    const { rows } = await this.reads.query<ImageRow>('SELECT blob_id, size, type, sha256, modified_ms, chunk_bytes FROM images WHERE dataset_id = $1 AND name = $2', [
+      this.datasetId,
+      name,
+    ]);
+    const image = rows[0];
+    if (!image) return undefined;
+    return {
+      size: image.size,
+      type: image.type,
+      etag: etagOf(image.sha256),
+      modified: new Date(image.modified_ms),
+      stream: (start, end) => Readable.from(readRange(this.reads, image, start, end), { objectMode: false }),
+      // Nothing is held between two reads.
+      close: async () => undefined,
     };
-    try {
-      await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const { rows } = await db.query<ImageRow>('SELECT blob_id, size, type, sha256, modified_ms, chunk_bytes FROM images WHERE dataset_id = $1 AND name = $2', [
-        this.datasetId,
-        name,
-      ]);
-      const image = rows[0];
-      if (!image) {
-        await close();
-        return undefined;
-      }
-      return {
-        size: image.size,
-        type: image.type,
-        etag: etagOf(image.sha256),
-        modified: new Date(image.modified_ms),
-        stream: (start, end) => {
-          const stream = Readable.from(readRange(db, image, start, end), { objectMode: false });
-          // Whatever ends the stream releases the snapshot: one destroyed before its
-          // first read (a thumbnail already on disk) never runs the generator at all.
-          stream.once('close', () => void close());
-          return stream;
-        },
-        close,
-      };
-    } catch (err) {
-      await close();
-      throw err;
-    }
   }
 
   async list(): Promise<{ stored: StoredImage[]; leftovers: StoredImage[] }> {
-    const { rows } = await this.pool.query<StoredImage>('SELECT name, size, modified_ms AS "modifiedMs" FROM images WHERE dataset_id = $1 ORDER BY name', [
+    const { rows } = await this.reads.query<StoredImage>('SELECT name, size, modified_ms AS "modifiedMs" FROM images WHERE dataset_id = $1 ORDER BY name', [
       this.datasetId,
     ]);
     // An upload cut short is rolled back with its transaction: nothing is ever left over.
@@ -173,7 +168,7 @@ export class PgImageStorage implements ImageStorage {
   }
 
   async usage(): Promise<{ images: number; bytes: number }> {
-    const { rows } = await this.pool.query<{ images: number; bytes: string }>('SELECT count(*) AS images, coalesce(sum(size), 0) AS bytes FROM images WHERE dataset_id = $1', [
+    const { rows } = await this.reads.query<{ images: number; bytes: string }>('SELECT count(*) AS images, coalesce(sum(size), 0) AS bytes FROM images WHERE dataset_id = $1', [
       this.datasetId,
     ]);
     return { images: rows[0]!.images, bytes: Number(rows[0]!.bytes) };
@@ -190,8 +185,13 @@ export class PgImageStorage implements ImageStorage {
   }
 }
 
-/** The bytes from `start` to `end` inclusive, a few chunks per query. */
-async function* readRange(db: pg.PoolClient, image: ImageRow, start: number, end: number): AsyncGenerator<Buffer> {
+/** Deletes the chunks of the blobs retired before `before`. */
+export async function deleteRetiredBlobs(db: pg.Pool | pg.PoolClient, before: number): Promise<void> {
+  await db.query('WITH gone AS (DELETE FROM retired_image_blobs WHERE retired_ms < $1 RETURNING blob_id) DELETE FROM image_chunks WHERE blob_id IN (SELECT blob_id FROM gone)', [before]);
+}
+
+/** The bytes from `start` to `end` inclusive, a few chunks per query, each query on a connection of its own for its own time. */
+async function* readRange(db: pg.Pool, image: ImageRow, start: number, end: number): AsyncGenerator<Buffer> {
   const first = Math.floor(start / image.chunk_bytes);
   const last = Math.floor(end / image.chunk_bytes);
   for (let from = first; from <= last; from += CHUNKS_PER_FETCH) {
@@ -200,6 +200,7 @@ async function* readRange(db: pg.PoolClient, image: ImageRow, start: number, end
       'SELECT chunk_no, bytes FROM image_chunks WHERE blob_id = $1 AND chunk_no BETWEEN $2 AND $3 ORDER BY chunk_no',
       [image.blob_id, from, to],
     );
+    // Gone: the image was deleted since it was opened, or replaced longer ago than RETIRED_BLOB_GRACE_MS.
     if (rows.length !== to - from + 1) throw new Error(`image blob ${image.blob_id} is missing chunks ${from}-${to}`);
     for (const row of rows) {
       const offset = row.chunk_no * image.chunk_bytes;

@@ -122,6 +122,15 @@ export const PG_MIGRATIONS: readonly string[] = [
   UPDATE tombstones SET id = '\\h' || encode(sha256(convert_to(id, 'UTF8')), 'hex') WHERE octet_length(id) > 1000 AND strpos(id, '\\') = 0;
   UPDATE tombstones SET type_key = '\\h' || encode(sha256(convert_to(type_key, 'UTF8')), 'hex') WHERE octet_length(type_key) > 1000 AND strpos(type_key, '\\') = 0;
   `,
+  // 5: a download reads its image's chunks in short queries, holding no connection
+  // while its client is slow; so an image replaced meanwhile keeps its chunks for
+  // a while (pg-image-storage.ts, RETIRED_BLOB_GRACE_MS) instead of losing them at once.
+  `
+  CREATE TABLE retired_image_blobs (
+    blob_id     bigint PRIMARY KEY,
+    retired_ms  bigint NOT NULL
+  );
+  `,
 ];
 
 /** Any constant will do, as long as it is this program's own: pg_advisory_lock keys are per database. */

@@ -32,7 +32,7 @@ const TYPES = {
  */
 export class PgStore implements Store {
   readonly accounts: PgAccountStore;
-  /** Image uploads and downloads hold a connection while their bytes flow: a pool of their own, so slow image clients never keep a sync waiting. */
+  /** Image uploads hold a connection while their bytes arrive: a pool of their own, so slow image clients never keep a sync waiting. */
   private readonly imagePool: pg.Pool;
 
   private constructor(readonly pool: pg.Pool, databaseUrl: string) {
@@ -53,7 +53,7 @@ export class PgStore implements Store {
 
   images(): ImageBackend {
     return {
-      account: async (account, options) => new PgImageStorage(this.imagePool, account.id, options.maxBytes),
+      account: async (account, options) => new PgImageStorage(this.imagePool, this.pool, account.id, options.maxBytes),
       // Removing an account deletes its images in the same transaction (PgAccountStore.remove).
       removeAccount: async () => undefined,
       removeOrphans: async () => [],

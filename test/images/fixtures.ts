@@ -53,13 +53,14 @@ export function download(server: { fetch(p: string, init?: RequestInit): Promise
 /**
  * What the image storage holds, whichever it is: the file names in IMAGES_DIR
  * (temporary files included), or the image names in PostgreSQL plus a marker for
- * chunks no name points at (what a half-kept upload would leave).
+ * chunks no name points at (what a half-kept upload would leave), those of
+ * replaced images kept for the downloads still reading them excepted.
  */
 export async function storedImages(server: TestServer): Promise<string[]> {
   const pg = pgOf(server);
   if (!pg) return readdirSync(server.config.imagesDir);
   const names = (await pg.pool.query<{ name: string }>('SELECT name FROM images ORDER BY name')).rows.map((r) => r.name);
-  const stray = await pg.pool.query('SELECT 1 FROM image_chunks WHERE blob_id NOT IN (SELECT blob_id FROM images) LIMIT 1');
+  const stray = await pg.pool.query('SELECT 1 FROM image_chunks WHERE blob_id NOT IN (SELECT blob_id FROM images UNION ALL SELECT blob_id FROM retired_image_blobs) LIMIT 1');
   return stray.rows.length > 0 ? [...names, '(chunks of no image)'] : names;
 }
 

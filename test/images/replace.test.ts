@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { renameSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { get } from 'node:http';
 import { test } from 'node:test';
-import { startTestServer, storeRow } from '../helpers/server.js';
+import { addAccount } from '../helpers/cli.js';
+import { startTestServer, storeRow, TEST_TOKEN } from '../helpers/server.js';
 import { ON_POSTGRES } from '../helpers/test-store.js';
 import { download, FILES_ONLY, patternedJpeg, storedImages, TINY_IMAGES, upload } from './fixtures.js';
 
@@ -82,4 +84,53 @@ test('type and ETag survive a restart', async (t) => {
   assert.equal(after.headers.get('content-type'), 'image/webp');
   const row = await storeRow(again, 'SELECT type, sha256 FROM images WHERE name = $1', ['keep.webp']);
   assert.deepEqual(row, { type: 'image/webp', sha256: createHash('sha256').update(TINY_IMAGES['image/webp']).digest('base64url') });
+});
+
+/** A download whose client reads its first bytes and then stops reading: it stays open until `release`. */
+function pausedDownload(url: string, token: string, name: string): Promise<{ first: Buffer; resume(): Promise<Buffer>; release(): void }> {
+  return new Promise((resolve, reject) => {
+    const request = get(`${url}/images/download?filename=${name}`, { headers: { authorization: `Bearer ${token}` } }, (response) => {
+      response.once('data', (first: Buffer) => {
+        response.pause();
+        resolve({
+          first,
+          resume: () =>
+            new Promise((done, failed) => {
+              const rest: Buffer[] = [first];
+              response.on('data', (chunk: Buffer) => rest.push(chunk));
+              response.on('end', () => done(Buffer.concat(rest)));
+              response.on('error', failed);
+              response.resume();
+            }),
+          release: () => request.destroy(),
+        });
+      });
+    });
+    request.on('error', reject);
+  });
+}
+
+test('downloads whose clients stop reading hold nothing up: other accounts\' images still go both ways, and a paused one resumes with the version it opened', async (t) => {
+  const server = await startTestServer(t);
+  const big = patternedJpeg(6_000_000, 7);
+  assert.equal((await upload(server, 'big.jpg', big)).status, 200);
+  // More paused downloads than PostgreSQL's image connections (ten), which each of them used to hold.
+  const paused = await Promise.all(Array.from({ length: 12 }, () => pausedDownload(server.url, TEST_TOKEN, 'big.jpg')));
+  // Released here, not in an after hook: the server's own hook, made first, would wait for them to end.
+  try {
+
+    const bob = await addAccount(server.store, 'bob');
+    const asBob = { fetch: (p: string, init: RequestInit = {}) => fetch(server.url + p, { ...init, headers: { ...init.headers, authorization: `Bearer ${bob.token}` }, signal: AbortSignal.timeout(20_000) }) };
+    const small = patternedJpeg(50_000, 8);
+    assert.equal((await upload(asBob, 'small.jpg', small)).status, 200, 'an upload of another account is not held up');
+    assert.ok(Buffer.from(await (await download(asBob, 'small.jpg')).arrayBuffer()).equals(small), 'nor a download');
+
+    // One of them outlives a replace of its image: it still reads the whole version it opened.
+    const replaced = patternedJpeg(5_000_000, 9);
+    assert.equal((await upload(server, 'big.jpg', replaced)).status, 200);
+    assert.ok((await paused[0]!.resume()).equals(big), 'the paused download ends with the old version, whole');
+    assert.ok(Buffer.from(await (await download(server, 'big.jpg')).arrayBuffer()).equals(replaced));
+  } finally {
+    for (const download of paused) download.release();
+  }
 });
