@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
 import type { AccountImageStores, ImageAccount } from '../images/account-image-stores.js';
 import { requireImageName } from '../images/filename.js';
-import { parseRange, etagMatches } from '../images/http-conditions.js';
+import { etagMatches, notModifiedSince, parseRange, sameVersionAs } from '../images/http-conditions.js';
 import { tooLarge, type OpenedImage } from '../images/image-storage.js';
 import { DEFAULT_ACCOUNT } from '../store/account-store.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -95,13 +95,14 @@ function download(request: FastifyRequest, reply: FastifyReply, image: OpenedIma
     'accept-ranges': 'bytes',
     'last-modified': image.modified.toUTCString(),
   });
-  if (etagMatches(request.headers['if-none-match'], image.etag, 'weak')) {
+  const ifNoneMatch = request.headers['if-none-match'];
+  if (ifNoneMatch !== undefined ? etagMatches(ifNoneMatch, image.etag, 'weak') : notModifiedSince(request.headers['if-modified-since'], image.modified)) {
     reply.code(304);
     return undefined;
   }
   // If-Range: resume only while the client's copy is this same version.
   const ifRange = request.headers['if-range'];
-  const sameVersion = ifRange === undefined || (typeof ifRange === 'string' && etagMatches(ifRange, image.etag, 'strong'));
+  const sameVersion = ifRange === undefined || (typeof ifRange === 'string' && sameVersionAs(ifRange, image.etag, image.modified));
   const rangeHeader = sameVersion ? request.headers.range : undefined;
   const range = rangeHeader === undefined ? undefined : parseRange(rangeHeader, image.size);
   if (range === 'unsatisfiable') {

@@ -18,6 +18,27 @@ export function etagMatches(header: string | undefined, etag: string, comparison
   });
 }
 
+/**
+ * Whether a resource last modified at `modified` is unchanged since the
+ * If-Modified-Since date (RFC 9110 13.1.3), to the second HTTP dates have. Only
+ * asked when there is no If-None-Match, which takes precedence; a date that does
+ * not parse means modified.
+ */
+export function notModifiedSince(header: string | undefined, modified: Date): boolean {
+  const since = header === undefined ? Number.NaN : Date.parse(header);
+  return !Number.isNaN(since) && Math.floor(modified.getTime() / 1000) * 1000 <= since;
+}
+
+/**
+ * Whether an If-Range names this version: its entity tag (strongly), or its
+ * Last-Modified date exactly (RFC 9110 13.1.5).
+ */
+export function sameVersionAs(ifRange: string, etag: string, modified: Date): boolean {
+  const value = ifRange.trim();
+  if (value.startsWith('"') || value.startsWith('W/')) return etagMatches(value, etag, 'strong');
+  return Date.parse(value) === Math.floor(modified.getTime() / 1000) * 1000;
+}
+
 export interface ByteRange {
   readonly start: number;
   readonly end: number;

@@ -7,6 +7,7 @@ import { ApiError } from '../errors.js';
 import { sendImage } from '../http/image-routes.js';
 import type { AccountImageStores } from '../images/account-image-stores.js';
 import { isPlainImageName } from '../images/filename.js';
+import { etagMatches } from '../images/http-conditions.js';
 import { PRIVATE_DIR_MODE } from '../private-files.js';
 import { ASSETS } from './assets.js';
 
@@ -48,7 +49,7 @@ export async function webImageRoutes(app: FastifyInstance, options: { images: Ac
     // The image's own ETag names the version: a replaced photo gets a new thumbnail.
     const key = createHash('sha256').update(`${store.location}\u0000${request.principal!.datasetId}\u0000${name}\u0000${image.etag}`).digest('hex');
     const etag = `"t-${key.slice(0, 32)}"`;
-    if (request.headers['if-none-match'] === etag) {
+    if (etagMatches(request.headers['if-none-match'], etag, 'weak')) {
       // Nothing is read: the image goes back now (on PostgreSQL it holds a connection).
       await image.close();
       return reply.code(304).header('etag', etag).header('cache-control', 'private').send();

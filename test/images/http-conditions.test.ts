@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { etagMatches, parseRange } from '../../src/images/http-conditions.js';
+import { etagMatches, notModifiedSince, parseRange, sameVersionAs } from '../../src/images/http-conditions.js';
 
 test('parseRange: one byte range, clamped; others ignored; past the end unsatisfiable', () => {
   const cases: [string, number, ReturnType<typeof parseRange>][] = [
@@ -34,4 +34,18 @@ test('etagMatches: weak comparison for If-None-Match, strong for If-Range', () =
   assert.equal(etagMatches('*', etag, 'weak'), true);
   assert.equal(etagMatches('"abcd"', etag, 'weak'), false);
   assert.equal(etagMatches('abc', etag, 'strong'), false);
+});
+
+test('If-Modified-Since: unchanged to the second since the date; If-Range: the entity tag, or the Last-Modified date exactly', () => {
+  const modified = new Date('2024-01-15T10:30:00.750Z');
+  const lastModified = modified.toUTCString(); // Mon, 15 Jan 2024 10:30:00 GMT: the fraction is lost
+  assert.equal(notModifiedSince(undefined, modified), false);
+  assert.equal(notModifiedSince(lastModified, modified), true);
+  assert.equal(notModifiedSince('Mon, 15 Jan 2024 11:00:00 GMT', modified), true);
+  assert.equal(notModifiedSince('Mon, 15 Jan 2024 10:29:59 GMT', modified), false);
+  assert.equal(notModifiedSince('yesterday', modified), false);
+  assert.equal(sameVersionAs('"abc"', '"abc"', modified), true);
+  assert.equal(sameVersionAs('W/"abc"', '"abc"', modified), false);
+  assert.equal(sameVersionAs(lastModified, '"abc"', modified), true);
+  assert.equal(sameVersionAs('Mon, 15 Jan 2024 11:00:00 GMT', '"abc"', modified), false);
 });

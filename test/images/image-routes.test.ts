@@ -77,6 +77,12 @@ test('ETag answers 304 to a matching If-None-Match and changes with the content'
     assert.equal(await cached.text(), '');
   }
   assert.equal((await download(server, 'e.png', { 'if-none-match': '"stale"' })).status, 200);
+  // A client that keeps the date instead: its Last-Modified, unless an If-None-Match is there to decide.
+  const lastModified = first.headers.get('last-modified')!;
+  assert.equal((await download(server, 'e.png', { 'if-modified-since': lastModified })).status, 304);
+  assert.equal((await download(server, 'e.png', { 'if-modified-since': 'Mon, 01 Jan 2001 00:00:00 GMT' })).status, 200);
+  assert.equal((await download(server, 'e.png', { 'if-modified-since': lastModified, 'if-none-match': '"stale"' })).status, 200);
+  assert.equal((await download(server, 'e.png', { 'if-range': lastModified, range: 'bytes=0-3' })).status, 206);
 
   await upload(server, 'e.png', TINY_IMAGES['image/webp']);
   const replaced = await download(server, 'e.png', { 'if-none-match': etag });
