@@ -7,6 +7,7 @@ import { formatInstant } from '../sync/timestamps.js';
 import { CommandError } from './command-error.js';
 import { describeFailure } from './exit-codes.js';
 import { formatBytes } from './progress.js';
+import { removeAccountThumbnails, thumbnailsDirOf } from '../web/thumbnail-files.js';
 
 /** Options of `accounts` and `devices` beyond the positional words. */
 export interface AccountOptions {
@@ -152,6 +153,7 @@ async function removeAccount(store: Store, config: Config, name: string, confirm
   // next start (or `images check`) deletes. The account is gone either way, and said so.
   try {
     await store.images(config.imagesDir).removeAccount(account);
+    await removeAccountThumbnails(thumbnailsDirOf(config.dataDir), account.id);
   } catch (err) {
     process.stderr.write(`ascently-sync: warning: some of ${name}'s images could not be deleted yet (${describeFailure(err).message}); the server deletes them at its next start\n`);
   }

@@ -10,6 +10,7 @@ import { isPlainImageName } from '../images/filename.js';
 import { etagMatches } from '../images/http-conditions.js';
 import { PRIVATE_DIR_MODE } from '../private-files.js';
 import { ASSETS } from './assets.js';
+import { removeOtherVersions, thumbnailFile, type ThumbnailFile } from './thumbnail-files.js';
 
 export const THUMBNAIL_PX = 320;
 
@@ -47,8 +48,9 @@ export async function webImageRoutes(app: FastifyInstance, options: { images: Ac
     const image = isPlainImageName(name) ? await store.open(name) : undefined;
     if (!image) return placeholder(reply);
     // The image's own ETag names the version: a replaced photo gets a new thumbnail.
-    const key = createHash('sha256').update(`${store.location}\u0000${request.principal!.datasetId}\u0000${name}\u0000${image.etag}`).digest('hex');
-    const etag = `"t-${key.slice(0, 32)}"`;
+    const target = thumbnailFile(thumbnailsDir, request.principal!.datasetId, store.location, name, image.etag);
+    const key = target.key;
+    const etag = `"t-${createHash('sha256').update(key).digest('hex').slice(0, 32)}"`;
     if (etagMatches(request.headers['if-none-match'], etag, 'weak')) {
       // Nothing is read: the image goes back now (on PostgreSQL it holds a connection).
       await image.close();
@@ -57,7 +59,7 @@ export async function webImageRoutes(app: FastifyInstance, options: { images: Ac
     let pending = making.get(key);
     if (!pending && image.size > 0) {
       // The bytes come from the image storage (a file, or PostgreSQL), streamed into sharp.
-      pending = thumbnail(image.stream(0, image.size - 1), thumbnailsDir, key).finally(() => making.delete(key));
+      pending = thumbnail(image.stream(0, image.size - 1), target).finally(() => making.delete(key));
       making.set(key, pending);
     } else {
       // Another request is making it, or there is nothing to read: the image goes back now.
@@ -81,8 +83,8 @@ function placeholder(reply: FastifyReply): FastifyReply {
 }
 
 /** The thumbnail's file, made now if it is not on disk yet; undefined when the image cannot be read. */
-async function thumbnail(source: Readable, dir: string, key: string): Promise<string | undefined> {
-  const target = path.join(dir, `${key}.webp`);
+async function thumbnail(source: Readable, thumbnail: ThumbnailFile): Promise<string | undefined> {
+  const target = thumbnail.file;
   try {
     await (await open(target, 'r')).close();
     source.destroy();
@@ -90,7 +92,8 @@ async function thumbnail(source: Readable, dir: string, key: string): Promise<st
   } catch {
     // Not made yet.
   }
-  const temp = path.join(dir, `.${key}.${process.pid}.tmp`);
+  await mkdir(thumbnail.dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  const temp = path.join(thumbnail.dir, `.${path.basename(target)}.${process.pid}.tmp`);
   try {
     // Loaded on the first thumbnail, not at start: the native module costs a server start a third of a second.
     const { default: sharp } = await import('sharp');
@@ -102,6 +105,8 @@ async function thumbnail(source: Readable, dir: string, key: string): Promise<st
     source.pipe(resize);
     await written;
     await rename(temp, target);
+    // Best effort: a version left behind is only disk, and goes with the next one.
+    await removeOtherVersions(thumbnail).catch(() => undefined);
     return target;
   } catch {
     source.destroy();

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
@@ -16,6 +15,7 @@ import { pageRoutes } from './page-routes.js';
 import type { Principal, StoreWebAuth } from './web-auth.js';
 import { webImageRoutes } from './web-images.js';
 import { bearerPrincipal, sessionOf, setSessionCookie, type ActiveSession, type CookieOptions } from './web-session.js';
+import { thumbnailsDirOf } from './thumbnail-files.js';
 
 export interface WebOptions {
   store: Store;
@@ -143,7 +143,7 @@ export async function webPlugin(app: FastifyInstance, options: WebOptions): Prom
   });
 
   await app.register(loginRoutes, { backend, throttle: options.throttle, cookie: options.cookie });
-  await app.register(webImageRoutes, { images: options.images, thumbnailsDir: path.join(options.dataDir, 'thumbnails') });
+  await app.register(webImageRoutes, { images: options.images, thumbnailsDir: thumbnailsDirOf(options.dataDir) });
   await app.register(pageRoutes, { data, backend, now: options.now });
 
   app.get('/export/sync.json', async (request, reply) => {

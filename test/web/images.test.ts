@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { startTestServer } from '../helpers/server.js';
+import { startChildServer } from '../helpers/child-server.js';
+import { cli } from '../helpers/cli.js';
+import { startTestServer, tempDir } from '../helpers/server.js';
 import { download, upload } from '../images/fixtures.js';
 import { login, webFetch } from './helpers.js';
 
@@ -57,11 +59,14 @@ test('thumbnails: at most 320 px on the long side, made once and kept on disk', 
     const meta = await sharp(Buffer.from(await response.arrayBuffer())).metadata();
     assert.deepEqual([meta.width, meta.height], [width, height], name);
   }
-  const dir = path.join(server.dataDir, 'thumbnails');
+  // A folder per account, so that its thumbnails go with it.
+  const thumbnails = path.join(server.dataDir, 'thumbnails');
+  assert.equal(readdirSync(thumbnails).length, 1);
+  const dir = path.join(thumbnails, readdirSync(thumbnails)[0]!);
   const files = readdirSync(dir).filter((f) => f.endsWith('.webp'));
   assert.equal(files.length, 3);
   // Thumbnails show the climber's photos: private like the rest of the data folder.
-  assert.equal(statSync(dir).mode & 0o777, 0o700);
+  for (const folder of [thumbnails, dir]) assert.equal(statSync(folder).mode & 0o777, 0o700);
   const before = files.map((f) => statSync(path.join(dir, f)).mtimeMs);
   const again = await webFetch(server, session, '/web/thumbnails/wide.jpg');
   assert.equal(again.status, 200);
@@ -74,10 +79,39 @@ test('thumbnails: at most 320 px on the long side, made once and kept on disk', 
     assert.equal((await webFetch(server, session, '/web/thumbnails/wide.jpg', { headers: { 'if-none-match': ifNoneMatch } })).status, 304, ifNoneMatch);
   }
 
-  // A replaced photo gets a new thumbnail.
+  // A replaced photo gets a new thumbnail, which replaces the old one on disk.
   await upload(server, 'wide.jpg', await photo(900, 1600));
   const replaced = await sharp(Buffer.from(await (await webFetch(server, session, '/web/thumbnails/wide.jpg')).arrayBuffer())).metadata();
   assert.deepEqual([replaced.width, replaced.height], [180, 320]);
+  assert.equal(readdirSync(dir).length, 3);
+});
+
+test('an account\'s thumbnails go with it: at its removal, or at the next start after a removal cut short', async (t) => {
+  const dataDir = tempDir(t);
+  const first = await startChildServer(dataDir);
+  t.after(() => first.kill9());
+  const added = await cli(['accounts', 'add', 'erin', '--json'], { DATA_DIR: dataDir });
+  const { token } = (JSON.parse(added.stdout) as { device: { token: string } }).device;
+  const erin = { authorization: `Bearer ${token}` };
+  assert.equal((await fetch(`${first.url}/images/upload?filename=e.jpg`, { method: 'POST', headers: erin, body: await photo(800, 400) })).status, 200);
+  const login = await fetch(`${first.url}/web/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${token}`, redirect: 'manual' });
+  const cookie = /ascently_session=[^;]+/.exec(login.headers.get('set-cookie') ?? '')![0];
+  assert.equal((await fetch(`${first.url}/web/thumbnails/e.jpg`, { headers: { cookie } })).headers.get('content-type'), 'image/webp');
+  const thumbnails = path.join(dataDir, 'thumbnails');
+  assert.equal(readdirSync(thumbnails).length, 1, 'erin\'s folder');
+
+  const removed = await cli(['accounts', 'remove', 'erin', '--yes'], { DATA_DIR: dataDir });
+  assert.equal(removed.code, 0, removed.stderr);
+  assert.deepEqual(readdirSync(thumbnails), [], 'removed with the account');
+
+  // What a removal cut short, or an earlier release's flat layout, leaves: gone at the next start.
+  mkdirSync(path.join(thumbnails, '999'));
+  writeFileSync(path.join(thumbnails, '999', 'x.webp'), 'left');
+  writeFileSync(path.join(thumbnails, '0123abcd.webp'), 'flat');
+  await first.stop();
+  const second = await startChildServer(dataDir);
+  t.after(() => second.kill9());
+  assert.deepEqual(readdirSync(thumbnails), []);
 });
 
 test('a missing, broken or unsafe image answers the placeholder, never an error', async (t) => {
