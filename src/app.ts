@@ -35,6 +35,8 @@ export interface AppDeps {
   now?: () => number;
   /** Tests shorten how long a refused body is read (lingering-close.ts). */
   linger?: LingerBound;
+  /** Tests shorten how long a socket may be idle, and a streamed answer go untaken (streamed-answer.ts); 60 s. */
+  idleTimeoutMs?: number;
 }
 
 export const GZIP_LEVEL = 3;
@@ -60,7 +62,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Fastify's two lines per request are replaced by one of ours (request-log.ts).
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: config.trustProxy,
+    // One proxy in front: the client address is the last one X-Forwarded-For holds,
+    // the one that proxy added. Those before it are whatever the client sent.
+    trustProxy: config.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
     bodyLimit: config.maxJsonBytes,
     // Slow clients: headers must arrive within 20 s and a socket idle for 60 s is
     // dropped (a stalled upload), yet a large upload on a slow phone may take minutes.
@@ -68,7 +72,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     // creating it, so inside `http` it was overwritten with 0 (no limit at all).
     http: { headersTimeout: 20_000 },
     requestTimeout: 10 * 60_000,
-    connectionTimeout: 60_000,
+    connectionTimeout: deps.idleTimeoutMs ?? 60_000,
     keepAliveTimeout: 30_000,
     return503OnClosing: true,
     forceCloseConnections: 'idle',

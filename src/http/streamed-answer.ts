@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { finished, Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /** A document read from the store page by page while it is sent; `close` releases that read. */
@@ -23,7 +23,12 @@ export function sendStreamed(request: FastifyRequest, reply: FastifyReply, docum
   // A read that fails once the headers are out (the database dropped its connection) can only cut the answer short: said as such.
   let failure: unknown;
   source.once('error', (err) => (failure = err));
-  reply.raw.once('close', () => {
+  // finished(), not a 'close' listener: a client that hung up while the read was
+  // being opened had closed the answer already, and a listener added now would
+  // never run, leaving the read (on PostgreSQL, a connection) open for good.
+  const stopWatching = dropWhenUntaken(reply, request.server.initialConfig.connectionTimeout ?? 60_000);
+  finished(reply.raw, () => {
+    stopWatching();
     document.close();
     if (reply.raw.writableFinished) return;
     const line = { method: request.method, route: request.routeOptions.url, ms: Math.round(reply.elapsedTime) };
@@ -31,4 +36,28 @@ export function sendStreamed(request: FastifyRequest, reply: FastifyReply, docum
     else request.log.error({ ...line, err: failure }, 'the answer was cut short: reading it from the store failed');
   });
   return reply.send(source);
+}
+
+/**
+ * Ends an answer its client has taken nothing of for `idleMs`: a phone that stopped
+ * reading without hanging up. Node's own idle timeout does not see such a socket
+ * (the write waiting on it counts as activity), and the answer's read would stay
+ * open meanwhile: on SQLite a snapshot that keeps the WAL from being checkpointed,
+ * on PostgreSQL a connection of the pool.
+ */
+function dropWhenUntaken(reply: FastifyReply, idleMs: number): () => void {
+  const socket = reply.raw.socket;
+  if (!socket || idleMs <= 0) return () => undefined;
+  let taken = socket.bytesWritten;
+  let lastTaken = Date.now();
+  const timer = setInterval(() => {
+    if (socket.bytesWritten !== taken) {
+      taken = socket.bytesWritten;
+      lastTaken = Date.now();
+    } else if (Date.now() - lastTaken >= idleMs) {
+      socket.destroy();
+    }
+  }, Math.max(100, Math.floor(idleMs / 4)));
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -9,7 +9,7 @@ import { resolveConfig, type Config, type RawSettings } from '../../src/config.j
 import type { LingerBound } from '../../src/http/lingering-close.js';
 import { createLogger } from '../../src/logger.js';
 import { openStore } from '../../src/store/open-store.js';
-import type { PgStore } from '../../src/store/pg-store.js';
+import { PgStore } from '../../src/store/pg-store.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
 import { closeBeforeDrop, databaseUrlFor, dropDatabaseAfter, ensureDatabase, ON_POSTGRES } from './test-store.js';
@@ -37,7 +37,11 @@ export function tempDir(t: TestContext, prefix = 'ascently-test-'): string {
 }
 
 /** A real server on 127.0.0.1 and an ephemeral port, over a fresh SQLite file or PostgreSQL database; closed after the test. */
-export async function startTestServer(t: TestContext, settings: RawSettings = {}, options: { now?: () => number; dataDir?: string; linger?: LingerBound } = {}): Promise<TestServer> {
+export async function startTestServer(
+  t: TestContext,
+  settings: RawSettings = {},
+  options: { now?: () => number; dataDir?: string; linger?: LingerBound; idleTimeoutMs?: number } = {},
+): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir(t);
   await ensureDatabase(dataDir);
   const databaseUrl = ON_POSTGRES ? databaseUrlFor(dataDir) : undefined;
@@ -51,7 +55,7 @@ export async function startTestServer(t: TestContext, settings: RawSettings = {}
   });
   const logger = createLogger(config.logLevel, sink);
   const store = await openStore(config);
-  const app = await buildApp(config, { store, token: TEST_TOKEN, logger, now: options.now, linger: options.linger });
+  const app = await buildApp(config, { store, token: TEST_TOKEN, logger, now: options.now, linger: options.linger, idleTimeoutMs: options.idleTimeoutMs });
   const close = async (): Promise<void> => {
     await app.close();
     await store.close();
@@ -88,6 +92,11 @@ export async function openTestStore(dataDir: string): Promise<Store> {
 /** The SQLite store under a test server, for the checks that only mean something there (WAL, page limits). */
 export function sqliteOf(server: TestServer): SqliteStore | undefined {
   return server.store instanceof SqliteStore ? server.store : undefined;
+}
+
+/** The PostgreSQL store under a test server, for checks of its own (chunks, open transactions). */
+export function pgOf(server: TestServer): PgStore | undefined {
+  return server.store instanceof PgStore ? server.store : undefined;
 }
 
 /** One row of a query on the test server's own database, whichever store it is (`$1` placeholders on both). */

@@ -1,7 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { PgStore } from '../../src/store/pg-store.js';
-import type { TestServer } from '../helpers/server.js';
+import { pgOf, type TestServer } from '../helpers/server.js';
 
 /** Why a test of files in IMAGES_DIR is skipped in the PostgreSQL half. */
 export const FILES_ONLY = 'about files in IMAGES_DIR: with PostgreSQL, images are kept in the database';
@@ -91,6 +90,3 @@ export async function plantImage(server: TestServer, name: string, bytes: Buffer
   await pg.pool.query('UPDATE images SET modified_ms = $2 WHERE name = $1', [name, modified.getTime()]);
 }
 
-function pgOf(server: TestServer): PgStore | undefined {
-  return server.store instanceof PgStore ? server.store : undefined;
-}

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import { test } from 'node:test';
-import { postJson, startTestServer, type TestServer } from '../helpers/server.js';
+import { pgOf, postJson, sqliteOf, startTestServer, type TestServer } from '../helpers/server.js';
 
 /**
  * Large answers are streamed page by page from a read of their own. A client that
@@ -73,4 +74,65 @@ test('HEAD /sync answers GET\'s headers without reading the export, and logs no 
   // No read was left open: a write gets through and GET sees it.
   assert.equal((await postJson(server, '/sync/delta', { lastSyncTime: null, problems: [{ id: 'new' }] })).status, 200);
   assert.equal(((await (await server.fetch('/sync')).json()) as { problems: unknown[] }).problems.length, 2_001);
+});
+
+/** Sends the request and closes the connection at once, before any answer: the read is being opened meanwhile. */
+function hangUpAtOnce(server: TestServer, request: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(new URL(server.url).port), '127.0.0.1', () => {
+      socket.end(request);
+      socket.destroy();
+      resolve();
+    });
+    socket.on('error', reject);
+  });
+}
+
+test('clients that hang up the moment they have asked for a streamed answer leave no read open behind them', async (t) => {
+  const server = await startTestServer(t);
+  const problems = Array.from({ length: 5_000 }, (_, i) => ({ id: `p${i}`, name: `Problem ${i}` }));
+  assert.equal((await postJson(server, '/sync', { problems })).status, 200);
+  const auth = 'Authorization: Bearer test-token-0123456789abcdef\r\n';
+  const body = '{"lastSyncTime":null}';
+  // More than PostgreSQL's ten connections, each of which such a request used to keep for good.
+  for (let i = 0; i < 12; i++) {
+    await hangUpAtOnce(server, `GET /sync HTTP/1.1\r\nHost: x\r\n${auth}\r\n`);
+    await hangUpAtOnce(server, `POST /sync/delta HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  // Each answer below needs a read of its own, and a write needs the lock no open read may hold up (SQLite's checkpoint).
+  assert.equal((await postJson(server, '/sync/delta', { lastSyncTime: null, problems: [{ id: 'new' }] })).status, 200);
+  for (let i = 0; i < 12; i++) assert.equal(((await (await server.fetch('/sync', { signal: AbortSignal.timeout(10_000) })).json()) as { problems: unknown[] }).problems.length, 5_001);
+  const pg = pgOf(server);
+  if (pg) {
+    const { rows } = await pg.pool.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'");
+    assert.equal(Number(rows[0]!.n), 0, 'no transaction is left open');
+  }
+});
+
+test('an answer its client stops taking, without hanging up, is dropped after the idle timeout, and its read released', async (t) => {
+  const server = await startTestServer(t, {}, { idleTimeoutMs: 1_500 });
+  const problems = Array.from({ length: 40_000 }, (_, i) => ({ id: `p${i}`, name: `Problem ${i}`, notes: randomBytes(160).toString('base64') }));
+  assert.equal((await postJson(server, '/sync', { problems })).status, 200);
+  // The client reads a little, then takes no more: it neither reads nor hangs up (so it cannot tell the drop itself).
+  const stalled = http.get(`${server.url}/sync`, { headers: { authorization: 'Bearer test-token-0123456789abcdef', 'accept-encoding': 'identity' } }, (res) => {
+    res.once('data', () => res.pause());
+  });
+  stalled.on('error', () => undefined);
+  t.after(() => stalled.destroy());
+  const hungUp = () => server.logs.some((line) => line.includes('"msg":"client hung up before the answer ended"'));
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  assert.ok(!hungUp(), 'not before the idle timeout');
+  for (let waited = 0; !hungUp() && waited < 20_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.ok(hungUp(), 'the answer was ended by the server');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const sqlite = sqliteOf(server);
+  // SQLite: no snapshot is left to hold the WAL back. PostgreSQL: no transaction is left open.
+  if (sqlite) assert.deepEqual(sqlite.database.pragma('wal_checkpoint(TRUNCATE)'), [{ busy: 0, log: 0, checkpointed: 0 }]);
+  const pg = pgOf(server);
+  if (pg) {
+    const { rows } = await pg.pool.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'");
+    assert.equal(Number(rows[0]!.n), 0);
+  }
+  assert.equal((await server.fetch('/health')).status, 200);
 });
