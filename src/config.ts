@@ -66,7 +66,7 @@ export const SETTINGS: readonly AnySetting[] = [
   { key: 'maxJsonBytes', env: 'MAX_JSON_BYTES', flag: 'max-json-bytes', defaultText: '200MiB', doc: 'Largest JSON request body; larger ones get 413. Accepts bytes or a unit (`50MB`, `200MiB`).', parse: parseBytes },
   { key: 'maxImageBytes', env: 'MAX_IMAGE_BYTES', flag: 'max-image-bytes', defaultText: '25MiB', doc: 'Largest image upload; larger ones get 413.', parse: parseBytes },
   { key: 'logLevel', env: 'LOG_LEVEL', flag: 'log-level', defaultText: 'info', doc: `Log level: ${LOG_LEVELS.join(', ')}.`, parse: parseLogLevel },
-  { key: 'trustProxy', env: 'TRUST_PROXY', flag: 'trust-proxy', defaultText: 'false', doc: 'Take the client address from `X-Forwarded-For` (set when behind a reverse proxy).', parse: parseBoolean },
+  { key: 'trustProxy', env: 'TRUST_PROXY', flag: 'trust-proxy', defaultText: 'false', doc: 'Take the client address from `X-Forwarded-For` (set when behind a reverse proxy): the last address in it, which the proxy added.', parse: parseBoolean },
   { key: 'historyKeep', env: 'HISTORY_KEEP', flag: 'history-keep', defaultText: '20', doc: 'How many snapshots of replaced data to keep (one per full upload).', parse: parseCount },
   { key: 'defaultMaxBytes', env: 'DEFAULT_MAX_BYTES', flag: 'default-max-bytes', defaultText: 'none', doc: "A new account's limit on its stored data (items and deletions, as JSON); `none` or 0 is unlimited. Change one account's with `accounts set`.", parse: parseQuota },
   { key: 'defaultMaxImageBytes', env: 'DEFAULT_MAX_IMAGE_BYTES', flag: 'default-max-image-bytes', defaultText: 'none', doc: "A new account's limit on the sum of its images; `none` or 0 is unlimited.", parse: parseQuota },

@@ -109,7 +109,7 @@ export async function webPlugin(app: FastifyInstance, options: WebOptions): Prom
         if (retryAfter > 0) throw new ApiError(429, 'too_many_requests', 'too many failed authentication attempts; try again later', { 'retry-after': String(retryAfter) });
         options.throttle.recordFailure(request.ip);
       }
-      throw new ApiError(401, 'unauthorized', 'log in at /web/login, or send a device token as "Authorization: Bearer <token>"');
+      throw new ApiError(401, 'unauthorized', 'log in at /web/login, or send a device token as "Authorization: Bearer <token>"', { 'www-authenticate': 'Bearer' });
     }
     // POSTs without a session fall through to their handlers' own checks only for logout.
     if (url === '/web/logout') return;

@@ -67,6 +67,10 @@ test('behind a proxy (TRUST_PROXY) the throttle counts X-Forwarded-For, not the 
   assert.equal((await from('203.0.113.7', 'wrong')).status, 429);
   assert.equal((await from('198.51.100.9', TEST_TOKEN)).status, 200);
   assert.equal((await from('198.51.100.9', 'wrong')).status, 401);
+  // A client may send an X-Forwarded-For of its own: the proxy appends the address it
+  // saw, and only that last one is believed, so made-up ones in front change nothing.
+  for (let i = 0; i < 15; i++) await (await from(`10.9.9.${i}, 192.0.2.44`, `wrong-${i}`)).arrayBuffer();
+  assert.equal((await from('10.9.9.99, 192.0.2.44', 'wrong')).status, 429);
 });
 
 test('the token never appears in any log line at trace level, whatever the request', async (t) => {

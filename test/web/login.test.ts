@@ -18,6 +18,8 @@ test('without a session: / redirects to /web/, pages to the login form, the API 
   for (const session of [undefined, 'A'.repeat(43), 'not-a-session']) {
     const api = await webFetch(server, session, '/web/api/summary');
     assert.equal(api.status, 401);
+    // It takes a device's Bearer token too, so it says so, as every 401 of the API does.
+    assert.equal(api.headers.get('www-authenticate'), 'Bearer');
     assert.match(api.headers.get('content-type') ?? '', /application\/json/);
     assert.equal(typeof ((await api.json()) as { error: unknown }).error, 'string');
   }
