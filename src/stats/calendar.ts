@@ -1,9 +1,10 @@
+import { daysInMonth } from '../sync/timestamps.js';
+
 /**
  * Calendar dates as the dashboard reads and shows them: the date an app wrote,
  * taken as written (no time-zone conversion), and today as the server's clock
  * and time zone have it.
  */
-
 const DATE_PREFIX = /^(\d{4})-(\d{2})-(\d{2})/;
 
 /** The first ten characters of a text when they are a date of the calendar ('2026-02-30' is not), else ''. */
@@ -13,11 +14,6 @@ export function dayOf(value: unknown): string {
   const month = Number(match[2]);
   const day = Number(match[3]);
   return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(Number(match[1]), month) ? match[0] : '';
-}
-
-function daysInMonth(year: number, month: number): number {
-  if (month !== 2) return [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
-  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
 }
 
 /** The UTC calendar date of an instant, as YYYY-MM-DD: for counting days back from a date. */

@@ -23,6 +23,24 @@ export function parseInstant(text: string): number | undefined {
     const ms = Date.parse(text);
     if (!Number.isNaN(ms) && new Date(ms).toISOString() === text) return ms;
   }
+  const iso = readIso(text);
+  if (iso === undefined) return undefined;
+  const fractionMs = iso.fraction === '' ? 0 : Number(`0.${iso.fraction}`) * 1000;
+  const ms = iso.wholeMs + fractionMs - iso.offsetMs;
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+interface IsoParts {
+  /** The date and whole seconds as written, read as UTC, in milliseconds. */
+  readonly wholeMs: number;
+  /** The fraction of a second's digits, as written. */
+  readonly fraction: string;
+  /** What the offset adds to UTC, in milliseconds. */
+  readonly offsetMs: number;
+}
+
+/** Any ISO 8601 form of an instant, in parts; undefined when it is not one or not a real date and time. */
+function readIso(text: string): IsoParts | undefined {
   const m = ISO_8601.exec(text.trim());
   if (!m) return undefined;
   const [, y, mo, d, h = '0', mi = '0', s = '0', fraction = '', , sign, oh = '0', om = '0'] = m;
@@ -36,10 +54,8 @@ export function parseInstant(text: string): number | undefined {
   if (hour > 24 || minute > 59 || second > 60 || Number(oh) > 23 || Number(om) > 59) return undefined;
   if (hour === 24 && (minute !== 0 || second !== 0 || /[1-9]/.test(fraction))) return undefined;
   const wholeMs = Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59));
-  const fractionMs = fraction === '' ? 0 : Number(`0.${fraction}`) * 1000;
   const offsetMs = sign === undefined ? 0 : (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om)) * 60_000;
-  const ms = wholeMs + fractionMs - offsetMs;
-  return Number.isFinite(ms) ? ms : undefined;
+  return { wholeMs, fraction, offsetMs };
 }
 
 /**
@@ -66,7 +82,8 @@ export function formatInstant(ms: number): string {
   return new Date(Math.floor(ms)).toISOString();
 }
 
-function daysInMonth(year: number, month: number): number {
+/** Days in a month (1-12) of the proleptic Gregorian calendar. */
+export function daysInMonth(year: number, month: number): number {
   if (month !== 2) return MONTH_DAYS[month - 1]!;
   return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
 }
@@ -106,12 +123,9 @@ export function compareTiedItemTimes(a: Readonly<Record<string, unknown>>, b: Re
 function exactTimeOf(item: Readonly<Record<string, unknown>>): { seconds: number; fraction: string } | undefined {
   for (const field of TIME_FIELDS) {
     const value = item[field];
-    if (typeof value !== 'string' || parseInstant(value) === undefined) continue;
-    const m = ISO_8601.exec(value.trim())!;
-    const [, y, mo, d, h = '0', mi = '0', s = '0', fraction = '', , sign, oh = '0', om = '0'] = m;
-    const offset = sign === undefined ? 0 : (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om)) * 60;
-    const seconds = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Math.min(Number(s), 59)) / 1000 - offset;
-    return { seconds, fraction: fraction.replace(/0+$/, '') };
+    const iso = typeof value === 'string' ? readIso(value) : undefined;
+    if (iso === undefined) continue;
+    return { seconds: (iso.wholeMs - iso.offsetMs) / 1000, fraction: iso.fraction.replace(/0+$/, '') };
   }
   return undefined;
 }
