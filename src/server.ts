@@ -7,11 +7,11 @@ import { ConfigError, effectiveSettings, type Config } from './config.js';
 import { secretHash } from './auth/secrets.js';
 import { importLegacyFileOnFirstStart } from './sync/legacy-import.js';
 import { removeImagesOfRemovedAccounts } from './images/account-images.js';
+import { thumbnailsDirOf } from './images/thumbnail-files.js';
 import { makePrivateDir } from './private-files.js';
 import { openStore } from './store/open-store.js';
 import { DATABASE_FILE } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
-import { removeStaleThumbnails, thumbnailsDirOf } from './web/thumbnail-files.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -48,8 +48,7 @@ export async function startServer(config: Config, token: string | undefined, log
     // device left by an earlier start is not, since the environment no longer has it.
     await store.accounts.setEnvironmentDevice(defaultId, token === undefined ? undefined : secretHash(token), Date.now());
     if ((await store.accounts.countDevices()) === 0) throw new ConfigError(NOTHING_CAN_AUTHENTICATE);
-    const removedAccounts = await removeImagesOfRemovedAccounts(store, config.imagesDir);
-    await removeStaleThumbnails(thumbnailsDirOf(config.dataDir), new Set((await store.accounts.list()).map((a) => a.id)));
+    const removedAccounts = await removeImagesOfRemovedAccounts(store, config.imagesDir, thumbnailsDirOf(config.dataDir));
     if (removedAccounts.length > 0) logger.info({ accounts: removedAccounts }, 'deleted the images of removed accounts');
     await importLegacyFileOnFirstStart(store, defaultId, config, logger);
     const app = await buildApp(config, { store, token, logger });

@@ -7,7 +7,7 @@ import { formatInstant } from '../sync/timestamps.js';
 import { CommandError } from './command-error.js';
 import { describeFailure } from './exit-codes.js';
 import { formatBytes } from './progress.js';
-import { removeAccountThumbnails, thumbnailsDirOf } from '../web/thumbnail-files.js';
+import { removeAccountThumbnails, thumbnailsDirOf } from '../images/thumbnail-files.js';
 
 /** Options of `accounts` and `devices` beyond the positional words. */
 export interface AccountOptions {

@@ -1,5 +1,6 @@
 import { ConfigError, type Config } from '../config.js';
 import { removeImagesOfRemovedAccounts } from '../images/account-images.js';
+import { thumbnailsDirOf } from '../images/thumbnail-files.js';
 import { collectReferences, deleteOldOrphans, examineImages, ORPHAN_AGE_MS, type StoredFile } from '../images/image-doctor.js';
 import { withAccount } from './data-commands.js';
 import { EXIT_CODES } from './exit-codes.js';
@@ -26,7 +27,7 @@ export async function imagesCommand(config: Config, args: string[], options: Ima
   const [action = 'check'] = args;
   if (action !== 'check' || args.length > 1) throw new ConfigError('usage: ascently-sync images check [--delete-orphans] [--all | --json] [--account NAME]');
   return withAccount(config, options.account, async (store, datasetId) => {
-    const removedAccounts = await removeImagesOfRemovedAccounts(store, config.imagesDir);
+    const removedAccounts = await removeImagesOfRemovedAccounts(store, config.imagesDir, thumbnailsDirOf(config.dataDir));
     const images = await store.images(config.imagesDir).account({ id: datasetId, name: options.account }, { maxBytes: config.maxImageBytes, removeLeftovers: false });
     // The folder, or PostgreSQL: where the account's images are.
     const imagesDir = images.location;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DEFAULT_ACCOUNT } from '../store/account-store.js';
 import type { Store } from '../store/store.js';
 import { isPlainImageName } from './filename.js';
+import { removeStaleThumbnails } from './thumbnail-files.js';
 
 /**
  * Other accounts' folders, under a name no image name can reach (a valid image
@@ -46,11 +47,12 @@ export async function removeOrphanAccountFolders(imagesDir: string, liveAccountI
 
 /**
  * A crash between an account's removal and the deletion of its files leaves its
- * images; they go at the next start or `images check`. Returns the account ids
- * whose images went.
+ * images and thumbnails; they go at the next start or `images check`. Returns the
+ * account ids whose images went.
  */
-export async function removeImagesOfRemovedAccounts(store: Store, imagesDir: string): Promise<number[]> {
+export async function removeImagesOfRemovedAccounts(store: Store, imagesDir: string, thumbnailsDir: string): Promise<number[]> {
   const live = new Set((await store.accounts.list()).map((a) => a.id));
+  await removeStaleThumbnails(thumbnailsDir, live);
   return store.images(imagesDir).removeOrphans(live);
 }
 

@@ -10,7 +10,7 @@ import { isPlainImageName } from '../images/filename.js';
 import { etagMatches } from '../images/http-conditions.js';
 import { PRIVATE_DIR_MODE } from '../private-files.js';
 import { ASSETS } from './assets.js';
-import { removeOtherVersions, thumbnailFile, type ThumbnailFile } from './thumbnail-files.js';
+import { removeOtherVersions, thumbnailFile, type ThumbnailFile } from '../images/thumbnail-files.js';
 
 export const THUMBNAIL_PX = 320;
 

@@ -15,7 +15,7 @@ import { pageRoutes } from './page-routes.js';
 import type { Principal, StoreWebAuth } from './web-auth.js';
 import { webImageRoutes } from './web-images.js';
 import { bearerPrincipal, sessionOf, setSessionCookie, type ActiveSession, type CookieOptions } from './web-session.js';
-import { thumbnailsDirOf } from './thumbnail-files.js';
+import { thumbnailsDirOf } from '../images/thumbnail-files.js';
 
 export interface WebOptions {
   store: Store;

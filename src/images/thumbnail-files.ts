@@ -6,7 +6,8 @@ import path from 'node:path';
  * Where the dashboard keeps its thumbnails: DATA_DIR/thumbnails/<account id>/,
  * one file per image and version. They are a cache of the account's photos, so
  * they go with them: an older version once its successor is made, an account's
- * folder when the account is removed (or at the next start, after a crash).
+ * folder when the account is removed (or at the next start or `images check`,
+ * after a crash).
  */
 export function thumbnailsDirOf(dataDir: string): string {
   return path.join(dataDir, 'thumbnails');
@@ -45,8 +46,9 @@ export async function removeAccountThumbnails(thumbnailsDir: string, accountId: 
 }
 
 /**
- * At start: the folders of accounts that are gone (a removal cut short), and the
- * files of the earlier flat layout, which nothing names any more.
+ * At start and in `images check`: the folders of accounts that are gone (a
+ * removal cut short), and the files of the earlier flat layout, which nothing
+ * names any more.
  */
 export async function removeStaleThumbnails(thumbnailsDir: string, liveAccountIds: ReadonlySet<number>): Promise<void> {
   let entries;
