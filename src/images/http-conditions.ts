@@ -26,7 +26,7 @@ export function etagMatches(header: string | undefined, etag: string, comparison
  */
 export function notModifiedSince(header: string | undefined, modified: Date): boolean {
   const since = header === undefined ? Number.NaN : Date.parse(header);
-  return !Number.isNaN(since) && Math.floor(modified.getTime() / 1000) * 1000 <= since;
+  return !Number.isNaN(since) && toTheSecond(modified) <= since;
 }
 
 /**
@@ -36,7 +36,12 @@ export function notModifiedSince(header: string | undefined, modified: Date): bo
 export function sameVersionAs(ifRange: string, etag: string, modified: Date): boolean {
   const value = ifRange.trim();
   if (value.startsWith('"') || value.startsWith('W/')) return etagMatches(value, etag, 'strong');
-  return Date.parse(value) === Math.floor(modified.getTime() / 1000) * 1000;
+  return Date.parse(value) === toTheSecond(modified);
+}
+
+/** An instant as an HTTP date holds it (Last-Modified has no fraction), in milliseconds. */
+function toTheSecond(date: Date): number {
+  return Math.floor(date.getTime() / 1000) * 1000;
 }
 
 export interface ByteRange {
