@@ -32,35 +32,36 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
  * Whether two valid JSON texts hold the same value, as sync-semantics.md means
  * "content unchanged": whitespace and the order of keys aside, with every number
  * compared by its exact decimal value (1.0 is 1, but 9223372036854775807 is not
- * 9223372036854775808, which JSON.parse would make one double). Numbers are turned
- * into marked strings before parsing; a text that could hold such a string itself
- * (one with a \u0000 escape) is never called the same as a different text.
+ * 9223372036854775808, which JSON.parse would make one double).
  */
 export function sameJsonText(a: string, b: string): boolean {
   if (a === b) return true;
-  if (a.includes(NUMBER_MARK_ESCAPE) || b.includes(NUMBER_MARK_ESCAPE)) return false;
-  return jsonEqual(JSON.parse(markNumbers(a)), JSON.parse(markNumbers(b)));
+  return jsonEqual(JSON.parse(markedText(a)), JSON.parse(markedText(b)));
 }
 
-const NUMBER_MARK_ESCAPE = '\\u0000';
-
-/** The text with each number outside strings replaced by the string "\u0000" + its exact value in one canonical form. */
-function markNumbers(text: string): string {
+/**
+ * The text with every string (keys too) marked "s…" and every number replaced by
+ * the string "n" + its exact value in one canonical form: no string of the text can
+ * pass for a number, whatever it holds.
+ */
+function markedText(text: string): string {
   let out = '';
   let copied = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22) {
+      out += `${text.slice(copied, i + 1)}s`;
+      copied = i + 1;
       for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
     } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
       let end = i + 1;
       while (end < text.length && isNumberChar(text.charCodeAt(end))) end++;
-      out += `${text.slice(copied, i)}"${NUMBER_MARK_ESCAPE}${canonicalNumber(text.slice(i, end))}"`;
+      out += `${text.slice(copied, i)}"n${canonicalNumber(text.slice(i, end))}"`;
       copied = end;
       i = end - 1;
     }
   }
-  return copied === 0 ? text : out + text.slice(copied);
+  return out + text.slice(copied);
 }
 
 function isNumberChar(c: number): boolean {

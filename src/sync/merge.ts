@@ -1,5 +1,5 @@
 import { isActiveSession, tombstoneTypeOf, type ChangeSet, type Collection, type IncomingItem, type IncomingTombstone } from './model.js';
-import { jsonEqual } from './json-equal.js';
+import { sameJsonText } from './json-equal.js';
 import { compareTiedItemTimes } from './timestamps.js';
 
 /** What the store holds for one item id, as the merge needs it. */
@@ -106,11 +106,12 @@ export function planDelta(stored: StoredState, changes: ChangeSet): DeltaPlan {
     const order = current === undefined ? 1 : item.time !== current.time ? Math.sign(item.time - current.time) : compareTiedItemTimes(item.value, currentValue());
     if (order > 0) {
       // A copy of this same request lost: the device may hold it, so it is told the winner.
-      if (winner.incoming && !jsonEqual(winner.incoming.value, item.value)) winner.echo = true;
+      if (winner.incoming && !sameJsonText(winner.incoming.json, item.json)) winner.echo = true;
       winner.incoming = item;
       continue;
     }
-    const sameContent = order === 0 && jsonEqual(item.value, currentValue());
+    // Content as sync-semantics.md means it: numbers by their exact digits, not as doubles.
+    const sameContent = order === 0 && sameJsonText(item.json, current!.json);
     if (!sameContent) winner.echo = true; // rule 5: the winner stays and the device is told
   }
 

@@ -30,6 +30,10 @@ test('two texts are the same JSON with keys in any order and any whitespace, and
   assert.ok(!sameJsonText('{"a":"1"}', '{"a":1}'), 'a string is not a number');
   assert.ok(!sameJsonText('{"big":9223372036854775807}', '{"big":9223372036854775808}'), 'one double to JSON.parse, two numbers');
   assert.ok(!sameJsonText('{"a":"\\u00001e0"}', '{"a":1}'), 'a string that looks like a marked number is not one');
+  assert.ok(!sameJsonText('{"a":"n1e1"}', '{"a":1}'), 'nor one that looks like any marking');
+  assert.ok(!sameJsonText('{"a":"sx"}', '{"a":"x"}'));
+  assert.ok(sameJsonText('{"s":"a\\u0000b","t":1}', '{ "t" : 1.0, "s" : "a\\u0000b" }'), 'a NUL in a string is text like any other');
+  assert.ok(sameJsonText('{"s":"\\u0041"}', '{"s":"A"}'), 'escapes are read');
   assert.ok(sameJsonText('{"a":"\\"1\\" , 2"}', '{ "a" : "\\"1\\" , 2" }'), 'numbers inside strings are left alone');
   assert.ok(!sameJsonText('{"a":"x 1"}', '{"a":"x 1.0"}'));
   const deep = (open: string, close: string, n: number): string => open.repeat(n) + '0' + close.repeat(n);

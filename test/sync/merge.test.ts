@@ -76,6 +76,28 @@ for (const row of rows) {
   });
 }
 
+/** A delta's changes read from its source text, as the route reads them: each item keeps its digits as written. */
+function incomingText(text: string): ChangeSet {
+  return validateDelta(JSON.parse(text), text).changes;
+}
+
+test('merge rules 5 and 6 compare numbers by their digits, not as the doubles JSON.parse makes of them', () => {
+  const storedText = `{"id":"g1","n":9007199254740993,"big":1e400,"updatedAt":"${T10}"}`;
+  const stored: StoredState = {
+    item: (c, id) => (c === 'gyms' && id === 'g1' ? { collection: 'gyms', id, time: Date.parse(T10), json: storedText, stamp: 100 } : undefined),
+    tombstone: () => undefined,
+  };
+  for (const other of ['"n":9007199254740992,"big":1e400', '"n":9007199254740993,"big":2e400']) {
+    const plan = planDelta(stored, incomingText(`{"gyms":[{"id":"g1",${other},"updatedAt":"${T10}"}]}`));
+    assert.deepEqual(plan.put, [], other);
+    assert.deepEqual(plan.echoItems.map((i) => i.json), [storedText], `${other}: another value at the same time: the stored one is answered`);
+  }
+  const same = planDelta(stored, incomingText(`{"gyms":[{ "updatedAt":"${T10}", "big":10e399, "n":9007199254740993.0, "id":"g1" }]}`));
+  assert.deepEqual([same.put, same.echoItems], [[], []], 'the same value in other digits is the same content');
+  const copies = planDelta(stored, incomingText(`{"gyms":[{"id":"g1","n":1,"updatedAt":"${T11}"},{"id":"g1","n":1.0000000000000000001,"updatedAt":"${T11}"}]}`));
+  assert.deepEqual(copies.echoItems.map((i) => i.json), [`{"id":"g1","n":1,"updatedAt":"${T11}"}`], 'a copy in the same request that lost is told the winner');
+});
+
 test('full upload: duplicates keep the newest, active sessions are dropped, tombstones of live ids are dropped', () => {
   const plan = planFullUpload(
     incoming({
