@@ -53,9 +53,18 @@ function readIso(text: string): IsoParts | undefined {
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
   if (hour > 24 || minute > 59 || second > 60 || Number(oh) > 23 || Number(om) > 59) return undefined;
   if (hour === 24 && (minute !== 0 || second !== 0 || /[1-9]/.test(fraction))) return undefined;
-  const wholeMs = Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59));
+  const wholeMs = utcMs(year, month - 1, day, hour, minute, Math.min(second, 59));
   const offsetMs = sign === undefined ? 0 : (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om)) * 60_000;
   return { wholeMs, fraction, offsetMs };
+}
+
+/** 400 Gregorian years, a whole number of days (146,097). */
+const FOUR_CENTURIES_MS = 146_097 * 86_400_000;
+
+/** Date.UTC for every year: Date.UTC reads a year from 0 to 99 as 1900 to 1999, so such a year is read 400 years on and moved back. */
+function utcMs(year: number, monthIndex: number, day: number, hour: number, minute: number, second: number): number {
+  if (year >= 100) return Date.UTC(year, monthIndex, day, hour, minute, second);
+  return Date.UTC(year + 400, monthIndex, day, hour, minute, second) - FOUR_CENTURIES_MS;
 }
 
 /**

@@ -52,6 +52,11 @@ test('ISO 8601 instants are read strictly and compared as instants', () => {
   assert.equal(parseInstant(`2024-01-15T10:30:00.5${'0'.repeat(40)}Z`), Date.UTC(2024, 0, 15, 10, 30) + 500);
   assert.equal(parseInstant('2024-01-15T10:30:00'), Date.UTC(2024, 0, 15, 10, 30), 'no offset reads as UTC, whatever the machine zone');
   assert.equal(parseInstant('2024-01-15'), Date.UTC(2024, 0, 15));
+  // Years before 100 are those years (Date.UTC would read 0099 as 1999); V8's ISO reader is the reference.
+  for (const [early, iso] of [['0099-01-01T00:00:00Z', '0099-01-01T00:00:00.000Z'], ['0000-02-29T12:00:00.000Z', '0000-02-29T12:00:00.000Z'], ['0050-06-15T12:00:00+02:00', '0050-06-15T10:00:00.000Z'], ['0001-01-01', '0001-01-01T00:00:00.000Z']] as const) {
+    assert.equal(parseInstant(early), Date.parse(iso), early);
+  }
+  assert.ok(parseInstant('0099-12-31T23:59:59.999Z')! < parseInstant('0100-01-01T00:00:00.000Z')!);
   for (const bad of ['', 'yesterday', '2024-13-01T00:00:00Z', '2024-02-30T00:00:00Z', '2024-02-30T00:00:00.000Z', '2024-01-01T24:00:01.000Z', '2024-01-15T25:00:00Z', 'Jan 15 2024', '1705314600000']) {
     assert.equal(parseInstant(bad), undefined, bad);
   }
