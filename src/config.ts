@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
+import { thumbnailsDirOf } from './images/thumbnail-files.js';
 
 /**
  * One schema for every setting: its env variable, CLI flag, default and doc.
@@ -62,7 +63,7 @@ export const SETTINGS: readonly AnySetting[] = [
   { key: 'dataDir', env: 'DATA_DIR', flag: 'data-dir', defaultText: './data', doc: 'Folder for the SQLite database, history and generated token; a full upload is received into a file here (deleted as it is opened) while it is checked.', parse: parseNonEmpty },
   { key: 'databaseUrl', env: 'DATABASE_URL', flag: 'database-url', defaultText: '(none)', doc: 'Keep everything, images included, in this PostgreSQL database (`postgres://user:password@host:5432/db`) instead of SQLite in `DATA_DIR`; several server processes may share it.', secret: true, parse: parseDatabaseUrl },
   { key: 'dataFile', env: 'DATA_FILE', flag: 'data-file', defaultText: '`DATA_DIR/ascently.json`', doc: "A reference server's `ascently.json`, imported once on first start when the database is empty.", parse: parseNonEmpty },
-  { key: 'imagesDir', env: 'IMAGES_DIR', flag: 'images-dir', defaultText: '`DATA_DIR/images`', doc: 'Folder for uploaded images.', parse: parseNonEmpty },
+  { key: 'imagesDir', env: 'IMAGES_DIR', flag: 'images-dir', defaultText: '`DATA_DIR/images`', doc: 'Folder for uploaded images, of their own: not `DATA_DIR` itself, a folder above it or its `thumbnails`.', parse: parseNonEmpty },
   { key: 'maxJsonBytes', env: 'MAX_JSON_BYTES', flag: 'max-json-bytes', defaultText: '200MiB', doc: 'Largest JSON request body; larger ones get 413. Accepts bytes or a unit (`50MB`, `200MiB`).', parse: parseBytes },
   { key: 'maxImageBytes', env: 'MAX_IMAGE_BYTES', flag: 'max-image-bytes', defaultText: '25MiB', doc: 'Largest image upload; larger ones get 413.', parse: parseBytes },
   { key: 'logLevel', env: 'LOG_LEVEL', flag: 'log-level', defaultText: 'info', doc: `Log level: ${LOG_LEVELS.join(', ')}.`, parse: parseLogLevel },
@@ -136,7 +137,43 @@ export function resolveConfig(raw: RawSettings): Config {
     metricsToken: parsed.metricsToken as string | undefined,
     logFormat: (parsed.logFormat as LogFormat | undefined) ?? DEFAULTS.logFormat,
   };
+  if (config.databaseUrl === undefined) checkImagesDir(config);
   return Object.freeze(config);
+}
+
+/**
+ * Devices download and replace files in IMAGES_DIR by name, so it must hold none of
+ * the server's own: with IMAGES_DIR set to DATA_DIR, a device could download the
+ * database (every account's data, the token hashes) or upload an "image" over it.
+ */
+function checkImagesDir(config: Config): void {
+  const images = realPath(config.imagesDir);
+  const data = realPath(config.dataDir);
+  if (within(data, images)) {
+    throw new ConfigError(
+      `IMAGES_DIR (--images-dir) is ${images === data ? 'DATA_DIR' : 'a folder that holds DATA_DIR'}: devices could download or replace the database by name. Give images a folder of their own, such as ${path.join(config.dataDir, 'images')}.`,
+    );
+  }
+  if (within(images, realPath(thumbnailsDirOf(config.dataDir)))) {
+    throw new ConfigError(`IMAGES_DIR (--images-dir) is inside DATA_DIR/thumbnails, where the dashboard keeps its thumbnails: give images a folder of their own.`);
+  }
+  if (within(realPath(config.dataFile), images)) {
+    throw new ConfigError('DATA_FILE (--data-file) is inside IMAGES_DIR, where devices could download or replace it by name: keep it outside.');
+  }
+}
+
+function within(inner: string, outer: string): boolean {
+  return inner === outer || inner.startsWith(outer.endsWith(path.sep) ? outer : outer + path.sep);
+}
+
+/** The path with its symbolic links followed as far as it exists (folders may be made only at start). */
+function realPath(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    const parent = path.dirname(p);
+    return parent === p ? p : path.join(realPath(parent), path.basename(p));
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -89,6 +89,22 @@ test('the data folder is private: the folder 0700, the database, its WAL and the
   assert.equal(mode('.'), '700');
   assert.equal(mode('images'), '700');
   for (const file of ['ascently.db', 'ascently.db-wal', 'ascently.db-shm', 'images/a.png']) assert.equal(mode(file), '600', file);
+});
+
+test('IMAGES_DIR that is DATA_DIR (or holds it) is refused at start: devices could download the database by name', { skip: SQLITE_FILES }, async (t) => {
+  const dataDir = tempDir(t);
+  const linked = path.join(tempDir(t), 'same-data');
+  symlinkSync(dataDir, linked);
+  for (const imagesDir of [dataDir, `${dataDir}/`, path.dirname(dataDir), linked, path.join(dataDir, 'thumbnails', 'x')]) {
+    const result = await cli(['serve'], { DATA_DIR: dataDir, IMAGES_DIR: imagesDir, AUTH_TOKEN: TEST_TOKEN });
+    assert.equal(result.code, 2, imagesDir);
+    assert.match(result.stderr, /^ascently-sync: IMAGES_DIR \(--images-dir\) is /, imagesDir);
+    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    assert.ok(!existsSync(path.join(dataDir, 'ascently.db')), 'nothing is made');
+  }
+  const dataFile = await cli(['serve'], { DATA_DIR: dataDir, DATA_FILE: path.join(linked, 'images', 'ascently.json'), AUTH_TOKEN: TEST_TOKEN });
+  assert.equal(dataFile.code, 2);
+  assert.match(dataFile.stderr, /^ascently-sync: DATA_FILE \(--data-file\) is inside IMAGES_DIR/);
 });
 
 test('a database left readable by an earlier version is made private at start', { skip: SQLITE_FILES }, async (t) => {
