@@ -124,7 +124,10 @@ function replaceClientErrorHandler(app: FastifyInstance): void {
     const [status, code]: [number, ErrorCode] =
       err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'bad_request'] : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'bad_request'] : [400, 'bad_request'];
     app.log.debug({ code: err.code, status }, 'unparsable request dropped');
-    if (socket.writable) {
+    // As Node's own handler: no answer of ours once an earlier (pipelined) answer on
+    // this socket has begun, or it would land in the middle of that answer's body.
+    const inFlight = (socket as Socket & { _httpMessage?: { headersSent: boolean } | null })._httpMessage;
+    if (socket.writable && !inFlight?.headersSent) {
       const body = JSON.stringify({ error: status === 408 ? 'request timed out' : status === 431 ? 'request headers are too large' : 'malformed HTTP request', code });
       socket.write(
         `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
