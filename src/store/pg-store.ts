@@ -1,5 +1,7 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import { ApiError } from '../errors.js';
+import { KeyedSlots } from '../sync/keyed-lock.js';
 import { itemKey, planDelta } from '../sync/merge.js';
 import { emptyCollections } from '../sync/model.js';
 import { deltaSince, FROM_SCRATCH, nextStamp } from '../sync/stamps.js';
@@ -34,9 +36,26 @@ export class PgStore implements Store {
   readonly accounts: PgAccountStore;
   /** Image uploads hold a connection while their bytes arrive: a pool of their own, so slow image clients never keep a sync waiting. */
   private readonly imagePool: pg.Pool;
+  /**
+   * Streamed answers (GET /sync, the dashboard's read) hold a connection for as long
+   * as their client takes to read them: a pool of their own, at most
+   * STREAMED_PER_ACCOUNT of them (from-scratch deltas included) for one account, so
+   * one account's slow clients never take the process from the others.
+   */
+  private readonly readPool: pg.Pool;
+  private readonly streamedSlots = new KeyedSlots<number>(STREAMED_PER_ACCOUNT);
+  /**
+   * Reads made while a transaction is held (a full upload's history snapshot): a
+   * pool of their own, whose connections never wait on anything, so ten uploads each
+   * holding a connection can never wait on each other for a second one.
+   */
+  private readonly snapshotPool: pg.Pool;
+  private readonly inTransaction = new AsyncLocalStorage<true>();
 
   private constructor(readonly pool: pg.Pool, databaseUrl: string) {
     this.imagePool = openPool(databaseUrl, 10);
+    this.readPool = openPool(databaseUrl, 2 * STREAMED_PER_ACCOUNT);
+    this.snapshotPool = openPool(databaseUrl, 2);
     this.accounts = new PgAccountStore(pool, (task) => this.transaction(task));
   }
 
@@ -82,8 +101,10 @@ export class PgStore implements Store {
    * From scratch the answer is the whole dataset, so it is not read here but
    * held in cursors past the COMMIT and streamed (HeldAnswer).
    */
-  applyDelta(datasetId: number, request: DeltaRequest, now: number): Promise<DeltaOutcome> {
-    return this.transaction(async (db, dataset, hold) => {
+  async applyDelta(datasetId: number, request: DeltaRequest, now: number): Promise<DeltaOutcome> {
+    // A streamed answer's slot, freed by its close() or here if the transaction fails after taking it.
+    let freeSlot: (() => void) | undefined;
+    return this.transaction<DeltaOutcome>(async (db, dataset, hold) => {
       const stamp = nextStamp(dataset.last_stamp, now);
       const since = deltaSince(request.lastSyncMs, dataset.last_stamp);
       const fromScratch = since === FROM_SCRATCH;
@@ -141,12 +162,21 @@ export class PgStore implements Store {
       const tombstones = [...read.changedTombstones.map((r) => r.json), ...added.map((t) => t.json)];
       for (const echo of plan.echoTombstones) if (echo.stamp <= since) tombstones.push(echo.json);
       if (fromScratch) {
+        // One of the account's slots for streamed answers: past them, this waits (the row lock held) for its own account's readers only.
+        const free = (freeSlot = await this.streamedSlots.take(datasetId));
         const held = await HeldAnswer.declare(db, datasetId, stamp, hold());
-        return { stamp, streamed: true, items: (c) => held.items(c, items[c]), tombstones: () => held.tombstones(tombstones), close: () => held.close() };
+        const close = (): void => {
+          held.close();
+          free();
+        };
+        return { stamp, streamed: true, items: (c) => held.items(c, items[c]), tombstones: () => held.tombstones(tombstones), close };
       }
       // Held in memory, as a delta answer is small.
       return { stamp, streamed: false, items: (c) => items[c], tombstones: () => tombstones, close: () => undefined };
-    }, datasetId);
+    }, datasetId).catch((err: unknown) => {
+      freeSlot?.();
+      throw err;
+    });
   }
 
   /**
@@ -165,11 +195,32 @@ export class PgStore implements Store {
   }
 
   openExport(datasetId: number): Promise<ExportSnapshot | undefined> {
-    return openExport(this.pool, datasetId);
+    if (this.inTransaction.getStore()) return openExport(this.snapshotPool, datasetId);
+    return this.streamed(datasetId, () => openExport(this.readPool, datasetId));
   }
 
   openChanges(datasetId: number, since: number): Promise<ChangeSnapshot | undefined> {
-    return openChanges(this.pool, datasetId, since);
+    return this.streamed(datasetId, () => openChanges(this.readPool, datasetId, since));
+  }
+
+  /** A streamed read in one of the account's slots, freed when the read is closed. */
+  private async streamed<T extends { close(): void }>(datasetId: number, open: () => Promise<T | undefined>): Promise<T | undefined> {
+    const free = await this.streamedSlots.take(datasetId);
+    try {
+      const read = await open();
+      if (read === undefined) free();
+      else {
+        const close = read.close.bind(read);
+        read.close = () => {
+          close();
+          free();
+        };
+      }
+      return read;
+    } catch (err) {
+      free();
+      throw err;
+    }
   }
 
   async listHistory(datasetId: number): Promise<HistoryEntry[]> {
@@ -187,7 +238,8 @@ export class PgStore implements Store {
   }
 
   async stats(datasetId: number): Promise<DatasetStats> {
-    const { rows } = await this.pool.query<{ written: boolean; last_stamp: number; json_bytes: string; tombstones: number; counts: Record<string, number> | null }>(
+    const pool = this.inTransaction.getStore() ? this.snapshotPool : this.pool;
+    const { rows } = await pool.query<{ written: boolean; last_stamp: number; json_bytes: string; tombstones: number; counts: Record<string, number> | null }>(
       `SELECT d.written, d.last_stamp, d.json_bytes,
          (SELECT count(*) FROM tombstones WHERE dataset_id = d.id) AS tombstones,
          ${ITEM_COUNTS} AS counts
@@ -240,7 +292,7 @@ export class PgStore implements Store {
   }
 
   async close(): Promise<void> {
-    for (const pool of [this.pool, this.imagePool]) if (!pool.ended) await pool.end();
+    for (const pool of [this.pool, this.imagePool, this.readPool, this.snapshotPool]) if (!pool.ended) await pool.end();
   }
 
   /**
@@ -275,7 +327,7 @@ export class PgStore implements Store {
         if (!row) throw ApiError.accountRemoved();
         dataset = row;
       }
-      const result = await task(db, dataset, hold);
+      const result = await this.inTransaction.run(true, () => task(db, dataset, hold));
       await db.query('COMMIT');
       committed = true;
       return result;
@@ -294,6 +346,9 @@ export interface LockedDataset {
   json_bytes: number;
   max_bytes: number | null;
 }
+
+/** Streamed answers one account may have under way at once; the read pool holds twice as many. */
+const STREAMED_PER_ACCOUNT = 4;
 
 function openPool(databaseUrl: string, max: number): pg.Pool {
   const pool = new pg.Pool({ connectionString: databaseUrl, max, types: TYPES });
