@@ -102,8 +102,11 @@ export class PgStore implements Store {
    * held in cursors past the COMMIT and streamed (HeldAnswer).
    */
   async applyDelta(datasetId: number, request: DeltaRequest, now: number): Promise<DeltaOutcome> {
-    // A streamed answer's slot, freed by its close() or here if the transaction fails after taking it.
-    let freeSlot: (() => void) | undefined;
+    // A streamed answer's slot, freed by its close() or here if the transaction fails.
+    // Taken before the transaction when the request says it is from scratch, so that
+    // waiting for one holds no connection and no lock; inside only for the rare
+    // lastSyncTime later than any stamp (the row lock held meanwhile).
+    let freeSlot = request.lastSyncMs === null ? await this.streamedSlots.take(datasetId) : undefined;
     return this.transaction<DeltaOutcome>(async (db, dataset, hold) => {
       const stamp = nextStamp(dataset.last_stamp, now);
       const since = deltaSince(request.lastSyncMs, dataset.last_stamp);
@@ -162,8 +165,7 @@ export class PgStore implements Store {
       const tombstones = [...read.changedTombstones.map((r) => r.json), ...added.map((t) => t.json)];
       for (const echo of plan.echoTombstones) if (echo.stamp <= since) tombstones.push(echo.json);
       if (fromScratch) {
-        // One of the account's slots for streamed answers: past them, this waits (the row lock held) for its own account's readers only.
-        const free = (freeSlot = await this.streamedSlots.take(datasetId));
+        const free = (freeSlot ??= await this.streamedSlots.take(datasetId));
         const held = await HeldAnswer.declare(db, datasetId, stamp, hold());
         const close = (): void => {
           held.close();

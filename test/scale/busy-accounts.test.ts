@@ -64,7 +64,7 @@ test("one account's stalled readers leave other accounts and /health answered", 
   assert.equal((await upload(server, other.token, { gyms: gyms(3, 'mine') })).status, 200);
   const readers = [
     ...Array.from({ length: 6 }, () => stalledReader(server, stalled.token, '/sync')),
-    ...Array.from({ length: 6 }, () => stalledReader(server, stalled.token, '/sync/delta', '{"lastSyncTime":null}')),
+    ...Array.from({ length: 10 }, () => stalledReader(server, stalled.token, '/sync/delta', '{"lastSyncTime":null}')),
   ];
   try {
     await new Promise((resolve) => setTimeout(resolve, 1000));
