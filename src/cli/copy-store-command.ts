@@ -15,6 +15,8 @@ export interface Location {
   /** For messages: the folder, or the URL without its password. */
   readonly label: string;
   readonly dataDir?: string;
+  /** A SQLite install's images, when not in `dataDir/images` (IMAGES_DIR). */
+  readonly imagesDir?: string;
   readonly databaseUrl?: string;
 }
 
@@ -26,11 +28,10 @@ export interface Location {
  */
 export async function copyStoreCommand(config: Config, from: string | undefined, to: string | undefined): Promise<number> {
   if (from === undefined || to === undefined) throw new ConfigError(USAGE);
-  const source = parseLocation(from);
-  const target = parseLocation(to);
+  const [source, target] = withImagesDir(config, parseLocation(from), parseLocation(to));
   if (source.label === target.label) throw new ConfigError('--from and --to name the same store');
   const started = Date.now();
-  const { counts, images } = await copyStore(source, target, config.maxImageBytes);
+  const { counts, images } = await copyStore(source, target, config.maxImageBytes, { progress: true });
   process.stdout.write(
     `Copied ${counts.datasets} account(s): ${counts.items} items, ${counts.tombstones} deletions, ${counts.history} history snapshots, ` +
       `${counts.devices} devices, ${counts.webSessions} web sessions and ` +
@@ -46,7 +47,18 @@ export async function copyStoreCommand(config: Config, from: string | undefined,
  * unless `replace` (PostgreSQL only, for restore --force): then what it held goes
  * in the same transaction as the rows come in.
  */
-export async function copyStore(source: Location, target: Location, maxImageBytes: number, options: { replace?: boolean } = {}) {
+/**
+ * IMAGES_DIR, when set, is where the SQLite side keeps its images, as `serve` would
+ * find them (its default follows DATA_DIR, not the folder given here).
+ */
+function withImagesDir(config: Config, source: Location, target: Location): [Location, Location] {
+  if (config.imagesDir === path.join(config.dataDir, 'images')) return [source, target];
+  if (source.dataDir !== undefined && target.dataDir !== undefined) throw new ConfigError('IMAGES_DIR names one folder: copy between two SQLite folders without it');
+  const withImages = (location: Location): Location => (location.dataDir === undefined ? location : { ...location, imagesDir: config.imagesDir });
+  return [withImages(source), withImages(target)];
+}
+
+export async function copyStore(source: Location, target: Location, maxImageBytes: number, options: { replace?: boolean; progress?: boolean } = {}) {
   // Opening a folder would make an empty database in it, and copy that.
   if (source.dataDir !== undefined && !existsSync(path.join(source.dataDir, DATABASE_FILE))) {
     throw new CliError('file', `${source.label} holds no database (${DATABASE_FILE}); check the folder given to --from`);
@@ -56,15 +68,17 @@ export async function copyStore(source: Location, target: Location, maxImageByte
     const targetStore = await open(target);
     try {
       const counts = { datasets: 0, items: 0, tombstones: 0, history: 0, devices: 0, webSessions: 0 };
-      const batches = counted(sourceStore.readAll(), counts);
+      const report = options.progress ? progress : () => undefined;
+      const batches = counted(sourceStore.readAll(), counts, report);
       if (options.replace) {
         if (!(targetStore instanceof PgStore)) throw new Error('only a PostgreSQL store is replaced whole');
         await targetStore.replaceAll(batches);
       } else {
-        if (await targetStore.holdsData()) throw new TargetNotEmptyError();
+        // Images too: a folder's files are not rows, and one left there would mix with the copied ones.
+        if ((await targetStore.holdsData()) || (await targetStore.images(imagesDirOf(target)).totals()).files > 0) throw new TargetNotEmptyError();
         await targetStore.writeAll(batches);
       }
-      const images = await copyImages(sourceStore, targetStore, source, target, maxImageBytes);
+      const images = await copyImages(sourceStore, targetStore, source, target, maxImageBytes, report);
       return { counts, images };
     } catch (err) {
       if (err instanceof TargetNotEmptyError) throw new CommandError(`${target.label} already holds data: copy-store only fills an empty store`);
@@ -100,6 +114,10 @@ function open(location: Location): Promise<Store> {
   return openStore({ dataDir: location.dataDir ?? '.', databaseUrl: location.databaseUrl });
 }
 
+function imagesDirOf(location: Location): string {
+  return location.imagesDir ?? path.join(location.dataDir ?? '.', 'images');
+}
+
 /** Progress on stderr, and only on a terminal, as the other commands do. */
 function progress(message: string): void {
   if (process.stderr.isTTY) process.stderr.write(`${message}\n`);
@@ -107,24 +125,23 @@ function progress(message: string): void {
 
 type Counts = Record<'datasets' | Exclude<CopyBatch['kind'], 'dataset'>, number>;
 
-async function* counted(batches: AsyncIterable<CopyBatch>, counts: Counts): AsyncGenerator<CopyBatch> {
+async function* counted(batches: AsyncIterable<CopyBatch>, counts: Counts, report: (message: string) => void): AsyncGenerator<CopyBatch> {
   for await (const batch of batches) {
     if (batch.kind === 'dataset') {
       counts.datasets++;
-      progress(`account ${batch.dataset.name}`);
+      report(`account ${batch.dataset.name}`);
     } else {
       counts[batch.kind] += batch.rows.length;
-      if (batch.kind === 'items') progress(`  ${counts.items} items`);
+      if (batch.kind === 'items') report(`  ${counts.items} items`);
     }
     yield batch;
   }
 }
 
 /** Account by account, image by image, streamed: memory stays flat whatever their sizes. */
-async function copyImages(from: Store, to: Store, source: Location, target: Location, maxBytes: number) {
-  const imagesDir = (location: Location): string => path.join(location.dataDir ?? '.', 'images');
-  const sourceImages = from.images(imagesDir(source));
-  const targetImages = to.images(imagesDir(target));
+async function copyImages(from: Store, to: Store, source: Location, target: Location, maxBytes: number, report: (message: string) => void) {
+  const sourceImages = from.images(imagesDirOf(source));
+  const targetImages = to.images(imagesDirOf(target));
   let count = 0;
   let bytes = 0;
   const skipped: string[] = [];
@@ -147,7 +164,7 @@ async function copyImages(from: Store, to: Store, source: Location, target: Loca
       await writer.save(image.name, opened.stream(0, opened.size - 1), null, { modified: opened.modified });
       count++;
       bytes += opened.size;
-      progress(`image ${account.name}/${image.name}`);
+      report(`image ${account.name}/${image.name}`);
     }
   }
   return { count, bytes, skipped };

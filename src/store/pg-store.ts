@@ -276,8 +276,10 @@ export class PgStore implements Store {
     return rows[0]!.n;
   }
 
+  /** Rows, or images: here they are rows too. */
   async holdsData(): Promise<boolean> {
-    return (await this.pool.query<{ held: boolean }>(HOLDS_DATA)).rows[0]!.held;
+    if ((await this.pool.query<{ held: boolean }>(HOLDS_DATA)).rows[0]!.held) return true;
+    return (await this.pool.query<{ held: boolean }>('SELECT EXISTS (SELECT 1 FROM images) AS held')).rows[0]!.held;
   }
 
   readAll(): AsyncGenerator<CopyBatch> {

@@ -76,7 +76,7 @@ export const COPY_BATCH_ROWS = 1000;
  * starting a server on the empty target made).
  */
 export const HOLDS_DATA = `SELECT EXISTS (SELECT 1 FROM datasets WHERE written OR name <> 'default')
-  OR EXISTS (SELECT 1 FROM history) OR EXISTS (SELECT 1 FROM devices WHERE NOT from_env) AS held`;
+  OR EXISTS (SELECT 1 FROM history) OR EXISTS (SELECT 1 FROM devices WHERE NOT from_env) OR EXISTS (SELECT 1 FROM web_sessions) AS held`;
 
 export class TargetNotEmptyError extends Error {
   override name = 'TargetNotEmptyError';

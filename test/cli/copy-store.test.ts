@@ -52,10 +52,39 @@ test('copy-store SQLite → PostgreSQL → SQLite: every device\'s next delta is
   await assertAnsweredAlike(onSqlite, back, devices, 20);
 });
 
-async function copyStore(from: string, to: string): Promise<string> {
-  const { stdout } = await run(process.execPath, [CLI_ENTRY, 'copy-store', '--from', from, '--to', to], { env: { ...process.env, LOG_LEVEL: 'warn' } });
+async function copyStore(from: string, to: string, env: Record<string, string> = {}): Promise<string> {
+  const { stdout } = await run(process.execPath, [CLI_ENTRY, 'copy-store', '--from', from, '--to', to], { env: { ...process.env, LOG_LEVEL: 'warn', ...env } });
   return stdout;
 }
+
+const NEEDS_POSTGRES = !ON_POSTGRES && 'needs PostgreSQL (the PostgreSQL half of npm test runs this)';
+
+test('copy-store refuses a target that holds only images, and finds a SQLite install\'s images in IMAGES_DIR', { skip: NEEDS_POSTGRES, timeout: 60_000 }, async (t) => {
+  const sqliteDir = tempDir(t);
+  const imagesDir = path.join(tempDir(t), 'photos');
+  const install = await startChildServer(sqliteDir, { ...SQLITE, IMAGES_DIR: imagesDir });
+  await seed(install);
+  assert.equal((await upload(install, 'wall.png', TINY_IMAGES['image/png'])).status, 200);
+  await install.stop();
+
+  // A PostgreSQL target a server ran on: no account written, but an image of the default account.
+  const pgDir = tempDir(t);
+  await ensureDatabase(pgDir);
+  const target = await startChildServer(pgDir);
+  assert.equal((await upload(target, 'target-only.png', TINY_IMAGES['image/png'])).status, 200);
+  await target.stop();
+  const refused = await copyStore(`sqlite:${sqliteDir}`, databaseUrlFor(pgDir), { IMAGES_DIR: imagesDir }).catch((err: { code: number; stderr: string }) => err);
+  assert.equal(typeof refused === 'object' && refused.code, 1, 'refused');
+  assert.match((refused as { stderr: string }).stderr, /already holds data/);
+
+  const emptyDir = tempDir(t);
+  await ensureDatabase(emptyDir);
+  const copied = await copyStore(`sqlite:${sqliteDir}`, databaseUrlFor(emptyDir), { IMAGES_DIR: imagesDir });
+  assert.match(copied, / and 3 images /, 'the images of IMAGES_DIR, not of DIR/images');
+  const copy = await startChildServer(emptyDir);
+  t.after(() => copy.stop());
+  assert.deepEqual(Buffer.from(await (await download(copy, 'wall.png')).arrayBuffer()), TINY_IMAGES['image/png']);
+});
 
 interface Device {
   lastSyncTime?: string;
