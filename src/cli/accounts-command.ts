@@ -31,9 +31,28 @@ interface Output {
 }
 
 /** `ascently-sync accounts …`: every change is one transaction of the store, safe while the server runs. */
+/** Which of the `accounts` flags each action takes (--json: all of them). */
+const ACTION_FLAGS: Record<string, readonly string[]> = { add: ['device'], list: [], set: ['max-bytes', 'max-image-bytes'], remove: ['yes'] };
+
+/** A flag of another action is refused, not ignored: a quota typed on `accounts add` would silently not be set. */
+function requireOwnFlags(action: string, options: AccountOptions): void {
+  const given: [string, boolean][] = [
+    ['device', options.device !== undefined],
+    ['max-bytes', options.maxBytes !== undefined],
+    ['max-image-bytes', options.maxImageBytes !== undefined],
+    ['yes', options.yes],
+  ];
+  for (const [flag, isGiven] of given) {
+    if (!isGiven || ACTION_FLAGS[action]!.includes(flag)) continue;
+    const owner = Object.keys(ACTION_FLAGS).find((a) => ACTION_FLAGS[a]!.includes(flag));
+    throw new ConfigError(`--${flag} is an option of \`accounts ${owner}\`, not of \`accounts ${action}\``);
+  }
+}
+
 export function accountsCommand(config: Config, args: string[], options: AccountOptions): Promise<number> {
   const [action, name, ...extra] = args;
   if (extra.length > 0) throw new ConfigError(ACCOUNTS_USAGE);
+  if (action !== undefined && action in ACTION_FLAGS) requireOwnFlags(action, options);
   return run(config, options, async (store) => {
     switch (action) {
       case 'add':

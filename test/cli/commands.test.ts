@@ -33,6 +33,10 @@ const failures: [string, (dir: string) => string[], number, (dir: string) => Reg
   ['an unknown command', () => ['frobnicate'], 2, () => /^ascently-sync: unknown command "frobnicate"; `ascently-sync help` lists the commands$/],
   ['an unknown option', () => ['export', '--bogus'], 2, () => /^ascently-sync: Unknown option '--bogus'; `ascently-sync help` lists the options$/],
   ['an option of other commands', () => ['export', '--json'], 2, () => /^ascently-sync: --json is an option of `images` and `accounts` and `devices`, not of `export`$/],
+  ['a quota on accounts add', () => ['accounts', 'add', 'bob', '--max-bytes', '1MB'], 2, () => /^ascently-sync: --max-bytes is an option of `accounts set`, not of `accounts add`$/],
+  ['--yes on accounts add', () => ['accounts', 'add', 'bob', '--yes'], 2, () => /^ascently-sync: --yes is an option of `accounts remove`, not of `accounts add`$/],
+  ['--device on accounts set', () => ['accounts', 'set', 'default', '--device', 'x', '--max-bytes', '7'], 2, () => /^ascently-sync: --device is an option of `accounts add`, not of `accounts set`$/],
+  ['a quota on accounts remove', () => ['accounts', 'remove', 'bob', '--yes', '--max-image-bytes', '9'], 2, () => /^ascently-sync: --max-image-bytes is an option of `accounts set`, not of `accounts remove`$/],
 ];
 for (const [name, args, code, message] of failures) {
   test(`${name}: one line saying what to do, exit code ${code}, no stack`, async (t) => {
