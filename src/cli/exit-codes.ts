@@ -16,6 +16,7 @@ export const EXIT_CODES = {
   data: { code: 4, doc: 'a file to import is not a document the server accepts' },
   listen: { code: 5, doc: 'the server cannot listen (port in use, or not allowed)' },
   database: { code: 6, doc: 'PostgreSQL (`DATABASE_URL`) cannot be reached, or refused the connection' },
+  newer: { code: 7, doc: 'the database (SQLite or PostgreSQL) was migrated by a newer ascently-sync: run that release or a later one' },
   internal: { code: 70, doc: 'an unexpected error: a bug; `LOG_LEVEL=debug` shows its stack' },
 } as const;
 
@@ -45,7 +46,8 @@ export function describeFailure(err: unknown): Failure {
   if (err instanceof CliError) return failure(err.kind, err.message);
   if (err instanceof ConfigError) return failure('usage', err.message);
   if (err instanceof CommandError) return failure('failed', err.message);
-  if (err instanceof NewerSchemaError) return failure(err.store === 'postgres' ? 'database' : 'file', err.message);
+  // One code for both stores, as every behaviour of the CLI is the same on both.
+  if (err instanceof NewerSchemaError) return failure('newer', err.message);
   const code = errorCode(err);
   if (code?.startsWith('ERR_PARSE_ARGS')) return failure('usage', `${firstSentence((err as Error).message)}; \`ascently-sync help\` lists the options`);
   if (err instanceof Error && err.cause instanceof ApiError) return failure(err.cause.code === 'quota_exceeded' ? 'failed' : 'data', err.message);

@@ -99,13 +99,13 @@ test('migrating twice is a no-op, and a newer schema is refused', { skip: ON_POS
   store.database.pragma(`user_version = ${MIGRATIONS.length + 1}`);
   await store.close();
   assert.throws(() => new SqliteStore(dataDir), /written by a newer ascently-sync/);
-  // Said in one line, as a file this release cannot use (exit 3), not as a bug.
+  // Said in one line, with its own exit code (as on PostgreSQL), not as a bug.
   const serve = await cli(['serve', '--port', '0', '--host', '127.0.0.1'], { DATA_DIR: dataDir, AUTH_TOKEN: QUIET_TOKEN });
-  assert.equal(serve.code, 3, serve.stderr);
+  assert.equal(serve.code, 7, serve.stderr);
   assert.match(serve.stderr, /^ascently-sync: the database was written by a newer ascently-sync \(schema \d+; this one knows \d+\)[^\n]*\n$/);
 });
 
-test('a PostgreSQL database a newer release migrated is refused in one line (exit 6), by the server and the CLI', { skip: !ON_POSTGRES && 'the PostgreSQL half runs this' }, async (t) => {
+test('a PostgreSQL database a newer release migrated is refused in one line (exit 7, as on SQLite), by the server and the CLI', { skip: !ON_POSTGRES && 'the PostgreSQL half runs this' }, async (t) => {
   const dataDir = tempDir(t);
   dropDatabaseAfter(t, dataDir);
   await (await openTestStore(dataDir)).close();
@@ -115,7 +115,7 @@ test('a PostgreSQL database a newer release migrated is refused in one line (exi
   const env = await storeEnv(dataDir);
   for (const args of [['serve', '--port', '0', '--host', '127.0.0.1'], ['accounts', 'list']]) {
     const refused = await cli(args, { ...env, AUTH_TOKEN: QUIET_TOKEN });
-    assert.equal(refused.code, 6, `${args[0]}: ${refused.stderr}`);
+    assert.equal(refused.code, 7, `${args[0]}: ${refused.stderr}`);
     assert.match(refused.stderr, /^ascently-sync: the database was written by a newer ascently-sync \(schema \d+; this one knows \d+\)[^\n]*\n$/);
   }
 });
