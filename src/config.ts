@@ -191,6 +191,21 @@ export function effectiveSettings(config: Config): Record<string, string | numbe
   return shown;
 }
 
+/**
+ * A PostgreSQL URL as it may be shown (the start-up line, the CLI's messages): user,
+ * host, port and database, never a password, whether in the URL or its parameters.
+ */
+export function postgresLabel(databaseUrl: string): string {
+  let url: URL;
+  try {
+    url = new URL(databaseUrl);
+  } catch {
+    return 'PostgreSQL (DATABASE_URL)';
+  }
+  const user = url.username === '' ? '' : `${url.username}@`;
+  return `${url.protocol}//${user}${url.host}${url.pathname}`;
+}
+
 /** The token the server checks, from AUTH_TOKEN or AUTH_TOKEN_FILE; undefined when neither is set. */
 export function readConfiguredToken(config: Config): string | undefined {
   if (config.authToken !== undefined) return config.authToken;

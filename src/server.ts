@@ -3,7 +3,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { buildApp, DEFAULT_DATASET } from './app.js';
-import { ConfigError, effectiveSettings, type Config } from './config.js';
+import { ConfigError, effectiveSettings, postgresLabel, type Config } from './config.js';
 import { secretHash } from './auth/secrets.js';
 import { importLegacyFileOnFirstStart } from './sync/legacy-import.js';
 import { removeImagesOfRemovedAccounts } from './images/account-images.js';
@@ -79,8 +79,8 @@ async function logStartup(app: FastifyInstance, store: Store, config: Config, lo
   logger.info(
     {
       settings: effectiveSettings(config),
-      database: config.databaseUrl === undefined ? path.join(config.dataDir, DATABASE_FILE) : 'PostgreSQL (DATABASE_URL)',
-      images: config.databaseUrl === undefined ? config.imagesDir : 'PostgreSQL (DATABASE_URL)',
+      database: config.databaseUrl === undefined ? path.join(config.dataDir, DATABASE_FILE) : postgresLabel(config.databaseUrl),
+      images: config.databaseUrl === undefined ? config.imagesDir : `in the database (${postgresLabel(config.databaseUrl)})`,
       accounts: accounts.length,
       devices: accounts.reduce((sum, a) => sum + a.devices, 0),
       listening: app.addresses().map((a) => (typeof a === 'string' ? a : a.family === 'IPv6' ? `http://[${a.address}]:${a.port}` : `http://${a.address}:${a.port}`)),

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, type Config } from '../config.js';
+import { ConfigError, postgresLabel, type Config } from '../config.js';
 import { CommandError } from './command-error.js';
 import { CliError } from './exit-codes.js';
 import { openStore } from '../store/open-store.js';
@@ -98,14 +98,8 @@ export function parseLocation(raw: string): Location {
     return { label: `sqlite:${path.resolve(dir)}`, dataDir: path.resolve(dir) };
   }
   if (/^postgres(ql)?:\/\//.test(raw)) {
-    let url: URL;
-    try {
-      url = new URL(raw);
-    } catch {
-      throw new ConfigError('not a PostgreSQL URL; use postgres://user:password@host:5432/database');
-    }
-    if (url.password !== '') url.password = '***';
-    return { label: url.href, databaseUrl: raw };
+    if (!URL.canParse(raw)) throw new ConfigError('not a PostgreSQL URL; use postgres://user:password@host:5432/database');
+    return { label: postgresLabel(raw), databaseUrl: raw };
   }
   throw new ConfigError(`"${raw.slice(0, 40)}" is neither sqlite:DIR nor postgres://…; ${USAGE}`);
 }

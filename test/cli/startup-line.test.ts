@@ -4,9 +4,10 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { startChildServer, type ChildServer } from '../helpers/child-server.js';
 import { tempDir, TEST_TOKEN } from '../helpers/server.js';
-import { ON_POSTGRES } from '../helpers/test-store.js';
+import { databaseUrlFor, ON_POSTGRES } from '../helpers/test-store.js';
 
 const METRICS_TOKEN = 'metrics-secret-5a4b3c2d1e';
+const DATABASE_PASSWORD = 'db-password-9f8e7d6c5b';
 
 async function startupLine(server: ChildServer): Promise<string> {
   for (let i = 0; i < 100; i++) {
@@ -26,7 +27,13 @@ function assertAbsent(text: string, secret: string, what: string): void {
 
 test('the start-up line: effective settings, where the data is, accounts and devices, the address; no secret', async (t) => {
   const dataDir = tempDir(t);
-  const server = await startChildServer(dataDir, { METRICS_TOKEN, MAX_IMAGE_BYTES: '10MB', HISTORY_KEEP: '7' });
+  // A password in the URL and in its parameters (trust authentication ignores both).
+  const database = ON_POSTGRES ? new URL(databaseUrlFor(dataDir)) : undefined;
+  if (database) {
+    database.password = DATABASE_PASSWORD;
+    database.search = `?password=${DATABASE_PASSWORD}&application_name=startup`;
+  }
+  const server = await startChildServer(dataDir, { METRICS_TOKEN, MAX_IMAGE_BYTES: '10MB', HISTORY_KEEP: '7', ...(database ? { DATABASE_URL: database.href } : {}) });
   t.after(() => server.kill9());
   const line = await startupLine(server);
   const entry = JSON.parse(line) as Record<string, unknown>;
@@ -37,9 +44,11 @@ test('the start-up line: effective settings, where the data is, accounts and dev
   assert.equal(settings['AUTH_TOKEN'], '(set)');
   assert.equal(settings['METRICS_TOKEN'], '(set)');
   assert.equal(settings['LOG_FORMAT'], 'json');
-  // With PostgreSQL, where the data is, and never its URL (it may hold a password).
-  assert.equal(entry['database'], ON_POSTGRES ? 'PostgreSQL (DATABASE_URL)' : path.join(dataDir, 'ascently.db'));
-  assert.equal(entry['images'], ON_POSTGRES ? 'PostgreSQL (DATABASE_URL)' : path.join(dataDir, 'images'));
+  // With PostgreSQL, where the data is: user, host, port and database, never a password.
+  const shown = database ? `postgres://${database.username}@${database.host}${database.pathname}` : undefined;
+  assert.equal(entry['database'], shown ?? path.join(dataDir, 'ascently.db'));
+  assert.equal(entry['images'], shown ? `in the database (${shown})` : path.join(dataDir, 'images'));
+  assertAbsent(line, DATABASE_PASSWORD, 'the database password');
   assert.equal(settings['DATABASE_URL'], ON_POSTGRES ? '(set)' : '(not set)');
   assert.equal(entry['accounts'], 1);
   assert.equal(entry['devices'], 1, 'the AUTH_TOKEN device');
