@@ -9,6 +9,7 @@ import { DEFAULT_ACCOUNT } from '../store/account-store.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Store } from '../store/store.js';
 import { accountOf } from './auth.js';
+import { refuseCompressedBodies } from './compressed-bodies.js';
 
 export interface ImageRouteOptions {
   images: AccountImageStores;
@@ -41,6 +42,7 @@ export async function imageRoutes(app: FastifyInstance, options: ImageRouteOptio
   // decided by the bytes. The body stays a stream; the image storage counts and stops it.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+  refuseCompressedBodies(app);
 
   app.post<ImageQuery>('/images/upload', { config: { ...ROUTE_CONFIG, bodyLimitBytes: options.maxImageBytes } }, async (request, reply) => {
     const name = requireImageName(request.query.filename);

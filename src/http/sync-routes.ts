@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
+import { refuseCompressedBodies } from './compressed-bodies.js';
 import { releaseAllGarbageSoon } from '../garbage.js';
 import { makePrivateDir } from '../private-files.js';
 import { bodyReader } from './body-reader.js';
@@ -26,14 +27,7 @@ export async function syncRoutes(app: FastifyInstance, options: SyncRouteOptions
   // by the service with plain JSON.parse: it keeps a "__proto__" key as an
   // ordinary field, which the item must round-trip unchanged.
   app.removeAllContentTypeParsers();
-  // Compressed bodies are refused, not inflated: the apps never compress what they
-  // send, and inflating would let a small request grow past MAX_JSON_BYTES.
-  app.addHook('onRequest', (request, _reply, done) => {
-    const encoding = request.headers['content-encoding'];
-    if (request.method === 'GET' || request.method === 'HEAD' || encoding === undefined || /^\s*identity\s*$/i.test(encoding)) return done();
-    const named = JSON.stringify(encoding.replace(/[^\x20-\x7e]/g, '?').slice(0, 60));
-    done(ApiError.unsupportedMediaType(`Content-Encoding ${named} is not accepted: send the request body uncompressed`));
-  });
+  refuseCompressedBodies(app);
   try {
     makePrivateDir(options.uploadDir);
   } catch {

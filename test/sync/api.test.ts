@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import { TINY_IMAGES } from '../images/fixtures.js';
 import { brotliCompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { postJson, sqliteOf, startTestServer, storeRow, type TestServer } from '../helpers/server.js';
 
@@ -190,6 +191,8 @@ test('a compressed request body is a 415 that names its encoding, and changes no
     ['/sync', 'gzip', gzipSync(document)],
     ['/sync/delta', 'br', brotliCompressSync(document)],
     ['/sync', 'gzip, deflate', gzipSync(document)],
+    ['/images/upload?filename=a.png', 'gzip', gzipSync(TINY_IMAGES['image/png'])],
+    ['/images/upload?filename=b.png', 'gzip', TINY_IMAGES['image/png']],
   ] as const) {
     const answer = await server.fetch(path, { method: 'POST', body, headers: { 'content-type': 'application/json', 'content-encoding': encoding } });
     assert.equal(answer.status, 415, `${path} ${encoding}`);
@@ -199,8 +202,11 @@ test('a compressed request body is a 415 that names its encoding, and changes no
     });
   }
   assert.equal((await server.fetch('/sync')).status, 404, 'nothing was written');
+  assert.equal((await server.fetch('/images/download?filename=b.png')).status, 404, 'no image was stored');
   const plain = await server.fetch('/sync', { method: 'POST', body: document, headers: { 'content-type': 'application/json', 'content-encoding': 'identity' } });
   assert.equal(plain.status, 200, 'identity is no encoding at all');
+  const empty = await server.fetch('/sync/delta', { method: 'POST', body: document, headers: { 'content-type': 'application/json', 'content-encoding': '' } });
+  assert.equal(empty.status, 200, 'nor is an empty header');
 });
 
 test('the clock-skew scenario of sync-semantics section 2 loses nothing', async (t) => {
