@@ -7,6 +7,7 @@ import tar from 'tar-stream';
 import { syncDirectory } from '../images/image-store.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-files.js';
 import { SQLITE_SCHEMA_VERSION } from '../store/migrations.js';
+import { Database } from '../store/sqlite-driver.js';
 import { DATABASE_FILE } from '../store/sqlite-store.js';
 import { DamagedArchiveError, DATABASE_ENTRY, IMAGES_PREFIX, isSafeEntryName, MANIFEST_ENTRY, parseManifest, TOKEN_ENTRY, type Manifest } from './manifest.js';
 
@@ -75,6 +76,7 @@ export async function extractArchive(archive: FileHandle, manifest: Manifest, ta
       const found = await writeFile(body, destination, PRIVATE_FILE_MODE, name === DATABASE_ENTRY ? undefined : modified);
       if (found.size !== file.size || found.sha256 !== file.sha256) throw new DamagedArchiveError(`${name} changed since it was verified`);
     });
+    await checkRestoredDatabase(databasePartial);
     const database = path.join(targets.dataDir, DATABASE_FILE);
     await rename(databasePartial, database);
     written.push(database);
@@ -178,6 +180,30 @@ function checkDatabaseHeader(head: Buffer): void {
   if (head.length < SQLITE_HEADER_BYTES || !head.subarray(0, SQLITE_MAGIC.length).equals(SQLITE_MAGIC)) throw new DamagedArchiveError(`its ${DATABASE_ENTRY} is not an SQLite database`);
   const schema = head.readUInt32BE(60);
   if (schema > SQLITE_SCHEMA_VERSION) throw new DamagedArchiveError(`it was made by a newer ascently-sync (database schema ${schema}; this one knows ${SQLITE_SCHEMA_VERSION}): restore it with that version or a newer one`);
+}
+
+/**
+ * The database as written, read whole before it takes the database's name: an
+ * archive whose manifest was made to match a damaged or foreign database passes
+ * the checks of bytes and header, and would otherwise be restored, and the server
+ * refuse to start on it. Ours has its schema version and the datasets table.
+ */
+async function checkRestoredDatabase(file: string): Promise<void> {
+  let db: Database | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    const check = db.pragma('quick_check', { simple: true });
+    if (check !== 'ok') throw new DamagedArchiveError(`its ${DATABASE_ENTRY} is damaged (${String(check).slice(0, 120)})`);
+    const ours = (db.pragma('user_version', { simple: true }) as number) >= 1 && db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'datasets'").get() !== undefined;
+    if (!ours) throw new DamagedArchiveError(`its ${DATABASE_ENTRY} is an SQLite database, but not ascently-sync's`);
+  } catch (err) {
+    if (err instanceof DamagedArchiveError) throw err;
+    throw new DamagedArchiveError(`its ${DATABASE_ENTRY} cannot be read as a database (${(err as Error).message})`);
+  } finally {
+    db?.close();
+    // Reading a WAL-mode file makes its -wal and -shm, which a reader leaves behind; nothing was written to them.
+    for (const suffix of ['-wal', '-shm']) await rm(`${file}${suffix}`, { force: true });
+  }
 }
 
 async function digest(body: EntryBody): Promise<{ size: number; sha256: string; head: Buffer }> {

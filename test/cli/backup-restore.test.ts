@@ -9,6 +9,7 @@ import { createGunzip, createGzip, gunzipSync } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { createReadStream, createWriteStream } from 'node:fs';
 import tar from 'tar-stream';
+import { Database } from '../../src/store/sqlite-driver.js';
 import { CLI_ENTRY, startChildServer, type ChildServer } from '../helpers/child-server.js';
 import { cli, oneLine } from '../helpers/cli.js';
 import { TEST_TOKEN, tempDir } from '../helpers/server.js';
@@ -126,7 +127,7 @@ test('progress shows on a terminal, and the summary line always', { skip: ON_POS
 });
 
 /** A copy of an archive whose database `edit` changed in place, with the manifest made to match again. */
-async function rewriteDatabase(from: string, to: string, edit: (database: Buffer) => void): Promise<void> {
+async function rewriteDatabase(from: string, to: string, edit: (database: Buffer) => Buffer | void): Promise<void> {
   const entries: { name: string; body: Buffer }[] = [];
   const extract = tar.extract();
   extract.on('entry', (header, stream, next) => {
@@ -139,7 +140,7 @@ async function rewriteDatabase(from: string, to: string, edit: (database: Buffer
   });
   await pipeline(createReadStream(from), createGunzip(), extract);
   const database = entries.find((e) => e.name === 'database/ascently.db')!;
-  edit(database.body);
+  database.body = edit(database.body) ?? database.body;
   const manifestEntry = entries.find((e) => e.name === 'manifest.json')!;
   const manifest = JSON.parse(manifestEntry.body.toString('utf8')) as { files: { path: string; size: number; sha256: string }[] };
   for (const file of manifest.files) if (file.path === database.name) Object.assign(file, { size: database.body.length, sha256: sha(database.body) });
@@ -174,15 +175,24 @@ test('a truncated, bit-flipped or foreign archive, or one of a newer release, is
   writeFileSync(noise, randomBytes(50_000));
   // Whole and as their manifests say, but holding what this release must not restore.
   const newer = path.join(dir, 'newer.tar.gz');
-  await rewriteDatabase(good, newer, (db) => db.writeUInt32BE(99, 60)); // SQLite's user_version: a newer release's schema
+  await rewriteDatabase(good, newer, (db) => void db.writeUInt32BE(99, 60)); // SQLite's user_version: a newer release's schema
   const garbage = path.join(dir, 'garbage.tar.gz');
   await rewriteDatabase(good, garbage, (db) => db.fill(0x2a, 0, 100));
+  // Past the header: a database cut short, and another program's SQLite file.
+  const cut = path.join(dir, 'cut.tar.gz');
+  await rewriteDatabase(good, cut, (db) => db.subarray(0, 8192));
+  const otherFile = path.join(dir, 'other.db');
+  const other = new Database(otherFile);
+  other.exec('CREATE TABLE foo (x); INSERT INTO foo VALUES (1);');
+  other.close();
+  const otherProgram = path.join(dir, 'other-program.tar.gz');
+  await rewriteDatabase(good, otherProgram, () => readFileSync(otherFile));
 
   const occupied = path.join(dir, 'occupied');
   mkdirSync(path.join(occupied, 'images'), { recursive: true });
   writeFileSync(path.join(occupied, 'ascently.db'), 'old data');
   const occupiedBefore = listTree(occupied);
-  for (const archive of [truncated, flipped, foreign, noise, newer, garbage]) {
+  for (const archive of [truncated, flipped, foreign, noise, newer, garbage, cut, otherProgram]) {
     const empty = path.join(dir, `into-${path.basename(archive)}`);
     const refused = await cli(['restore', archive, '--data-dir', empty], {});
     assert.equal(refused.code, 4, `${archive}: exit 4, a file that is not what it should be`);
