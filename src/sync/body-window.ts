@@ -87,14 +87,16 @@ export class BodyWindow {
   }
 
   private parse(start: number, end: number): unknown {
-    return this.parseText(utf8Text(this.b, start, end));
+    return this.parseText(utf8Text(this.b, start, end), this.base + start);
   }
 
-  protected parseText(text: string): unknown {
+  /** JSON.parse of a piece of the body that starts at body offset `at`: its refusal gives the body's position, as a whole-body parse would. */
+  protected parseText(text: string, at: number): unknown {
     try {
       return JSON.parse(text);
     } catch (err) {
-      throw ApiError.badRequest(`request body is not valid JSON: ${(err as Error).message.slice(0, 200)}`);
+      const message = (err as Error).message.replace(/ \(line \d+ column \d+\)/, '').replace(/at position (\d+)/, (_, n: string) => `at position ${at + Number(n)}`);
+      throw ApiError.badRequest(`request body is not valid JSON: ${message.slice(0, 200)}`);
     }
   }
 

@@ -124,7 +124,7 @@ class Scanner extends BodyWindow {
       const i = at - this.base;
       const end = this.valueEnd(i);
       const text = utf8Text(this.b, i, end);
-      const value = this.parseText(text);
+      const value = this.parseText(text, at);
       if (isCollection || key === 'deletedItems') {
         // null means none; anything else but an array is refused once the whole body is known to be JSON.
         const error = value === null ? undefined : ApiError.badRequest(`${key} must be an array`);
@@ -158,7 +158,7 @@ class Scanner extends BodyWindow {
     if (end === -1) {
       end = this.valueEnd(start);
       text = utf8Text(this.b, start, end);
-      value = this.parseText(text);
+      value = this.parseText(text, this.base + start);
     } else {
       text = this.quickText;
       value = this.quickValue;

@@ -171,6 +171,20 @@ test('bodies that are not JSON objects are 400 with a JSON error, whatever the C
   }
 });
 
+test('invalid JSON inside an item is placed by its position in the body, by a full upload as by a delta', async (t) => {
+  const server = await startTestServer(t);
+  for (const body of ['{"gyms":[{"id":"a\tb"}]}', '{"x":1,"gyms":[{"id":"a"},{"id":"b","n":1e}]}']) {
+    const errors: string[] = [];
+    for (const path of ['/sync', '/sync/delta']) {
+      const response = await server.fetch(path, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      assert.equal(response.status, 400, `${path} ${body}`);
+      errors.push(((await response.json()) as { error: string }).error);
+    }
+    assert.match(errors[0]!, /^request body is not valid JSON: .* at position \d+$/, body);
+    assert.equal(errors[0], errors[1], body);
+  }
+});
+
 test('a body over MAX_JSON_BYTES is 413 and the server stays up', async (t) => {
   const server = await startTestServer(t, { maxJsonBytes: '1000' });
   const big = JSON.stringify({ gyms: [{ id: 'g', notes: 'x'.repeat(2000) }] });
