@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /** A document read from the store page by page while it is sent; `close` releases that read. */
 export interface StreamedDocument {
-  readonly chunks: AsyncIterable<string>;
+  readonly chunks: AsyncIterable<string | Buffer>;
   close(): void;
 }
 

@@ -1,5 +1,6 @@
 import { COLLECTIONS, type Collection } from '../sync/model.js';
 import type { Database } from './sqlite-driver.js';
+import type { JoinedItems } from './store.js';
 
 /* SqliteStore's prepared statements, and how its reads are handed out in pages. */
 
@@ -41,7 +42,7 @@ export async function* pages(query: () => Iterable<string>, after: readonly stri
  * aggregate's order is SQLite's choice: the rowids, listed in the same pass, show
  * it, and a page not in rowid order is read again row by row (never seen so far).
  */
-export async function* joinedItems(db: Database, datasetId: number, collection: Collection): AsyncGenerator<Buffer> {
+export async function* joinedItems(db: Database, datasetId: number, collection: Collection): AsyncGenerator<JoinedItems> {
   const range = `FROM items INDEXED BY items_in_order WHERE dataset_id = ? AND collection = ? AND rowid > ? ORDER BY rowid LIMIT ${PAGE_ROWS}`;
   const page = db.prepare(`SELECT max(r), group_concat(r), CAST(group_concat(json, ',') AS BLOB) FROM (SELECT rowid AS r, json ${range})`).raw();
   const rows = db.prepare(`SELECT json ${range}`).pluck();
@@ -49,26 +50,33 @@ export async function* joinedItems(db: Database, datasetId: number, collection: 
   for (;;) {
     const [last, rowids, joined] = page.get(datasetId, collection, after) as [number | null, string | null, Buffer | null];
     if (last === null || rowids === null || joined === null) return;
-    yield ascending(rowids) ? joined : Buffer.from((rows.all(datasetId, collection, after) as string[]).join(','), 'utf8');
+    const count = ascendingCount(rowids);
+    if (count > 0) yield { bytes: joined, rows: count };
+    else {
+      const texts = rows.all(datasetId, collection, after) as string[];
+      yield { bytes: Buffer.from(texts.join(','), 'utf8'), rows: texts.length };
+    }
     after = last;
   }
 }
 
-/** Whether a comma-separated list of integers is in ascending order, read without splitting it. */
-function ascending(list: string): boolean {
+/** How many integers a comma-separated list holds if they are in ascending order, else 0; read without splitting it. */
+function ascendingCount(list: string): number {
   let previous = -Infinity;
   let value = 0;
+  let count = 0;
   for (let i = 0; i <= list.length; i++) {
     const c = i < list.length ? list.charCodeAt(i) : 0x2c;
     if (c !== 0x2c) {
       value = value * 10 + (c - 0x30);
       continue;
     }
-    if (value <= previous) return false;
+    if (value <= previous) return 0;
     previous = value;
     value = 0;
+    count++;
   }
-  return true;
+  return count;
 }
 
 function upsertItemSql(json: string): string {

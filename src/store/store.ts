@@ -126,14 +126,21 @@ export interface StreamedDeltaOutcome extends DeltaOutcomeBase {
  */
 export type TextPages = AsyncIterable<readonly string[]>;
 
+/** Items' JSON texts joined by commas, as UTF-8, and how many they are. */
+export interface JoinedItems {
+  readonly bytes: Buffer;
+  readonly rows: number;
+}
+
 export interface ExportSnapshot {
   readonly extraFieldsJson: string;
   items(collection: Collection): TextPages;
   /**
-   * The same items as UTF-8 bytes, in chunks of whole items joined by commas: what
-   * a history snapshot compresses, without a string made for each item.
+   * The same items as UTF-8 bytes, in chunks of whole items joined by commas, each
+   * with how many items it holds: GET /sync and history snapshots are made of them,
+   * without a string made for each item.
    */
-  itemBytes(collection: Collection): AsyncIterable<Buffer>;
+  itemBytes(collection: Collection): AsyncIterable<JoinedItems>;
   tombstones(): TextPages;
   close(): void;
 }

@@ -84,7 +84,7 @@ function pagesOf(elements: Elements): AsyncIterable<Iterable<string>> | Iterable
  */
 export async function* documentBytes(parts: {
   readonly head: DocumentParts['head'];
-  readonly arrays: readonly (readonly [string, AsyncIterable<Buffer> | Iterable<Buffer>])[];
+  readonly arrays: readonly (readonly [string, AsyncIterable<{ readonly bytes: Buffer }> | Iterable<{ readonly bytes: Buffer }>])[];
   readonly tailObjectJson?: string;
 }): AsyncGenerator<Buffer> {
   const comma = Buffer.from(',');
@@ -93,7 +93,7 @@ export async function* documentBytes(parts: {
   for (const [name, chunks] of parts.arrays) {
     text += arrayOpening(name, separator);
     let firstChunk = true;
-    for await (const chunk of chunks) {
+    for await (const { bytes: chunk } of chunks) {
       if (chunk.length === 0) continue;
       if (text) yield Buffer.from(text, 'utf8');
       text = '';
@@ -107,6 +107,6 @@ export async function* documentBytes(parts: {
 }
 
 /** Pages of JSON texts as UTF-8 chunks, each page's texts joined by commas: what documentBytes takes for an array. */
-export async function* joinedPages(pages: AsyncIterable<readonly string[]>): AsyncGenerator<Buffer> {
-  for await (const page of pages) if (page.length > 0) yield Buffer.from(page.join(','), 'utf8');
+export async function* joinedPages(pages: AsyncIterable<readonly string[]>): AsyncGenerator<{ bytes: Buffer; rows: number }> {
+  for await (const page of pages) if (page.length > 0) yield { bytes: Buffer.from(page.join(','), 'utf8'), rows: page.length };
 }

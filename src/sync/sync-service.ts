@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { ApiError } from '../errors.js';
-import type { ExportSnapshot, HistorySnapshot, Store, TextPages } from '../store/store.js';
+import type { ExportSnapshot, HistorySnapshot, JoinedItems, Store, TextPages } from '../store/store.js';
 import { documentBytes, documentChunks, documentText, joinedPages } from './document.js';
 import { gzipChunks } from './parallel-gzip.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -18,6 +18,12 @@ const gunzipAsync = promisify(gunzip);
 
 export interface ExportDocument {
   readonly chunks: AsyncIterable<string>;
+  close(): void;
+}
+
+/** A document as UTF-8 chunks; close() releases its read, whether it was read to the end or not. */
+export interface ByteDocument {
+  readonly chunks: AsyncIterable<Buffer>;
   close(): void;
 }
 
@@ -150,25 +156,35 @@ export class SyncService {
     return { chunks: documentChunks({ head: exportHead(formatInstant(this.now())), arrays }), close: () => undefined };
   }
 
-  /** The GET /sync document as UTF-8 chunks, its items copied from the store as bytes (a history snapshot). */
-  private async openExportBytes(datasetId: number): Promise<{ bytes: AsyncIterable<Buffer>; close(): void } | undefined> {
+  /**
+   * The GET /sync document as UTF-8 chunks, its items copied from the store as
+   * bytes: no string is made for each item. `done` is told how many items and
+   * deletions went out, once the last of them has.
+   */
+  private async openExportBytes(datasetId: number, done?: (rows: number) => void): Promise<{ bytes: AsyncIterable<Buffer>; close(): void } | undefined> {
     const snapshot = await this.store.openExport(datasetId);
     if (!snapshot) return undefined;
+    let rows = 0;
+    async function* counted(chunks: AsyncIterable<JoinedItems>, last = false): AsyncGenerator<JoinedItems> {
+      for await (const chunk of chunks) {
+        rows += chunk.rows;
+        yield chunk;
+      }
+      if (last) done?.(rows);
+    }
     const bytes = documentBytes({
       head: exportHead(formatInstant(this.now())),
-      arrays: [...COLLECTIONS.map((c) => [c, snapshot.itemBytes(c)] as const), ['deletedItems', joinedPages(snapshot.tombstones())]],
+      arrays: [...COLLECTIONS.map((c) => [c, counted(snapshot.itemBytes(c))] as const), ['deletedItems', counted(joinedPages(snapshot.tombstones()), true)]],
       tailObjectJson: snapshot.extraFieldsJson,
     });
     return { bytes, close: () => snapshot.close() };
   }
 
-  /** GET /sync: openExport, and once the whole document is out, an onSync event with how many items it carried. */
-  async download(datasetId: number): Promise<ExportDocument | undefined> {
-    const snapshot = await this.store.openExport(datasetId);
-    if (!snapshot) return undefined;
+  /** GET /sync: its bytes, and once the whole document is out, an onSync event with how many items it carried. */
+  async download(datasetId: number): Promise<ByteDocument | undefined> {
     const onSync = this.options.onSync;
-    const counted = onSync ? countingSnapshot(snapshot, (sent) => onSync({ datasetId, kind: 'full_download', received: 0, sent })) : snapshot;
-    return { chunks: exportDocument(counted, formatInstant(this.now())), close: () => snapshot.close() };
+    const exported = await this.openExportBytes(datasetId, onSync && ((sent) => onSync({ datasetId, kind: 'full_download', received: 0, sent })));
+    return exported && { chunks: exported.bytes, close: exported.close };
   }
 
   /** Puts a history snapshot back as a full upload, itself undoable and picked up by deltas. */
@@ -207,19 +223,6 @@ async function* closing(chunks: AsyncIterable<string>, close: () => void): Async
 
 function secondsSince(started: bigint): number {
   return Number(process.hrtime.bigint() - started) / 1e9;
-}
-
-/** The same snapshot, counting the rows read; `done` is called once the tombstones, read last, are all out. */
-function countingSnapshot(snapshot: ExportSnapshot, done: (rows: number) => void): ExportSnapshot {
-  let rows = 0;
-  const count = (n: number): void => void (rows += n);
-  return {
-    extraFieldsJson: snapshot.extraFieldsJson,
-    items: (collection) => countedPages(snapshot.items(collection), count),
-    itemBytes: (collection) => snapshot.itemBytes(collection),
-    tombstones: () => countedPages(snapshot.tombstones(), count, () => done(rows)),
-    close: () => snapshot.close(),
-  };
 }
 
 async function* countedPages(pages: TextPages, count: (rows: number) => void, done?: () => void): AsyncGenerator<readonly string[]> {
