@@ -7,6 +7,7 @@ import { extractArchive, holdsData, moveAside, moveBack, verifyArchive } from '.
 import { ConfigError, type Config } from '../config.js';
 import { PRIVATE_DIR_MODE } from '../private-files.js';
 import { CommandError } from './command-error.js';
+import { checkNotFolder, checkWritableTarget } from './data-commands.js';
 import { CliError } from './exit-codes.js';
 import { backupFromPostgres, postgresLabel, replacedArchiveFor, restoreIntoPostgres } from './postgres-backup.js';
 import { formatBytes, formatDuration, Progress } from './progress.js';
@@ -19,6 +20,7 @@ import { GENERATED_TOKEN_FILE } from './token.js';
 export async function backupCommand(config: Config, args: string[]): Promise<number> {
   const [file] = args;
   if (file === undefined || args.length > 1) throw new ConfigError('usage: ascently-sync backup FILE (a .tar.gz to write)');
+  checkWritableTarget(file);
   const onPostgres = config.databaseUrl !== undefined;
   if (!onPostgres && !existsSync(path.join(config.dataDir, DATABASE_FILE))) throw new CommandError(`nothing to back up: no database in ${config.dataDir} (DATA_DIR)`);
   const started = Date.now();
@@ -48,6 +50,7 @@ export async function backupCommand(config: Config, args: string[]): Promise<num
 export async function restoreCommand(config: Config, args: string[], options: { force: boolean }): Promise<number> {
   const [file] = args;
   if (file === undefined || args.length > 1) throw new ConfigError('usage: ascently-sync restore FILE [--data-dir DIR] [--force]');
+  checkNotFolder(file);
   const started = Date.now();
   // One handle for both passes: the archive may sit in a folder about to be moved aside.
   const archive = await open(file, 'r');

@@ -119,9 +119,15 @@ export function exportCommand(config: Config, args: string[], account: string): 
 }
 
 /** Refuses before any work a target whose folder is missing, or that is a folder. */
-function checkWritableTarget(file: string): void {
+export function checkWritableTarget(file: string): void {
   const folder = path.dirname(path.resolve(file));
   if (!existsSync(folder)) throw new CliError('file', `cannot write ${file}: the folder ${folder} does not exist; create it or choose another path`);
+  checkNotFolder(file);
+}
+
+/** Said of the path given, before any work: a message about a temporary file beside it, or "a file", names the wrong thing. */
+export function checkNotFolder(file: string): void {
+  if (statSync(file, { throwIfNoEntry: false })?.isDirectory()) throw new CliError('file', `${file}: is a folder; give the path of a file`);
 }
 
 /** Writes the document; answers the bytes written. */
