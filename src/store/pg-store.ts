@@ -37,10 +37,11 @@ export class PgStore implements Store {
   /** Image uploads hold a connection while their bytes arrive: a pool of their own, so slow image clients never keep a sync waiting. */
   private readonly imagePool: pg.Pool;
   /**
-   * Streamed answers (GET /sync, the dashboard's read) hold a connection for as long
-   * as their client takes to read them: a pool of their own, at most
-   * STREAMED_PER_ACCOUNT of them (from-scratch deltas included) for one account, so
-   * one account's slow clients never take the process from the others.
+   * Streamed answers (GET /sync, from-scratch deltas, the dashboard's read) hold a
+   * connection for as long as their client takes to read them: a pool of their own,
+   * at most STREAMED_PER_ACCOUNT of them for one account, so one account's slow
+   * clients never take the process from the others, and no slow client ever holds
+   * one of the main pool, which every request's token lookup needs.
    */
   private readonly readPool: pg.Pool;
   private readonly streamedSlots = new KeyedSlots<number>(STREAMED_PER_ACCOUNT);
@@ -54,7 +55,7 @@ export class PgStore implements Store {
 
   private constructor(readonly pool: pg.Pool, databaseUrl: string) {
     this.imagePool = openPool(databaseUrl, 10);
-    this.readPool = openPool(databaseUrl, 2 * STREAMED_PER_ACCOUNT);
+    this.readPool = openPool(databaseUrl, READ_CONNECTIONS);
     this.snapshotPool = openPool(databaseUrl, 2);
     this.accounts = new PgAccountStore(pool, (task) => this.transaction(task));
   }
@@ -101,12 +102,16 @@ export class PgStore implements Store {
    * From scratch the answer is the whole dataset, so it is not read here but
    * held in cursors past the COMMIT and streamed (HeldAnswer).
    */
-  async applyDelta(datasetId: number, request: DeltaRequest, now: number): Promise<DeltaOutcome> {
+  async reserveStreamedAnswer(datasetId: number): Promise<() => void> {
+    return this.streamedSlots.take(datasetId);
+  }
+
+  async applyDelta(datasetId: number, request: DeltaRequest, now: number, reserved?: () => void): Promise<DeltaOutcome> {
     // A streamed answer's slot, freed by its close() or here if the transaction fails.
-    // Taken before the transaction when the request says it is from scratch, so that
-    // waiting for one holds no connection and no lock; inside only for the rare
-    // lastSyncTime later than any stamp (the row lock held meanwhile).
-    let freeSlot = request.lastSyncMs === null ? await this.streamedSlots.take(datasetId) : undefined;
+    // Reserved before (SyncService) when the request says it is from scratch, and its
+    // transaction then runs on the read pool, whose connection the answer keeps;
+    // taken inside only for the rare lastSyncTime later than any stamp.
+    let freeSlot = reserved;
     return this.transaction<DeltaOutcome>(async (db, dataset, hold) => {
       const stamp = nextStamp(dataset.last_stamp, now);
       const since = deltaSince(request.lastSyncMs, dataset.last_stamp);
@@ -173,9 +178,10 @@ export class PgStore implements Store {
         };
         return { stamp, streamed: true, items: (c) => held.items(c, items[c]), tombstones: () => held.tombstones(tombstones), close };
       }
-      // Held in memory, as a delta answer is small.
+      // Held in memory, as a delta answer is small (and holds no slot).
+      freeSlot?.();
       return { stamp, streamed: false, items: (c) => items[c], tombstones: () => tombstones, close: () => undefined };
-    }, datasetId).catch((err: unknown) => {
+    }, datasetId, reserved ? this.readPool : this.pool).catch((err: unknown) => {
       freeSlot?.();
       throw err;
     });
@@ -276,10 +282,8 @@ export class PgStore implements Store {
     return rows[0]!.n;
   }
 
-  /** Rows, or images: here they are rows too. */
   async holdsData(): Promise<boolean> {
-    if ((await this.pool.query<{ held: boolean }>(HOLDS_DATA)).rows[0]!.held) return true;
-    return (await this.pool.query<{ held: boolean }>('SELECT EXISTS (SELECT 1 FROM images) AS held')).rows[0]!.held;
+    return (await this.pool.query<{ held: boolean }>(HOLDS_DATA)).rows[0]!.held;
   }
 
   readAll(): AsyncGenerator<CopyBatch> {
@@ -306,8 +310,8 @@ export class PgStore implements Store {
    * successful COMMIT (for cursors declared WITH HOLD) until the function
    * `hold` returned is called.
    */
-  async transaction<T>(task: (db: pg.PoolClient, dataset: LockedDataset, hold: () => (err?: Error) => void) => Promise<T>, lockDatasetId?: number): Promise<T> {
-    const db = await this.pool.connect();
+  async transaction<T>(task: (db: pg.PoolClient, dataset: LockedDataset, hold: () => (err?: Error) => void) => Promise<T>, lockDatasetId?: number, pool = this.pool): Promise<T> {
+    const db = await pool.connect();
     let broken: Error | undefined;
     let held = false;
     let committed = false;
@@ -351,8 +355,9 @@ export interface LockedDataset {
   max_bytes: number | null;
 }
 
-/** Streamed answers one account may have under way at once; the read pool holds twice as many. */
-const STREAMED_PER_ACCOUNT = 4;
+/** Streamed answers one account may have under way at once, and all accounts: five accounts' slow phones fill the read pool, and even then only other streamed answers wait. */
+const STREAMED_PER_ACCOUNT = 2;
+const READ_CONNECTIONS = 10;
 
 function openPool(databaseUrl: string, max: number): pg.Pool {
   const pool = new pg.Pool({ connectionString: databaseUrl, max, types: TYPES });

@@ -28,7 +28,14 @@ export interface Store {
    * take the account's stored JSON past its maxBytes; shrinking writes and
    * deltas that only delete always pass.
    */
-  applyDelta(datasetId: number, request: DeltaRequest, now: number): Promise<DeltaOutcome>;
+  applyDelta(datasetId: number, request: DeltaRequest, now: number, reserved?: () => void): Promise<DeltaOutcome>;
+  /**
+   * Where a streamed answer holds something shared (a PostgreSQL connection), one
+   * of the account's few, reserved before a from-scratch delta waits for its turn to
+   * write, so that waiting for one never holds up the account's writes; applyDelta
+   * takes it over (`reserved`) and its answer's close() frees it.
+   */
+  reserveStreamedAnswer?(datasetId: number): Promise<() => void>;
   applyFullUpload(datasetId: number, upload: FullUploadWrite, now: number): Promise<{ stamp: number }>;
   /**
    * The dataset's stored items for a full upload's scan to recognise without

@@ -66,11 +66,16 @@ export class SyncService {
    * the device has not seen. A device syncing from scratch gets the whole dataset,
    * as chunks to stream (close() when done, as for an export); otherwise the text.
    */
-  delta(datasetId: number, bodyText: string): Promise<string | ExportDocument> {
+  async delta(datasetId: number, bodyText: string): Promise<string | ExportDocument> {
     const request = validateDelta(parseDocument(bodyText), bodyText);
+    // Known to be from scratch before the write lock is taken: its answer's share is waited for outside the lock.
+    const reserved = request.lastSyncMs === null ? await this.store.reserveStreamedAnswer?.(datasetId) : undefined;
     return this.lock.run(datasetId, async () => {
       const started = process.hrtime.bigint();
-      const outcome = await this.store.applyDelta(datasetId, request, this.now());
+      const outcome = await this.store.applyDelta(datasetId, request, this.now(), reserved).catch((err: unknown) => {
+        reserved?.();
+        throw err;
+      });
       const writeSeconds = secondsSince(started);
       const report = (sent: number): void =>
         this.options.onSync?.({ datasetId, kind: 'delta', received: request.changes.items.length + request.changes.tombstones.length, sent, writeSeconds });
@@ -225,12 +230,11 @@ function secondsSince(started: bigint): number {
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
-async function* countedPages(pages: TextPages, count: (rows: number) => void, done?: () => void): AsyncGenerator<readonly string[]> {
+async function* countedPages(pages: TextPages, count: (rows: number) => void): AsyncGenerator<readonly string[]> {
   for await (const page of pages) {
     count(page.length);
     yield page;
   }
-  done?.();
 }
 
 async function* exportDocument(snapshot: ExportSnapshot, exportedAt: string): AsyncGenerator<string> {

@@ -55,20 +55,24 @@ function stalledReader(server: TestServer, token: string, path: string, body?: s
   return socket;
 }
 
-test("one account's stalled readers leave other accounts and /health answered", { timeout: 60_000 }, async (t) => {
+test("three accounts' stalled readers leave other accounts, their own writes and /health answered", { timeout: 90_000 }, async (t) => {
   const server = await startTestServer(t);
-  const stalled = await addAccount(server.store, 'stalled');
+  const stalled = await Promise.all(['anna', 'ben', 'cleo'].map((name) => addAccount(server.store, name)));
   const other = await addAccount(server.store, 'other');
-  // 12 MB: more than the socket buffers of a reader that takes nothing hold, so each answer stays under way.
-  assert.equal((await upload(server, stalled.token, { gyms: gyms(12_000, 'x'.repeat(1000)) })).status, 200);
+  // 12 MB each: more than the socket buffers of a reader that takes nothing hold, so each answer stays under way.
+  for (const { token } of stalled) assert.equal((await upload(server, token, { gyms: gyms(12_000, 'x'.repeat(1000)) })).status, 200);
+  const seen = JSON.parse(await (await upload(server, stalled[0]!.token, {}, '/sync/delta')).text()) as { serverTime: string };
   assert.equal((await upload(server, other.token, { gyms: gyms(3, 'mine') })).status, 200);
-  const readers = [
-    ...Array.from({ length: 6 }, () => stalledReader(server, stalled.token, '/sync')),
-    ...Array.from({ length: 10 }, () => stalledReader(server, stalled.token, '/sync/delta', '{"lastSyncTime":null}')),
-  ];
+  const readers = stalled.flatMap(({ token }) => [
+    ...Array.from({ length: 4 }, () => stalledReader(server, token, '/sync')),
+    ...Array.from({ length: 4 }, () => stalledReader(server, token, '/sync/delta', '{"lastSyncTime":null}')),
+  ]);
   try {
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
     await answeredMeanwhile(server, other.token);
+    // The stalled account's own writes go on: its waiting from-scratch deltas hold no lock.
+    const delta = await upload(server, stalled[0]!.token, { lastSyncTime: seen.serverTime, gyms: [{ id: 'new', updatedAt: '2024-01-16T10:00:00.000Z' }] }, '/sync/delta');
+    assert.equal(delta.status, 200);
   } finally {
     // Before the server closes, which waits for every connection to end.
     readers.forEach((r) => r.destroy());
