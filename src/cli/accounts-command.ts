@@ -30,7 +30,6 @@ interface Output {
   text: string;
 }
 
-/** `ascently-sync accounts …`: every change is one transaction of the store, safe while the server runs. */
 /** Which of the `accounts` flags each action takes (--json: all of them). */
 const ACTION_FLAGS: Record<string, readonly string[]> = { add: ['device'], list: [], set: ['max-bytes', 'max-image-bytes'], remove: ['yes'] };
 
@@ -49,10 +48,11 @@ function requireOwnFlags(action: string, options: AccountOptions): void {
   }
 }
 
+/** `ascently-sync accounts …`: every change is one transaction of the store, safe while the server runs. */
 export function accountsCommand(config: Config, args: string[], options: AccountOptions): Promise<number> {
   const [action, name, ...extra] = args;
   if (extra.length > 0) throw new ConfigError(ACCOUNTS_USAGE);
-  if (action !== undefined && action in ACTION_FLAGS) requireOwnFlags(action, options);
+  if (action !== undefined && Object.hasOwn(ACTION_FLAGS, action)) requireOwnFlags(action, options);
   return run(config, options, async (store) => {
     switch (action) {
       case 'add':

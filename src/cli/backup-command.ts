@@ -9,7 +9,7 @@ import { PRIVATE_DIR_MODE } from '../private-files.js';
 import { CommandError } from './command-error.js';
 import { checkNotFolder, checkWritableTarget } from './data-commands.js';
 import { CliError } from './exit-codes.js';
-import { backupFromPostgres, postgresLabel, replacedArchiveFor, restoreIntoPostgres } from './postgres-backup.js';
+import { backupFromPostgres, databaseLabel, replacedArchiveFor, restoreIntoPostgres } from './postgres-backup.js';
 import { formatBytes, formatDuration, Progress } from './progress.js';
 import { openStore } from '../store/open-store.js';
 import { databaseInUse } from '../store/sqlite-backup.js';
@@ -94,9 +94,10 @@ export async function restoreCommand(config: Config, args: string[], options: { 
  * like any backup), then replaces it in one transaction.
  */
 async function restorePostgres(config: Config, file: string, archive: FileHandle, manifest: Manifest, run: { force: boolean; started: number; progress: Progress }): Promise<number> {
-  const target = postgresLabel(config);
+  const target = databaseLabel(config);
   const store = await openStore(config);
-  const held = await store.holdsData().finally(() => store.close());
+  // Images too: with PostgreSQL they are in the database, and one already there would mix with the restored ones.
+  const held = await (async () => (await store.holdsData()) || (await store.images(config.imagesDir).totals()).files > 0)().finally(() => store.close());
   if (held && !run.force) throw new CommandError(`${target} already holds data; nothing was changed. Restore into an empty database, or add --force to keep that data in an archive beside ${file} first.`);
   const aside: string[] = [];
   if (held) {

@@ -42,12 +42,6 @@ export async function copyStoreCommand(config: Config, from: string | undefined,
 }
 
 /**
- * Every row of `source` into `target` in one transaction, then the images account
- * by account. A target that holds data is refused before anything is written,
- * unless `replace` (PostgreSQL only, for restore --force): then what it held goes
- * in the same transaction as the rows come in.
- */
-/**
  * IMAGES_DIR, when set, is where the SQLite side keeps its images, as `serve` would
  * find them (its default follows DATA_DIR, not the folder given here).
  */
@@ -58,6 +52,12 @@ function withImagesDir(config: Config, source: Location, target: Location): [Loc
   return [withImages(source), withImages(target)];
 }
 
+/**
+ * Every row of `source` into `target` in one transaction, then the images account
+ * by account. A target that holds data is refused before anything is written,
+ * unless `replace` (PostgreSQL only, for restore --force): then what it held goes
+ * in the same transaction as the rows come in.
+ */
 export async function copyStore(source: Location, target: Location, maxImageBytes: number, options: { replace?: boolean; progress?: boolean } = {}) {
   // Opening a folder would make an empty database in it, and copy that.
   if (source.dataDir !== undefined && !existsSync(path.join(source.dataDir, DATABASE_FILE))) {

@@ -35,7 +35,7 @@ export function replacedArchiveFor(file: string, now = new Date()): string {
   return path.join(path.dirname(path.resolve(file)), `replaced-by-restore-${now.toISOString().replace(/[:.]/g, '-')}.tar.gz`);
 }
 
-export function postgresLabel(config: Config): string {
+export function databaseLabel(config: Config): string {
   return postgres(config).label;
 }
 

@@ -2,6 +2,7 @@ import { ApiError } from '../errors.js';
 import { COLON, COMMA, compositeEnd, literalEnd, OPEN_ARRAY, OPEN_OBJECT, QUOTE, stringEnd, utf8Text, whitespace } from './json-bytes.js';
 import { NEED_MORE } from './known-match.js';
 import type { UploadSource } from './upload-source.js';
+import { notValidJson } from './validate.js';
 
 /** Bytes of a body read from a file at a time; the window grows for a single value larger than that. */
 export const WINDOW_BYTES = 1024 * 1024;
@@ -95,8 +96,7 @@ export class BodyWindow {
     try {
       return JSON.parse(text);
     } catch (err) {
-      const message = (err as Error).message.replace(/ \(line \d+ column \d+\)/, '').replace(/at position (\d+)/, (_, n: string) => `at position ${at + Number(n)}`);
-      throw ApiError.badRequest(`request body is not valid JSON: ${message.slice(0, 200)}`);
+      throw notValidJson(err, at);
     }
   }
 

@@ -24,8 +24,19 @@ export function parseDocument(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw ApiError.badRequest(`request body is not valid JSON: ${(err as Error).message.slice(0, 200)}`);
+    throw notValidJson(err);
   }
+}
+
+/**
+ * JSON.parse's refusal of the body, or of a piece of it that starts at `offset`
+ * (a full upload parses item by item): one wording for both, with the position in
+ * the body. Node 21 and later add a line and column, dropped here since a piece's
+ * would count from the piece.
+ */
+export function notValidJson(err: unknown, offset = 0): ApiError {
+  const message = (err as Error).message.replace(/ \(line \d+ column \d+\)/, '').replace(/at position (\d+)/, (_, n: string) => `at position ${offset + Number(n)}`);
+  return ApiError.badRequest(`request body is not valid JSON: ${message.slice(0, 200)}`);
 }
 
 /**
