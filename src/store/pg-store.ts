@@ -355,8 +355,13 @@ export interface LockedDataset {
   max_bytes: number | null;
 }
 
-/** Streamed answers one account may have under way at once, and all accounts: five accounts' slow phones fill the read pool, and even then only other streamed answers wait. */
-const STREAMED_PER_ACCOUNT = 2;
+/**
+ * Streamed answers one account may have under way at once, and all accounts: it
+ * takes four accounts' slow phones to fill the read pool, and even then only other
+ * streamed answers wait. Three, not two: a device may read a GET /sync slowly while
+ * the account's other devices sync from scratch.
+ */
+const STREAMED_PER_ACCOUNT = 3;
 const READ_CONNECTIONS = 10;
 
 function openPool(databaseUrl: string, max: number): pg.Pool {
