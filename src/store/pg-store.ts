@@ -2,18 +2,15 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import { ApiError } from '../errors.js';
 import { KeyedSlots } from '../sync/keyed-lock.js';
-import { itemKey, planDelta } from '../sync/merge.js';
-import { emptyCollections } from '../sync/model.js';
-import { deltaSince, FROM_SCRATCH, nextStamp } from '../sync/stamps.js';
 import type { DeltaRequest } from '../sync/validate.js';
 import type { ImageBackend } from '../images/image-storage.js';
 import { PgAccountStore } from './pg-account-store.js';
 import { PgImageStorage } from './pg-image-storage.js';
 import { migratePg } from './pg-migrations.js';
-import { checkQuota } from './quota.js';
 import { readAllRows, writeAllRows } from './pg-copy.js';
 import { writeFullUpload } from './pg-full-upload.js';
-import { countsOf, HeldAnswer, ITEM_COUNTS, key, readForDelta } from './pg-rows.js';
+import { countsOf, HeldAnswer, ITEM_COUNTS } from './pg-rows.js';
+import { writeDelta } from './pg-delta.js';
 import { openChanges, openExport } from './pg-reads.js';
 import { HOLDS_DATA, type CopyBatch } from './store-copy.js';
 import { type ChangeSnapshot, type DatasetStats, type DeltaOutcome, type ExportSnapshot, type FullUploadWrite, type HistoryEntry, type Store } from './store.js';
@@ -93,6 +90,10 @@ export class PgStore implements Store {
     return created.rows[0]!.id;
   }
 
+  async reserveStreamedAnswer(datasetId: number): Promise<() => void> {
+    return this.streamedSlots.take(datasetId);
+  }
+
   /**
    * Five round trips, the row lock held for the last four: BEGIN with the lock,
    * one read (the stored rows the request touches and everything changed since the
@@ -102,10 +103,6 @@ export class PgStore implements Store {
    * From scratch the answer is the whole dataset, so it is not read here but
    * held in cursors past the COMMIT and streamed (HeldAnswer).
    */
-  async reserveStreamedAnswer(datasetId: number): Promise<() => void> {
-    return this.streamedSlots.take(datasetId);
-  }
-
   async applyDelta(datasetId: number, request: DeltaRequest, now: number, reserved?: () => void): Promise<DeltaOutcome> {
     // A streamed answer's slot, freed by its close() or here if the transaction fails.
     // Reserved before (SyncService) when the request says it is from scratch, and its
@@ -113,74 +110,19 @@ export class PgStore implements Store {
     // taken inside only for the rare lastSyncTime later than any stamp.
     let freeSlot = reserved;
     return this.transaction<DeltaOutcome>(async (db, dataset, hold) => {
-      const stamp = nextStamp(dataset.last_stamp, now);
-      const since = deltaSince(request.lastSyncMs, dataset.last_stamp);
-      const fromScratch = since === FROM_SCRATCH;
-      const read = await readForDelta(db, datasetId, request, fromScratch ? Number.MAX_SAFE_INTEGER : since);
-      const plan = planDelta(read.state, request.changes);
-
-      const put = plan.put;
-      const removed = plan.remove;
-      const added = plan.addTombstones;
-      // The stored JSON's size, kept exact row by row for the quota.
-      let bytes = dataset.json_bytes;
-      for (const r of removed) bytes -= Buffer.byteLength(read.state.item(r.collection, r.id)?.json ?? '');
-      for (const t of added) bytes += Buffer.byteLength(t.json);
-      for (const i of put) bytes += Buffer.byteLength(i.json) - Buffer.byteLength(read.state.item(i.collection, i.id)?.json ?? '');
-      // A delta that sends only deletions always passes, whatever its tombstones
-      // weigh. Decided by what the device sent, as on SQLite: one that also sends
-      // items is checked even when its own tombstones cancel them.
-      if (request.changes.items.length > 0) checkQuota(dataset, bytes);
-      await db.query(
-        `WITH removed AS (
-           DELETE FROM items i USING unnest($3::text[], $4::text[]) AS k(collection, id)
-           WHERE i.dataset_id = $1 AND i.collection = k.collection AND i.id = k.id),
-         deleted AS (
-           INSERT INTO tombstones (dataset_id, type_key, id, stamp, json)
-           SELECT $1, k.type_key, k.id, $2, k.json
-           FROM unnest($5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS k(type_key, id, json, n) ORDER BY k.n
-           ON CONFLICT DO NOTHING),
-         put AS (
-           INSERT INTO items (dataset_id, collection, id, updated_ms, stamp, json)
-           SELECT $1, k.collection, k.id, k.time, $2, k.json
-           FROM unnest($8::text[], $9::text[], $10::float8[], $11::text[]) WITH ORDINALITY AS k(collection, id, time, json, n) ORDER BY k.n
-           ON CONFLICT (dataset_id, collection, id) DO UPDATE SET updated_ms = excluded.updated_ms, stamp = excluded.stamp, json = excluded.json)
-         UPDATE datasets SET last_stamp = $2, written = true, json_bytes = $12 WHERE id = $1`,
-        [
-          datasetId,
-          stamp,
-          removed.map((r) => r.collection),
-          removed.map((r) => key(r.id)),
-          added.map((t) => key(t.typeKey)),
-          added.map((t) => key(t.id)),
-          added.map((t) => t.json),
-          put.map((i) => i.collection),
-          put.map((i) => key(i.id)),
-          put.map((i) => i.time),
-          put.map((i) => i.json),
-          bytes,
-        ],
-      );
-
-      const rewritten = new Set([...put, ...removed].map((i) => itemKey(i.collection, i.id)));
-      const items = emptyCollections();
-      for (const row of read.changedItems) if (!rewritten.has(itemKey(row.collection, row.id))) items[row.collection].push(row.json);
-      for (const echo of plan.echoItems) if (echo.stamp === undefined || echo.stamp <= since) items[echo.collection].push(echo.json);
-      // Only items are spared the echo (section 3): this request's own tombstones are stamped after lastSyncTime, so answered.
-      const tombstones = [...read.changedTombstones.map((r) => r.json), ...added.map((t) => t.json)];
-      for (const echo of plan.echoTombstones) if (echo.stamp <= since) tombstones.push(echo.json);
-      if (fromScratch) {
-        const free = (freeSlot ??= await this.streamedSlots.take(datasetId));
-        const held = await HeldAnswer.declare(db, datasetId, stamp, hold());
-        const close = (): void => {
-          held.close();
-          free();
-        };
-        return { stamp, streamed: true, items: (c) => held.items(c, items[c]), tombstones: () => held.tombstones(tombstones), close };
+      const { stamp, fromScratch, items, tombstones } = await writeDelta(db, datasetId, dataset, request, now);
+      if (!fromScratch) {
+        // Held in memory, as a delta answer is small (and holds no slot).
+        freeSlot?.();
+        return { stamp, streamed: false, items: (c) => items[c], tombstones: () => tombstones, close: () => undefined };
       }
-      // Held in memory, as a delta answer is small (and holds no slot).
-      freeSlot?.();
-      return { stamp, streamed: false, items: (c) => items[c], tombstones: () => tombstones, close: () => undefined };
+      const free = (freeSlot ??= await this.streamedSlots.take(datasetId));
+      const held = await HeldAnswer.declare(db, datasetId, stamp, hold());
+      const close = (): void => {
+        held.close();
+        free();
+      };
+      return { stamp, streamed: true, items: (c) => held.items(c, items[c]), tombstones: () => held.tombstones(tombstones), close };
     }, datasetId, reserved ? this.readPool : this.pool).catch((err: unknown) => {
       freeSlot?.();
       throw err;
