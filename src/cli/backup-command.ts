@@ -4,12 +4,12 @@ import path from 'node:path';
 import { createBackup, type BackupProgress } from '../backup/backup.js';
 import { DamagedArchiveError, type Manifest } from '../backup/manifest.js';
 import { extractArchive, holdsData, moveAside, moveBack, verifyArchive } from '../backup/restore.js';
-import { ConfigError, type Config } from '../config.js';
+import { ConfigError, postgresLabel, type Config } from '../config.js';
 import { PRIVATE_DIR_MODE } from '../private-files.js';
 import { CommandError } from './command-error.js';
 import { checkNotFolder, checkWritableTarget } from './data-commands.js';
 import { CliError } from './exit-codes.js';
-import { backupFromPostgres, databaseLabel, replacedArchiveFor, restoreIntoPostgres } from './postgres-backup.js';
+import { backupFromPostgres, replacedArchiveFor, restoreIntoPostgres } from './postgres-backup.js';
 import { formatBytes, formatDuration, Progress } from './progress.js';
 import { openStore } from '../store/open-store.js';
 import { databaseInUse } from '../store/sqlite-backup.js';
@@ -94,7 +94,7 @@ export async function restoreCommand(config: Config, args: string[], options: { 
  * like any backup), then replaces it in one transaction.
  */
 async function restorePostgres(config: Config, file: string, archive: FileHandle, manifest: Manifest, run: { force: boolean; started: number; progress: Progress }): Promise<number> {
-  const target = databaseLabel(config);
+  const target = postgresLabel(config.databaseUrl!);
   const store = await openStore(config);
   // Images too: with PostgreSQL they are in the database, and one already there would mix with the restored ones.
   const held = await (async () => (await store.holdsData()) || (await store.images(config.imagesDir).totals()).files > 0)().finally(() => store.close());

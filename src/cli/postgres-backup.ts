@@ -35,10 +35,6 @@ export function replacedArchiveFor(file: string, now = new Date()): string {
   return path.join(path.dirname(path.resolve(file)), `replaced-by-restore-${now.toISOString().replace(/[:.]/g, '-')}.tar.gz`);
 }
 
-export function databaseLabel(config: Config): string {
-  return postgres(config).label;
-}
-
 function postgres(config: Config): Location {
   return parseLocation(config.databaseUrl!);
 }

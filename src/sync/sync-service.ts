@@ -16,14 +16,9 @@ import { parseDocument, validateDelta } from './validate.js';
 
 const gunzipAsync = promisify(gunzip);
 
-export interface ExportDocument {
-  readonly chunks: AsyncIterable<string>;
-  close(): void;
-}
-
-/** A document as UTF-8 chunks; close() releases its read, whether it was read to the end or not. */
-export interface ByteDocument {
-  readonly chunks: AsyncIterable<Buffer>;
+/** A document as text, or as UTF-8 (GET /sync); close() releases its read, whether it was read to the end or not. */
+export interface ExportDocument<Chunk extends string | Buffer = string> {
+  readonly chunks: AsyncIterable<Chunk>;
   close(): void;
 }
 
@@ -186,7 +181,7 @@ export class SyncService {
   }
 
   /** GET /sync: its bytes, and once the whole document is out, an onSync event with how many items it carried. */
-  async download(datasetId: number): Promise<ByteDocument | undefined> {
+  async download(datasetId: number): Promise<ExportDocument<Buffer> | undefined> {
     const onSync = this.options.onSync;
     const exported = await this.openExportBytes(datasetId, onSync && ((sent) => onSync({ datasetId, kind: 'full_download', received: 0, sent })));
     return exported && { chunks: exported.bytes, close: exported.close };
