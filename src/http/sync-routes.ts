@@ -4,6 +4,7 @@ import { refuseCompressedBodies } from './compressed-bodies.js';
 import { releaseAllGarbageSoon } from '../garbage.js';
 import { makePrivateDir } from '../private-files.js';
 import { bodyReader } from './body-reader.js';
+import { withClientWaiting } from './busy-socket.js';
 import { sendStreamed } from './streamed-answer.js';
 import type { SyncService } from '../sync/sync-service.js';
 import { FileSource } from '../sync/upload-source.js';
@@ -53,7 +54,7 @@ export async function syncRoutes(app: FastifyInstance, options: SyncRouteOptions
   app.post('/sync', async (request, reply) => {
     const body = request.body instanceof FileSource ? request.body : bodyBytes(request.body);
     try {
-      await service.fullUpload(accountOf(request).accountId, body);
+      await withClientWaiting(request, () => service.fullUpload(accountOf(request).accountId, body));
     } finally {
       if (body instanceof FileSource) body.close();
     }
@@ -61,7 +62,7 @@ export async function syncRoutes(app: FastifyInstance, options: SyncRouteOptions
   });
 
   app.post('/sync/delta', async (request, reply) => {
-    const answer = await service.delta(accountOf(request).accountId, bodyBytes(request.body).toString('utf8'));
+    const answer = await withClientWaiting(request, () => service.delta(accountOf(request).accountId, bodyBytes(request.body).toString('utf8')));
     if (typeof answer === 'string') return reply.type(JSON_TYPE).send(answer);
     return sendStreamed(request, reply.type(JSON_TYPE), answer);
   });
