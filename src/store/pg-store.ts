@@ -13,7 +13,7 @@ import { countsOf, HeldAnswer, ITEM_COUNTS } from './pg-rows.js';
 import { writeDelta } from './pg-delta.js';
 import { openChanges, openExport } from './pg-reads.js';
 import { HOLDS_DATA, type CopyBatch } from './store-copy.js';
-import { type ChangeSnapshot, type DatasetStats, type DeltaOutcome, type ExportSnapshot, type FullUploadWrite, type HistoryEntry, type Store } from './store.js';
+import { UnreservedStreamedAnswer, type ChangeSnapshot, type DatasetStats, type DeltaOutcome, type ExportSnapshot, type FullUploadWrite, type HistoryEntry, type Store } from './store.js';
 
 // bigint columns (stamps, sizes) come back as numbers: all stay far below 2^53.
 const TYPES = {
@@ -106,25 +106,25 @@ export class PgStore implements Store {
   async applyDelta(datasetId: number, request: DeltaRequest, now: number, reserved?: () => void): Promise<DeltaOutcome> {
     // A streamed answer's slot, freed by its close() or here if the transaction fails.
     // Reserved before (SyncService) when the request says it is from scratch, and its
-    // transaction then runs on the read pool, whose connection the answer keeps;
-    // taken inside only for the rare lastSyncTime later than any stamp.
-    let freeSlot = reserved;
+    // transaction then runs on the read pool, whose connection the answer keeps. The
+    // rare lastSyncTime later than any stamp is found out here: rolled back, to be
+    // retried with a slot waited for outside the row lock.
     return this.transaction<DeltaOutcome>(async (db, dataset, hold) => {
       const { stamp, fromScratch, items, tombstones } = await writeDelta(db, datasetId, dataset, request, now);
       if (!fromScratch) {
         // Held in memory, as a delta answer is small (and holds no slot).
-        freeSlot?.();
+        reserved?.();
         return { stamp, streamed: false, items: (c) => items[c], tombstones: () => tombstones, close: () => undefined };
       }
-      const free = (freeSlot ??= await this.streamedSlots.take(datasetId));
+      if (!reserved) throw new UnreservedStreamedAnswer();
       const held = await HeldAnswer.declare(db, datasetId, stamp, hold());
       const close = (): void => {
         held.close();
-        free();
+        reserved();
       };
       return { stamp, streamed: true, items: (c) => held.items(c, items[c]), tombstones: () => held.tombstones(tombstones), close };
     }, datasetId, reserved ? this.readPool : this.pool).catch((err: unknown) => {
-      freeSlot?.();
+      reserved?.();
       throw err;
     });
   }

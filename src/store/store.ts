@@ -33,7 +33,9 @@ export interface Store {
    * Where a streamed answer holds something shared (a PostgreSQL connection), one
    * of the account's few, reserved before a from-scratch delta waits for its turn to
    * write, so that waiting for one never holds up the account's writes; applyDelta
-   * takes it over (`reserved`) and its answer's close() frees it.
+   * takes it over (`reserved`) and its answer's close() frees it. A delta found to
+   * be from scratch only inside its transaction (a `lastSyncTime` later than every
+   * stamp) is rolled back with UnreservedStreamedAnswer, to be retried reserved.
    */
   reserveStreamedAnswer?(datasetId: number): Promise<() => void>;
   applyFullUpload(datasetId: number, upload: FullUploadWrite, now: number): Promise<{ stamp: number }>;
@@ -174,4 +176,13 @@ export interface ChangeSnapshot {
   items(collection: Collection): TextPages;
   tombstones(): TextPages;
   close(): void;
+}
+
+/**
+ * A delta that turned out to be from scratch, with no streamed answer's share
+ * reserved for it: thrown from its transaction, which rolls back, so that no lock
+ * is held while it waits for one (reserveStreamedAnswer).
+ */
+export class UnreservedStreamedAnswer extends Error {
+  override name = 'UnreservedStreamedAnswer';
 }

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { ApiError } from '../errors.js';
-import type { ExportSnapshot, HistorySnapshot, JoinedItems, Store, TextPages } from '../store/store.js';
+import { UnreservedStreamedAnswer, type ExportSnapshot, type HistorySnapshot, type JoinedItems, type Store, type TextPages } from '../store/store.js';
 import { documentBytes, documentChunks, documentText, joinedPages } from './document.js';
 import { gzipChunks } from './parallel-gzip.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -12,7 +12,7 @@ import { planScannedUpload, type PlannedUpload } from './upload-plan.js';
 import { scanFullUpload } from './upload-scan.js';
 import type { UploadSource } from './upload-source.js';
 import { NOT_UTF8_BODY } from './utf8-check.js';
-import { parseDocument, validateDelta } from './validate.js';
+import { parseDocument, validateDelta, type DeltaRequest } from './validate.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -64,7 +64,17 @@ export class SyncService {
   async delta(datasetId: number, bodyText: string): Promise<string | ExportDocument> {
     const request = validateDelta(parseDocument(bodyText), bodyText);
     // Known to be from scratch before the write lock is taken: its answer's share is waited for outside the lock.
-    const reserved = request.lastSyncMs === null ? await this.store.reserveStreamedAnswer?.(datasetId) : undefined;
+    try {
+      return await this.applyDelta(datasetId, request, request.lastSyncMs === null);
+    } catch (err) {
+      // From scratch after all (a lastSyncTime later than every stamp): again, with its share.
+      if (err instanceof UnreservedStreamedAnswer) return this.applyDelta(datasetId, request, true);
+      throw err;
+    }
+  }
+
+  private async applyDelta(datasetId: number, request: DeltaRequest, fromScratch: boolean): Promise<string | ExportDocument> {
+    const reserved = fromScratch ? await this.store.reserveStreamedAnswer?.(datasetId) : undefined;
     return this.lock.run(datasetId, async () => {
       const started = process.hrtime.bigint();
       const outcome = await this.store.applyDelta(datasetId, request, this.now(), reserved).catch((err: unknown) => {

@@ -66,11 +66,13 @@ test("three accounts' stalled readers leave other accounts, their own writes and
   const readers = stalled.flatMap(({ token }) => [
     ...Array.from({ length: 4 }, () => stalledReader(server, token, '/sync')),
     ...Array.from({ length: 4 }, () => stalledReader(server, token, '/sync/delta', '{"lastSyncTime":null}')),
+    // From scratch too, which shows only once its time is compared with the account's newest stamp.
+    ...Array.from({ length: 2 }, () => stalledReader(server, token, '/sync/delta', '{"lastSyncTime":"2999-01-01T00:00:00.000Z"}')),
   ]);
   try {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     await answeredMeanwhile(server, other.token);
-    // The stalled account's own writes go on: its waiting from-scratch deltas hold no lock.
+    // The stalled account's own writes go on: its waiting from-scratch deltas hold no lock, whichever way they are from scratch.
     const delta = await upload(server, stalled[0]!.token, { lastSyncTime: seen.serverTime, gyms: [{ id: 'new', updatedAt: '2024-01-16T10:00:00.000Z' }] }, '/sync/delta');
     assert.equal(delta.status, 200);
   } finally {
