@@ -32,7 +32,7 @@ export async function loginRoutes(app: FastifyInstance, options: LoginOptions): 
   app.post('/login', async (request, reply) => {
     checkSameOrigin(request);
     const token = formToken(request.body);
-    const principal = token === undefined ? undefined : await backend.authenticateToken(token, request.ip);
+    const principal = token ? await backend.authenticateToken(token, request.ip) : undefined;
     if (principal) {
       const secret = await backend.startSession(principal, request.ip);
       setSessionCookie(request, reply, secret, cookie);
@@ -56,10 +56,17 @@ export async function loginRoutes(app: FastifyInstance, options: LoginOptions): 
   });
 }
 
-/** The one `token` field of a form post; undefined when the body is anything else. */
+/**
+ * The `token` field of a form post, trimmed: '' when the form holds none that
+ * could be one (left empty, missing, too long), which is a wrong token; undefined
+ * when the body is not a form with at most one token (JSON, multipart).
+ */
 function formToken(body: unknown): string | undefined {
-  const token = fieldOf(body, 'token');
-  return token !== undefined && token.trim() !== '' && token.length <= MAX_TOKEN ? token.trim() : undefined;
+  if (body === null || typeof body !== 'object') return undefined;
+  const token = (body as Record<string, unknown>)['token'];
+  if (token === undefined) return '';
+  if (typeof token !== 'string') return undefined;
+  return token.length <= MAX_TOKEN ? token.trim() : '';
 }
 
 export function fieldOf(body: unknown, name: string): string | undefined {

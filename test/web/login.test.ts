@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { test } from 'node:test';
-import { startTestServer, TEST_TOKEN } from '../helpers/server.js';
+import { startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
 import { csrfFrom, login, webFetch } from './helpers.js';
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -112,9 +113,11 @@ test('wrong and malformed logins are refused clearly and counted by the one fail
     ['wrong token', post('token=wrong', form), 401],
     ['JSON', post(JSON.stringify({ token: TEST_TOKEN }), 'application/json'), 400],
     ['multipart', post(multipart), 400],
-    ['empty token', post('token=', form), 400],
-    ['no body', post('', form), 400],
-    ['10 kB token', post(`token=${'x'.repeat(10_000)}`, form), 400],
+    // A form whose token could not be one is a wrong token, as the spec words it.
+    ['empty token', post('token=', form), 401],
+    ['no body', post('', form), 401],
+    ['10 kB token', post(`token=${'x'.repeat(10_000)}`, form), 401],
+    ['no token field', post('name=phone', form), 401],
   ];
   for (const [name, pending, status] of refusals) {
     const response = await pending;
@@ -124,8 +127,8 @@ test('wrong and malformed logins are refused clearly and counted by the one fail
   }
   // 100 kB: larger than a login form may be, refused before it is read whole.
   assert.equal((await post(`token=${'x'.repeat(100_000)}`, form)).status, 413);
-  // Seven counted so far; the API's wrong tokens count toward the same limit.
-  for (let i = 0; i < 3; i++) assert.equal((await server.fetch('/sync', { headers: { authorization: 'Bearer nope' } })).status, 401);
+  // Eight counted so far; the API's wrong tokens count toward the same limit.
+  for (let i = 0; i < 2; i++) assert.equal((await server.fetch('/sync', { headers: { authorization: 'Bearer nope' } })).status, 401);
   const throttled = await post('token=wrong', form);
   assert.equal(throttled.status, 429);
   assert.ok(Number(throttled.headers.get('retry-after')) > 0);
@@ -161,6 +164,33 @@ test('logout needs the CSRF token and the same origin, then ends the session', a
   assert.equal(done.headers.get('location'), '/web/login');
   assert.match(done.headers.get('set-cookie') ?? '', /ascently_session=; Max-Age=0/);
   assert.equal((await webFetch(server, session, '/web/')).status, 303, 'the session is gone');
+});
+
+/** POST /web/login with the token and these headers (Host included, which fetch would not send as given): the status. */
+function loginWithHeaders(server: TestServer, headers: Record<string, string>): Promise<number> {
+  const body = `token=${TEST_TOKEN}`;
+  return new Promise((resolve, reject) => {
+    const request = http.request(`${server.url}/web/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length), ...headers } }, (response) => {
+      response.resume();
+      resolve(response.statusCode!);
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+test('the same site is told by its address, whatever its case or default port, or the name a trusted proxy was asked for', async (t) => {
+  const server = await startTestServer(t);
+  assert.equal(await loginWithHeaders(server, { host: 'Climb.Example.org', origin: 'http://climb.example.org' }), 303, 'case');
+  assert.equal(await loginWithHeaders(server, { host: 'climb.example.org:443', origin: 'https://climb.example.org' }), 303, 'the scheme\'s own port');
+  assert.equal(await loginWithHeaders(server, { host: 'climb.example.org:8443', origin: 'https://climb.example.org' }), 403, 'another port');
+  assert.equal(await loginWithHeaders(server, { host: 'climb.example.org', origin: 'https://climb.example.org.evil.example' }), 403);
+  // A proxy that passes on its own upstream address as Host: believed only with TRUST_PROXY.
+  const proxiedHeaders = { host: '127.0.0.1:9', 'x-forwarded-host': 'climb.example.org', 'x-forwarded-proto': 'https', origin: 'https://climb.example.org' };
+  assert.equal(await loginWithHeaders(server, proxiedHeaders), 403, 'X-Forwarded-Host without TRUST_PROXY');
+  const proxied = await startTestServer(t, { trustProxy: 'true' });
+  assert.equal(await loginWithHeaders(proxied, proxiedHeaders), 303, 'X-Forwarded-Host with TRUST_PROXY');
+  assert.equal(await loginWithHeaders(proxied, { ...proxiedHeaders, origin: 'https://evil.example' }), 403);
 });
 
 test('a web session is listed on the devices page and can be revoked from there', async (t) => {
