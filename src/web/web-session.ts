@@ -71,17 +71,28 @@ export function checkCsrf(sessionId: string, sent: unknown): void {
 export function checkSameOrigin(request: FastifyRequest): void {
   const origin = request.headers.origin;
   if (origin !== undefined) {
-    let host: string | undefined;
-    try {
-      host = new URL(origin).host;
-    } catch {
-      host = undefined;
-    }
-    if (host === undefined || host !== request.headers.host) throw new ApiError(403, 'forbidden', 'cross-site form posts are refused');
+    // The address the browser used: the Host it sent, or, behind a trusted proxy that rewrites it, X-Forwarded-Host (request.host).
+    if (!isOriginOf(origin, request.headers.host) && !isOriginOf(origin, request.host)) throw new ApiError(403, 'forbidden', 'cross-site form posts are refused');
     return;
   }
   const site = request.headers['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin' && site !== 'none') throw new ApiError(403, 'forbidden', 'cross-site form posts are refused');
+}
+
+/**
+ * Whether the Origin names `host`, compared as URLs do: the host's case and the
+ * scheme's default port (`example.org:443` is `https://example.org`) make no
+ * difference. The Origin's scheme is the one the browser used, whatever a proxy
+ * that ends TLS passed on.
+ */
+function isOriginOf(origin: string, host: string | undefined): boolean {
+  if (!host) return false;
+  try {
+    const named = new URL(origin);
+    return new URL(`${named.protocol}//${host}`).host === named.host;
+  } catch {
+    return false;
+  }
 }
 
 export interface ActiveSession {
