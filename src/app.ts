@@ -82,6 +82,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     frameworkErrors: unroutable,
   });
 
+  // A client may end its side of the connection once its request is sent (a script
+  // writing raw HTTP does): that does not say it wants no answer (RFC 9112 §9.6).
+  // Node's default aborted such a request unless its answer was already written,
+  // so whether it was answered depended on the store's speed, and a write could be
+  // stored unanswered. Each is answered, and the connection closed after that answer.
+  (app.server as typeof app.server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   installLingeringClose(app, config.maxJsonBytes, deps.linger);
 
   // Once shutting down, answers in flight close their connection, so the server
