@@ -16,7 +16,7 @@ declare module 'fastify' {
 
 const BEARER = /^bearer[ \t]+(\S+)[ \t]*$/i;
 
-/** Ten wrong tokens a minute from one address, then 429 until the minute is over. */
+/** Ten wrong tokens a minute from one address, then 429 for tokens until the minute is over. */
 export const AUTH_FAILURE_LIMIT = { maxFailures: 10, windowMs: 60_000, maxAddresses: 10_000 };
 
 /**
@@ -76,15 +76,20 @@ const REFUSALS = new Map<string | symbol, string>([
   [SEVERAL_HEADERS, 'several Authorization headers: send exactly one, "Authorization: Bearer <token>"'],
 ]);
 
-/** 429 while the address is throttled, else 401, counted as a failure. */
+/**
+ * A wrong token: 429 while the address is throttled, else 401, counted as a
+ * failure. A request with no token to try guesses nothing, so it is neither
+ * counted nor throttled: a client (or a check script) that asks several
+ * addresses without one is told 401 each time, as it should be.
+ */
 function refusal(request: FastifyRequest, throttle: FailureThrottle, token: string | symbol): ApiError {
-  const retryAfter = throttle.retryAfterSeconds(request.ip);
+  const retryAfter = typeof token === 'string' ? throttle.retryAfterSeconds(request.ip) : 0;
   if (retryAfter > 0) {
     return new ApiError(429, 'too_many_requests', 'too many failed authentication attempts; try again later', {
       'retry-after': String(retryAfter),
     });
   }
-  throttle.recordFailure(request.ip);
+  if (typeof token === 'string') throttle.recordFailure(request.ip);
   return new ApiError(401, 'unauthorized', REFUSALS.get(token) ?? 'invalid bearer token', {
     'www-authenticate': 'Bearer',
   });

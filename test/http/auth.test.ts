@@ -63,6 +63,16 @@ test('repeated failures from one address are throttled with 429 and Retry-After;
   assert.equal((await getHealthFrom(server, '127.0.0.1', TEST_TOKEN)).status, 200);
 });
 
+test('requests with no token guess nothing: never counted, never throttled, always 401', async (t) => {
+  const server = await startTestServer(t);
+  // A check script asking every address without a token, more than ten times a minute.
+  for (let i = 0; i < 15; i++) await expectUnauthorized(server, i % 3 === 0 ? undefined : i % 3 === 1 ? 'Basic dXNlcjpwdw==' : 'Bearer');
+  // Guessing is still counted from the first wrong token: ten, then 429.
+  for (let i = 0; i < 10; i++) await expectUnauthorized(server, 'Bearer wrong');
+  assert.equal((await fetch(`${server.url}/health`, { headers: { authorization: 'Bearer wrong' } })).status, 429);
+  await expectUnauthorized(server, undefined);
+});
+
 test('the token never appears in the logs, even at trace level', async (t) => {
   const server = await startTestServer(t, { logLevel: 'trace' });
   await server.fetch('/health');
