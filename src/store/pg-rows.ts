@@ -196,7 +196,7 @@ export function idIn(json: string): () => string {
 
 /** The type key of a tombstone's JSON, normalised as when it came in. */
 export function typeKeyIn(json: string): () => string {
-  return () => normaliseTombstoneType((JSON.parse(json) as { type: string }).type).typeKey;
+  return () => normaliseTombstoneType((JSON.parse(json) as { type?: unknown }).type).typeKey;
 }
 
 /**

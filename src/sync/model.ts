@@ -25,7 +25,8 @@ export interface IncomingItem {
 /**
  * A tombstone as it arrived. `typeKey` is the normalised type (`gym`, `problem`,
  * `session`, `attempt`) or, for a type the server does not know, the lower-cased
- * type as sent: such a tombstone is kept and passed on but deletes nothing.
+ * type as sent ('' for none): such a tombstone is kept and passed on but deletes
+ * nothing (sync-semantics.md §4; §1 refuses only what has no id).
  */
 export interface IncomingTombstone {
   readonly typeKey: string;
@@ -39,9 +40,12 @@ export interface ChangeSet {
   readonly tombstones: readonly IncomingTombstone[];
 }
 
-/** `gym`, `Gyms`, `PROBLEM`… → `gym`, `problem`; unknown types lower-cased as they are. */
-export function normaliseTombstoneType(type: string): { typeKey: string; collection: Collection | undefined } {
-  const lower = type.trim().toLowerCase();
+/**
+ * `gym`, `Gyms`, `PROBLEM`… → `gym`, `problem`; unknown types lower-cased as they
+ * are; no type (missing, blank, not a string) is the unknown type ''.
+ */
+export function normaliseTombstoneType(type: unknown): { typeKey: string; collection: Collection | undefined } {
+  const lower = typeof type === 'string' ? type.trim().toLowerCase() : '';
   const singular = lower.endsWith('s') ? lower.slice(0, -1) : lower;
   const collection = COLLECTION_OF.get(singular);
   return collection ? { typeKey: singular, collection } : { typeKey: lower, collection: undefined };

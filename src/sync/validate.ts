@@ -101,8 +101,7 @@ export function readItem(collection: Collection, value: unknown, path: string, j
 export function readTombstone(value: unknown, path: string, json: string | undefined): IncomingTombstone {
   const tombstone = requireItem(value, path);
   const type = tombstone['type'];
-  if (typeof type !== 'string' || type.trim() === '') throw ApiError.badRequest(`${path}.type must be a non-empty string`);
-  requireWellFormed(type, `${path}.type`);
+  if (typeof type === 'string') requireWellFormed(type, `${path}.type`);
   return { ...normaliseTombstoneType(type), id: tombstone['id'] as string, json: json ?? serialise(tombstone, path) };
 }
 

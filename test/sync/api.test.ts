@@ -146,6 +146,22 @@ test('ids and tombstone types of any length are kept, replaced and deleted like 
   );
 });
 
+test('a tombstone with no type, or one that is not a string, is of another type: kept and passed on, deleting nothing', async (t) => {
+  const server = await startTestServer(t);
+  const gym = { id: 'g1', name: 'stays', updatedAt: '2024-01-15T10:00:00.000Z' };
+  assert.equal((await postJson(server, '/sync/delta', { gyms: [gym] })).status, 200);
+  const typeless = [{ id: 'g1', deletedAt: '2024-01-16T10:00:00.000Z' }, { id: 'g1', type: 7, deletedAt: '2024-01-16T10:00:00.000Z' }, { id: 'g2', type: ' ' }];
+  const delta = await postJson(server, '/sync/delta', { lastSyncTime: null, deletedItems: typeless });
+  assert.equal(delta.status, 200, JSON.stringify(delta.body));
+  assert.deepEqual(delta.body.gyms, [gym]);
+  const full = await postJson(server, '/sync', { gyms: [gym], deletedItems: [{ id: 'g3' }] });
+  assert.equal(full.status, 200, JSON.stringify(full.body));
+  const { body } = await getSync(server);
+  assert.deepEqual(body['gyms'], [gym]);
+  // The first of the two without a string type stays, as for any type; the full upload's comes after.
+  assert.deepEqual(body['deletedItems'], [typeless[0], typeless[2], { id: 'g3' }]);
+});
+
 test('one bad item among 50 good ones: 400 naming it, and nothing stored', async (t) => {
   const server = await startTestServer(t);
   await postJson(server, '/sync/delta', { gyms: [{ id: 'keep' }] });
