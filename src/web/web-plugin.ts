@@ -124,7 +124,9 @@ export async function webPlugin(app: FastifyInstance, options: WebOptions): Prom
       return sendError(reply, error instanceof ApiError && status < 500 ? error : new ApiError(status, status >= 500 ? 'internal' : 'bad_request', status >= 500 ? 'internal server error' : error.message));
     }
     if (error instanceof ApiError) reply.headers(error.headers);
-    return html(reply, status, errorPage(status));
+    // A refusal's own words (ours, never the request's) say what to change; 404 and 403 say it already.
+    const reason = error instanceof ApiError && status === 400 ? error.message : undefined;
+    return html(reply, status, errorPage(status, reason));
   });
 
   app.setNotFoundHandler(async (request, reply) => {

@@ -126,7 +126,9 @@ test('wrong and malformed logins are refused clearly and counted by the one fail
     assert.equal(response.headers.get('set-cookie'), null, name);
   }
   // 100 kB: larger than a login form may be, refused before it is read whole.
-  assert.equal((await post(`token=${'x'.repeat(100_000)}`, form)).status, 413);
+  const tooLarge = await post(`token=${'x'.repeat(100_000)}`, form);
+  assert.equal(tooLarge.status, 413);
+  assert.match(await tooLarge.text(), /<title>Too large/);
   // Eight counted so far; the API's wrong tokens count toward the same limit.
   for (let i = 0; i < 2; i++) assert.equal((await server.fetch('/sync', { headers: { authorization: 'Bearer nope' } })).status, 401);
   const throttled = await post('token=wrong', form);

@@ -154,6 +154,8 @@ test('bad input: unknown ids and pages are 404 pages, malformed queries 400 page
     assert.match(response.headers.get('content-type') ?? '', /text\/html/, path);
     assert.equal(response.headers.get('cache-control'), 'no-store', path);
   }
+  // A 400 page says what was wrong.
+  assert.match(await (await webFetch(server, session, '/web/problems?page=-1')).text(), /What was wrong: page must be a whole number from 1\./);
   assert.equal((await webFetch(server, session, '/web/api/nope')).status, 404);
   // A long id is looked up like any other; one longer than a request line may be is refused before any handler runs.
   assert.equal((await webFetch(server, session, `/web/problems/${'x'.repeat(5000)}`)).status, 404);
