@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { ConfigError, type Config } from '../config.js';
+import { ApiError } from '../errors.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { importDocumentText, NOT_UTF8 } from '../sync/legacy-import.js';
@@ -43,7 +44,10 @@ export function historyCommand(config: Config, args: string[], account: string):
     const number = /^#?(\d+)$/.exec(id ?? '')?.[1];
     if (action === 'restore' && number !== undefined && args.length === 2) {
       if (!(await store.readHistory(datasetId, Number(number)))) throw new CommandError(`no history entry #${number}; see \`ascently-sync history list\``);
-      const { stamp } = await new SyncService(store, { historyKeep: config.historyKeep }).restore(datasetId, Number(number));
+      const { stamp } = await new SyncService(store, { historyKeep: config.historyKeep }).restore(datasetId, Number(number)).catch((err: unknown) => {
+        // The account's quota holds for the operator's restore too: said as import says it.
+        throw err instanceof ApiError && err.code === 'quota_exceeded' ? new CommandError(`#${number} was not restored: ${err.message}`) : err;
+      });
       process.stdout.write(`Restored #${number} at ${formatInstant(stamp)}; devices pick it up at their next sync. The replaced data is kept as a new history entry.\n`);
       return 0;
     }

@@ -127,6 +127,24 @@ test('bad input: one line on stderr, exit 1 or 2, and nothing changed', async (t
   assert.equal((await cli(['devices', 'add', 'anna', '🧗'.repeat(100)], env)).code, 0);
 });
 
+test('a history restore the account\'s limit refuses is "not done" (1), said in one line', async (t) => {
+  const dataDir = tempDir(t);
+  const env = { DATA_DIR: dataDir };
+  json(await cli(['accounts', 'add', 'anna', '--json'], env));
+  const file = (name: string, gymName: string): string => {
+    const at = path.join(dataDir, name);
+    writeFileSync(at, JSON.stringify({ gyms: [{ id: 'g1', name: gymName }] }));
+    return at;
+  };
+  assert.equal((await cli(['import', file('large.json', 'x'.repeat(500)), '--account', 'anna'], env)).code, 0);
+  assert.equal((await cli(['import', file('small.json', 'x'), '--account', 'anna'], env)).code, 0);
+  assert.equal((await cli(['accounts', 'set', 'anna', '--max-bytes', '100'], env)).code, 0);
+  // The snapshot holds the large data: putting it back would take the account past its limit.
+  const snapshot = /^#(\d+) /m.exec((await cli(['history', 'list', '--account', 'anna'], env)).stdout)![1]!;
+  refused(await cli(['history', 'restore', snapshot, '--account', 'anna'], env), 1, new RegExp(`#${snapshot} was not restored: .*limit of 100 bytes`));
+  assert.equal((JSON.parse((await cli(['export', '--account', 'anna'], env)).stdout) as { gyms: { name: string }[] }).gyms[0]!.name, 'x');
+});
+
 test('history, import, export and images check work on the account --account names', async (t) => {
   const dataDir = tempDir(t);
   const env = { DATA_DIR: dataDir };
