@@ -8,6 +8,7 @@ import { PgStore } from '../store/pg-store.js';
 import { DATABASE_FILE } from '../store/sqlite-store.js';
 import { TargetNotEmptyError, type CopyBatch } from '../store/store-copy.js';
 import type { Store } from '../store/store.js';
+import { counted } from './progress.js';
 
 const USAGE = 'usage: ascently-sync copy-store --from sqlite:DIR|postgres://… --to sqlite:DIR|postgres://…';
 
@@ -33,9 +34,9 @@ export async function copyStoreCommand(config: Config, from: string | undefined,
   const started = Date.now();
   const { counts, images } = await copyStore(source, target, config.maxImageBytes, { progress: true });
   process.stdout.write(
-    `Copied ${counts.datasets} account(s): ${counts.items} items, ${counts.tombstones} deletions, ${counts.history} history snapshots, ` +
-      `${counts.devices} devices, ${counts.webSessions} web sessions and ` +
-      `${images.count} images (${(images.bytes / 1e6).toFixed(1)} MB) from ${source.label} to ${target.label} in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`,
+    `Copied ${counted(counts.datasets, 'account')}: ${counted(counts.items, 'item')}, ${counted(counts.tombstones, 'deletion')}, ${counted(counts.history, 'history snapshot')}, ` +
+      `${counted(counts.devices, 'device')}, ${counted(counts.webSessions, 'web session')} and ` +
+      `${counted(images.count, 'image')} (${(images.bytes / 1e6).toFixed(1)} MB) from ${source.label} to ${target.label} in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`,
   );
   if (images.skipped.length > 0) process.stdout.write(`Not copied (not a JPEG, PNG, GIF or WebP image): ${images.skipped.join(', ')}\n`);
   return 0;
@@ -69,7 +70,7 @@ export async function copyStore(source: Location, target: Location, maxImageByte
     try {
       const counts = { datasets: 0, items: 0, tombstones: 0, history: 0, devices: 0, webSessions: 0 };
       const report = options.progress ? progress : () => undefined;
-      const batches = counted(sourceStore.readAll(), counts, report);
+      const batches = countedBatches(sourceStore.readAll(), counts, report);
       if (options.replace) {
         if (!(targetStore instanceof PgStore)) throw new Error('only a PostgreSQL store is replaced whole');
         await targetStore.replaceAll(batches);
@@ -119,14 +120,14 @@ function progress(message: string): void {
 
 type Counts = Record<'datasets' | Exclude<CopyBatch['kind'], 'dataset'>, number>;
 
-async function* counted(batches: AsyncIterable<CopyBatch>, counts: Counts, report: (message: string) => void): AsyncGenerator<CopyBatch> {
+async function* countedBatches(batches: AsyncIterable<CopyBatch>, counts: Counts, report: (message: string) => void): AsyncGenerator<CopyBatch> {
   for await (const batch of batches) {
     if (batch.kind === 'dataset') {
       counts.datasets++;
       report(`account ${batch.dataset.name}`);
     } else {
       counts[batch.kind] += batch.rows.length;
-      if (batch.kind === 'items') report(`  ${counts.items} items`);
+      if (batch.kind === 'items') report(`  ${counted(counts.items, 'item')}`);
     }
     yield batch;
   }

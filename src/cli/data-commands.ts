@@ -13,7 +13,7 @@ import { CommandError } from './command-error.js';
 import { SyncService } from '../sync/sync-service.js';
 import { formatInstant } from '../sync/timestamps.js';
 import { CliError } from './exit-codes.js';
-import { formatBytes, formatDuration, Progress } from './progress.js';
+import { counted, formatBytes, formatDuration, Progress } from './progress.js';
 
 /** Runs a task on the named account's data (`--account`, `default` when not given); an unknown name is exit 1. */
 export async function withAccount<T>(config: Config, accountName: string, task: (store: Store, datasetId: number) => Promise<T>): Promise<T> {
@@ -35,7 +35,7 @@ export function historyCommand(config: Config, args: string[], account: string):
       if (entries.length === 0) process.stdout.write('No history yet: a snapshot is kept before each full upload.\n');
       for (const e of entries) {
         process.stdout.write(
-          `#${e.id}  ${formatInstant(e.createdAt)}  ${e.items} items, ${e.tombstones} deletions, ${formatBytes(e.rawBytes)} (${formatBytes(e.storedBytes)} stored)  ${e.reason}\n`,
+          `#${e.id}  ${formatInstant(e.createdAt)}  ${counted(e.items, 'item')}, ${counted(e.tombstones, 'deletion')}, ${formatBytes(e.rawBytes)} (${formatBytes(e.storedBytes)} stored)  ${e.reason}\n`,
         );
       }
       return 0;

@@ -4,7 +4,7 @@ import { thumbnailsDirOf } from '../images/thumbnail-files.js';
 import { collectReferences, deleteOldOrphans, examineImages, ORPHAN_AGE_MS, type StoredFile } from '../images/image-doctor.js';
 import { withAccount } from './data-commands.js';
 import { EXIT_CODES } from './exit-codes.js';
-import { formatBytes } from './progress.js';
+import { counted, formatBytes } from './progress.js';
 
 export interface ImagesOptions {
   deleteOrphans: boolean;
@@ -86,8 +86,8 @@ export async function imagesCommand(config: Config, args: string[], options: Ima
     } else if (old.length > 0) {
       out.push(`Run with --delete-orphans to delete the ${old.length} older than a day.`);
     }
-    if (report.missing.length > 0) out.push(`${report.missing.length} image(s) missing: their problems show no photo until a device uploads them.`);
-    if (removedAccounts.length > 0) out.push(`Deleted the images of ${removedAccounts.length} removed account(s), left by a removal that was cut short.`);
+    if (report.missing.length > 0) out.push(`${counted(report.missing.length, 'image')} missing: their problems show no photo until a device uploads them.`);
+    if (removedAccounts.length > 0) out.push(`Deleted the images of ${counted(removedAccounts.length, 'removed account')}, left by a removal that was cut short.`);
     process.stdout.write(`${out.join('\n')}\n`);
     return exitCode;
   });

@@ -55,7 +55,7 @@ export class Metrics {
     });
     this.writeSeconds = new client.Histogram({
       name: 'ascently_sqlite_write_transaction_duration_seconds',
-      help: 'SQLite write transactions of syncs, commit and fsync included, by operation.',
+      help: 'Write transactions of syncs, commit and fsync included, by operation (named for SQLite; PostgreSQL transactions with DATABASE_URL).',
       labelNames: ['operation'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
@@ -99,7 +99,7 @@ export class Metrics {
     });
     new client.Gauge({
       name: 'ascently_database_bytes',
-      help: 'Size of the SQLite database on disk: its main file and its write-ahead log.',
+      help: 'Size of the database on disk: SQLite\'s main file and write-ahead log, or with DATABASE_URL PostgreSQL\'s database as main.',
       labelNames: ['file'],
       registers,
       async collect() {
