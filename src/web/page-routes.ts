@@ -90,7 +90,9 @@ export async function pageRoutes(app: FastifyInstance, options: PageRouteOptions
   app.post('/devices/revoke', async (request, reply) => {
     checkedPost(request);
     const id = requireField(request, 'id');
-    if (!(await backend.revoke(principal(request), id))) throw ApiError.notFound('no such device');
+    const outcome = await backend.revoke(principal(request), id);
+    if (outcome === 'from_environment') throw ApiError.badRequest("the AUTH_TOKEN device is not revoked here: it ends when AUTH_TOKEN is removed from the server's environment");
+    if (outcome === 'not_found') throw ApiError.notFound('no such device');
     return reply.code(303).header('location', '/web/devices').send();
   });
 

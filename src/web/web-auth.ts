@@ -54,8 +54,8 @@ export class StoreWebAuth {
   }
 
   /** Revokes a device of the principal's account (and the web sessions it opened), or ends one web session. */
-  async revoke(principal: Principal, id: string): Promise<boolean> {
-    return (await this.accounts.revoke(principal.datasetId, id)) === 'revoked';
+  revoke(principal: Principal, id: string): Promise<'revoked' | 'not_found' | 'from_environment'> {
+    return this.accounts.revoke(principal.datasetId, id);
   }
 
   /** A new device of the principal's account; its token is returned to be shown once, and only its hash is kept. */

@@ -217,6 +217,11 @@ test('a web session is listed on the devices page and can be revoked from there'
   assert.equal((await webFetch(server, other, '/web/')).status, 303, 'the revoked session is gone');
   assert.equal((await webFetch(server, mine, '/web/')).status, 200);
   assert.equal((await revoke(mine, 'no-such-id', server.url)).status, 404);
+  // The AUTH_TOKEN device (its id as the CLI lists it) is the environment's: said so, and left as it is.
+  const environment = await revoke(mine, 'auth-token', server.url);
+  assert.equal(environment.status, 400);
+  assert.match(await environment.text(), /it ends when AUTH_TOKEN is removed from the server&#39;s environment/);
+  assert.equal((await server.fetch('/health')).status, 200);
 });
 
 test('a web session ends after WEB_SESSION_DAYS without use, and lasts while used', async (t) => {
