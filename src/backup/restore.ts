@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, rmdir, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -9,6 +10,7 @@ import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-files.js';
 import { SQLITE_SCHEMA_VERSION } from '../store/migrations.js';
 import { Database } from '../store/sqlite-driver.js';
 import { DATABASE_FILE } from '../store/sqlite-store.js';
+import { HOLDS_DATA } from '../store/store-copy.js';
 import { DamagedArchiveError, DATABASE_ENTRY, IMAGES_PREFIX, isSafeEntryName, MANIFEST_ENTRY, parseManifest, TOKEN_ENTRY, type Manifest } from './manifest.js';
 
 export interface RestoreTargets {
@@ -101,10 +103,42 @@ async function removeEmptyFolders(folders: string[], roots: string[]): Promise<v
   for (const dir of [...candidates].sort((a, b) => b.length - a.length)) await rmdir(dir).catch(() => undefined);
 }
 
-/** Whether a folder holds anything at all; a missing folder holds nothing. */
-export async function holdsData(dir: string): Promise<boolean> {
+/** Whether a folder holds anything at all (a restore moves it aside first); a missing folder holds nothing. */
+export async function hasEntries(dir: string): Promise<boolean> {
   try {
     return (await readdir(dir)).length > 0;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+/**
+ * Whether a SQLite install holds data a restore would replace, judged as for
+ * PostgreSQL and copy-store: its database (HOLDS_DATA) or any image file. A folder
+ * a server or the CLI once started in, with nothing synced, or a new volume's
+ * lost+found, holds none. A database that cannot be read is taken to hold data.
+ */
+export async function sqliteHoldsData(dataDir: string, imagesDir: string): Promise<boolean> {
+  return databaseHoldsData(path.join(dataDir, DATABASE_FILE)) || (await holdsFiles(imagesDir));
+}
+
+function databaseHoldsData(file: string): boolean {
+  if (!existsSync(file)) return false;
+  let db: Database | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    return db.prepare(HOLDS_DATA).pluck().get() === 1;
+  } catch {
+    return true;
+  } finally {
+    db?.close();
+  }
+}
+
+async function holdsFiles(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir, { recursive: true, withFileTypes: true })).some((entry) => entry.isFile());
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw err;

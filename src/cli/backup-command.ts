@@ -3,14 +3,14 @@ import { mkdir, open, rmdir, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { createBackup, type BackupProgress } from '../backup/backup.js';
 import { DamagedArchiveError, type Manifest } from '../backup/manifest.js';
-import { extractArchive, holdsData, moveAside, moveBack, verifyArchive } from '../backup/restore.js';
+import { extractArchive, hasEntries, moveAside, moveBack, sqliteHoldsData, verifyArchive } from '../backup/restore.js';
 import { ConfigError, postgresLabel, type Config } from '../config.js';
 import { PRIVATE_DIR_MODE } from '../private-files.js';
 import { CommandError } from './command-error.js';
 import { checkNotFolder, checkWritableTarget } from './data-commands.js';
 import { CliError } from './exit-codes.js';
 import { backupFromPostgres, replacedArchiveFor, restoreIntoPostgres } from './postgres-backup.js';
-import { formatBytes, formatDuration, Progress } from './progress.js';
+import { counted, formatBytes, formatDuration, Progress } from './progress.js';
 import { openStore } from '../store/open-store.js';
 import { databaseInUse } from '../store/sqlite-backup.js';
 import { DATABASE_FILE } from '../store/sqlite-store.js';
@@ -33,7 +33,7 @@ export async function backupCommand(config: Config, args: string[]): Promise<num
     progress.done(),
   );
   process.stdout.write(
-    `Backed up ${count(summary.items, 'item')} (${count(summary.accounts, 'account')}) and ${count(summary.images, 'image')}: ${formatBytes(summary.fileBytes)} in ${formatBytes(summary.archiveBytes)} to ${file} in ${formatDuration(Date.now() - started)}.\n`,
+    `Backed up ${counted(summary.items, 'item')} (${counted(summary.accounts, 'account')}) and ${counted(summary.images, 'image')}: ${formatBytes(summary.fileBytes)} in ${formatBytes(summary.archiveBytes)} to ${file} in ${formatDuration(Date.now() - started)}.\n`,
   );
   return 0;
 }
@@ -62,10 +62,11 @@ export async function restoreCommand(config: Config, args: string[], options: { 
     const imagesApart = !isInside(config.imagesDir, config.dataDir);
     const folders = imagesApart ? [config.dataDir, config.imagesDir] : [config.dataDir];
     const occupied: string[] = [];
-    for (const dir of folders) if (await holdsData(dir)) occupied.push(dir);
-    if (occupied.length > 0 && !options.force) {
+    for (const dir of folders) if (await hasEntries(dir)) occupied.push(dir);
+    if (occupied.length > 0 && !options.force && (await sqliteHoldsData(config.dataDir, config.imagesDir))) {
       throw new CommandError(`${occupied.join(' and ')} already holds data; nothing was changed. Restore into an empty folder (--data-dir DIR), or add --force to move that data aside first.`);
     }
+    // What is there holds no data (a server started once, a volume's lost+found) or --force says so: kept aside all the same.
     if (databaseInUse(config.dataDir)) throw new CommandError(`a server is running on ${config.dataDir}: stop it before restoring; nothing was changed.`);
     const aside: string[] = [];
     for (const dir of occupied) aside.push(await moveAside(dir));
@@ -117,7 +118,7 @@ function reportRestore(manifest: Manifest, into: string, started: number, aside:
   const bytes = manifest.files.reduce((sum, f) => sum + f.size, 0);
   const kept = aside.length > 0 ? ` The data that was there is kept in ${aside.join(' and ')}.` : '';
   process.stdout.write(
-    `Restored ${count(manifest.items, 'item')} (${count(manifest.accounts, 'account')}) and ${count(manifest.images, 'image')}, ${formatBytes(bytes)}, backed up at ${manifest.createdAt}, into ${into} in ${formatDuration(Date.now() - started)}.${kept}\n`,
+    `Restored ${counted(manifest.items, 'item')} (${counted(manifest.accounts, 'account')}) and ${counted(manifest.images, 'image')}, ${formatBytes(bytes)}, backed up at ${manifest.createdAt}, into ${into} in ${formatDuration(Date.now() - started)}.${kept}\n`,
   );
 }
 
@@ -135,8 +136,4 @@ function tokenFile(config: Config): string {
 function isInside(child: string, parent: string): boolean {
   const relative = path.relative(parent, child);
   return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
-}
-
-function count(n: number, noun: string): string {
-  return `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`;
 }

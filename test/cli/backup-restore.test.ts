@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
@@ -237,6 +237,29 @@ test('a folder with data is refused without --force; with it, the old data is mo
   assert.equal(statSync(aside).mode & 0o777, 0o700, 'what was moved aside stays private');
   assert.equal(readFileSync(path.join(aside, 'ascently.db'), 'utf8'), 'the old database');
   assert.equal(readFileSync(path.join(aside, 'images', 'old.jpg'), 'utf8'), 'old image');
+  const restored = await startChildServer(target);
+  t.after(() => restored.kill9());
+  assert.deepEqual(await syncState(restored), before);
+});
+
+test('a folder a server started in once, with nothing synced, holds no data: restored into without --force, its files kept aside', { skip: ON_POSTGRES && SQLITE_BACKUP }, async (t) => {
+  const { dataDir, server } = await seededServer(t);
+  const before = await syncState(server);
+  const file = path.join(tempDir(t), 'b.tar.gz');
+  assert.equal((await cli(['backup', file], { DATA_DIR: dataDir })).code, 0);
+
+  // A new volume's lost+found, and the database and folders a first start makes.
+  const target = tempDir(t);
+  mkdirSync(path.join(target, 'lost+found'));
+  const first = await startChildServer(target);
+  assert.equal((await first.fetch('/health')).status, 200);
+  await first.stop();
+  assert.ok(existsSync(path.join(target, 'ascently.db')));
+
+  const restoredRun = await cli(['restore', file, '--data-dir', target], {});
+  assert.equal(restoredRun.code, 0, restoredRun.stderr);
+  const aside = /kept in (\S+)\.\n$/.exec(restoredRun.stdout)?.[1];
+  assert.ok(aside && existsSync(path.join(aside, 'lost+found')), restoredRun.stdout);
   const restored = await startChildServer(target);
   t.after(() => restored.kill9());
   assert.deepEqual(await syncState(restored), before);
