@@ -65,6 +65,15 @@ async function seededServer(t: TestContext): Promise<{ server: ChildServer; data
   return { server, dataDir, images };
 }
 
+/** A seeded server, what it answers, and a backup of it taken while it runs. */
+async function backedUpServer(t: TestContext): Promise<{ server: ChildServer; dataDir: string; before: Record<string, unknown>; file: string }> {
+  const { dataDir, server } = await seededServer(t);
+  const before = await syncState(server);
+  const file = path.join(tempDir(t), 'b.tar.gz');
+  assert.equal((await cli(['backup', file], { DATA_DIR: dataDir })).code, 0);
+  return { dataDir, server, before, file };
+}
+
 test('backup while running, restore into an empty folder: the same answers, the same image bytes', { skip: ON_POSTGRES && SQLITE_BACKUP }, async (t) => {
   const { server, dataDir, images } = await seededServer(t);
   const before = await syncState(server);
@@ -208,10 +217,7 @@ test('a truncated, bit-flipped or foreign archive, or one of a newer release, is
 });
 
 test('a folder with data is refused without --force; with it, the old data is moved aside, not deleted', { skip: ON_POSTGRES && SQLITE_BACKUP }, async (t) => {
-  const { dataDir, server } = await seededServer(t);
-  const before = await syncState(server);
-  const file = path.join(tempDir(t), 'b.tar.gz');
-  assert.equal((await cli(['backup', file], { DATA_DIR: dataDir })).code, 0);
+  const { dataDir, server, before, file } = await backedUpServer(t);
 
   const target = tempDir(t);
   mkdirSync(path.join(target, 'images'));
@@ -243,10 +249,7 @@ test('a folder with data is refused without --force; with it, the old data is mo
 });
 
 test('a folder a server started in once, with nothing synced, holds no data: restored into without --force, its files kept aside', { skip: ON_POSTGRES && SQLITE_BACKUP }, async (t) => {
-  const { dataDir, server } = await seededServer(t);
-  const before = await syncState(server);
-  const file = path.join(tempDir(t), 'b.tar.gz');
-  assert.equal((await cli(['backup', file], { DATA_DIR: dataDir })).code, 0);
+  const { before, file } = await backedUpServer(t);
 
   // A new volume's lost+found, and the database and folders a first start makes.
   const target = tempDir(t);
