@@ -136,7 +136,8 @@ export function filterProblems(ds: Dataset, filter: ProblemFilter): Problem[] {
     if (filter.climbType !== undefined && p.climbType !== filter.climbType) continue;
     if (filter.grade !== undefined && p.grade !== filter.grade) continue;
     if (filter.active !== undefined && p.isActive !== filter.active) continue;
-    if (filter.tag !== undefined && !p.tags.includes(filter.tag)) continue;
+    // Tags as people type them: `crimp` finds a problem tagged `Crimp`.
+    if (filter.tag !== undefined && !p.tags.some((tag) => tag.toLowerCase() === filter.tag!.toLowerCase())) continue;
     out.push(p);
   }
   return out.sort((a, b) => cmp(a.name, b.name) || cmp(a.id, b.id));

@@ -57,6 +57,7 @@ export interface HeatDay {
   date: string;
   attempts: number;
   sessions: number;
+  sends: number;
 }
 
 /**
@@ -64,7 +65,14 @@ export interface HeatDay {
  * by the day's numbers in its tooltip title and, for everyone, in the table of
  * climbing days under it: colour is never the only carrier.
  */
-export function heatmap(id: string, title: string, description: string, summary: string, today: string, days: HeatDay[], headers: string[]): Html {
+export function heatmap(
+  id: string,
+  text: { title: string; description: string; summary: string; day: (d: HeatDay) => string },
+  today: string,
+  days: HeatDay[],
+  headers: string[],
+): Html {
+  const { title, description, summary } = text;
   const byDate = new Map(days.map((d) => [d.date, d]));
   const end = Date.parse(`${today}T00:00:00Z`);
   const endDow = (new Date(end).getUTCDay() + 6) % 7; // Monday = 0
@@ -79,12 +87,12 @@ export function heatmap(id: string, title: string, description: string, summary:
     const y = (i % 7) * 12;
     cells.push(
       day
-        ? html`<rect class="h${level}" x="${x}" y="${y}" width="10" height="10"><title>${date}: ${day.sessions} / ${day.attempts}</title></rect>`
+        ? html`<rect class="h${level}" x="${x}" y="${y}" width="10" height="10"><title>${text.day(day)}</title></rect>`
         : html`<rect class="h0" x="${x}" y="${y}" width="10" height="10"></rect>`,
     );
   }
   const width = 53 * 12;
   const svg = html`<svg role="img" aria-labelledby="${id}-t ${id}-d" viewBox="0 0 ${width} 84" width="${width}" height="84"><title id="${id}-t">${title}</title><desc id="${id}-d">${description}</desc>${cells}</svg>`;
-  const rows = [...days].reverse().map((d) => [d.date, d.sessions, d.attempts] as Value[]);
+  const rows = [...days].reverse().map((d) => [d.date, d.sessions, d.attempts, d.sends] as Value[]);
   return html`<figure class="chart"><figcaption><h2>${title}</h2></figcaption>${svg}<details><summary>${summary}</summary>${dataTable(title, headers, rows, true)}</details></figure>`;
 }

@@ -33,6 +33,8 @@ export const en = {
     calendar: 'Climbing days in the last 12 months',
     calendarDesc: (days: number) => `${days} climbing days in the last 12 months; each square is a day, darker means more attempts.`,
     calendarTable: (days: number) => `Table of the ${days} climbing days`,
+    calendarDay: (d: { date: string; sessions: number; attempts: number; sends: number }) =>
+      `${d.date}: ${d.sessions} ${d.sessions === 1 ? 'session' : 'sessions'}, ${d.attempts} ${d.attempts === 1 ? 'attempt' : 'attempts'}, ${d.sends} ${d.sends === 1 ? 'send' : 'sends'}`,
     recent: 'Recent sessions',
     noData: 'Nothing synced yet. Once an app syncs with this server, your climbing shows up here.',
   },
@@ -124,7 +126,7 @@ export const en = {
     sessions: 'Sessions (CSV)',
     attempts: 'Attempts (CSV)',
   },
-  results: { SUCCESS: 'Sent', FLASH: 'Flash', FALL: 'Fall', NO_PROGRESS: 'No progress', OTHER: 'Other' } as Record<string, string>,
+  results: { SUCCESS: 'Success', FLASH: 'Flash', FALL: 'Fall', NO_PROGRESS: 'No progress', OTHER: 'Other' } as Record<string, string>,
   yes: 'yes',
   no: 'no',
   unnamed: '(unnamed)',

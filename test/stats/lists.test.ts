@@ -46,6 +46,7 @@ test('problem filters combine; first send is the earliest sending attempt', () =
   const ids = (f: Parameters<typeof filterProblems>[1]) => filterProblems(ds, f).map((p) => p.id);
   assert.deepEqual(ids({}), ['a', 'b', 'c']);
   assert.deepEqual(ids({ tag: 'crimpy' }), ['a', 'b']);
+  assert.deepEqual(ids({ tag: 'Roof' }), ['b'], 'tags in any case');
   assert.deepEqual(ids({ tag: 'crimpy', active: true }), ['a']);
   assert.deepEqual(ids({ gymId: 'g2', climbType: 'ROPE' }), ['c']);
   assert.deepEqual(ids({ grade: 'V3', active: false }), ['b']);

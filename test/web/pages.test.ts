@@ -128,6 +128,42 @@ test('an empty server shows empty pages, not errors', async (t) => {
   assert.deepEqual({ ...exported, exportedAt: 'now' }, { exportedAt: 'now', version: '2.0', formatVersion: '2.0', gyms: [], problems: [], sessions: [], attempts: [], deletedItems: [] });
 });
 
+test('the calendar says each climbing day\'s counts in words and in its table, sends included', async (t) => {
+  const server = await startTestServer(t);
+  const day = new Date(Date.now() - 3 * 86_400_000).toISOString().slice(0, 10);
+  await uploadDocument(server, {
+    sessions: [{ id: 's1', gymId: 'g1', date: day }],
+    attempts: [
+      { id: 'a1', sessionId: 's1', problemId: 'p1', result: 'FALL', timestamp: `${day}T10:00:00.000Z` },
+      { id: 'a2', sessionId: 's1', problemId: 'p1', result: 'SUCCESS', timestamp: `${day}T10:05:00.000Z` },
+    ],
+  });
+  const overview = await (await webFetch(server, await login(server), '/web/')).text();
+  assert.match(overview, new RegExp(`<title>${day}: 1 session, 2 attempts, 1 send</title>`));
+  assert.match(overview, new RegExp(`<tr><t[hd][^>]*>${day}</t[hd]><td[^>]*>1</td><td[^>]*>2</td><td[^>]*>1</td></tr>`));
+});
+
+test('problem filters read the items\' own names and values too (climbType, active=true)', async (t) => {
+  const server = await startTestServer(t);
+  await uploadDocument(server, {
+    problems: [
+      { id: 'p1', name: 'Boulder one', climbType: 'BOULDER', isActive: true },
+      { id: 'p2', name: 'Rope one', climbType: 'ROPE', isActive: false },
+    ],
+  });
+  const session = await login(server);
+  const listed = async (query: string): Promise<string[]> => {
+    const response = await webFetch(server, session, `/web/problems?${query}`);
+    assert.equal(response.status, 200, query);
+    return [...(await response.text()).matchAll(/href="\/web\/problems\/(p\d)"/g)].map((m) => m[1]!);
+  };
+  assert.deepEqual(await listed('type=rope'), ['p2']);
+  assert.deepEqual(await listed('climbType=ROPE'), ['p2']);
+  assert.deepEqual(await listed('active=yes'), ['p1']);
+  assert.deepEqual(await listed('active=true'), ['p1']);
+  assert.deepEqual(await listed('active=false'), ['p2']);
+});
+
 test('bad input: unknown ids and pages are 404 pages, malformed queries 400 pages, never a 500', async (t) => {
   const server = await startTestServer(t);
   await uploadDocument(server, hostileDocument());

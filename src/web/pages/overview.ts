@@ -42,7 +42,13 @@ ${dataTable(
   s.hardest.map((h) => [h.climbType, h.system, h.grade, problemLink(ds, h.problemId), h.date]),
   true,
 )}
-${heatmap('calendar', en.overview.calendar, en.overview.calendarDesc(s.days.length), en.overview.calendarTable(s.days.length), serverDay(now), s.days, [en.columns.date, en.columns.sessions, en.columns.attempts])}
+${heatmap(
+  'calendar',
+  { title: en.overview.calendar, description: en.overview.calendarDesc(s.days.length), summary: en.overview.calendarTable(s.days.length), day: en.overview.calendarDay },
+  serverDay(now),
+  s.days,
+  [en.columns.date, en.columns.sessions, en.columns.attempts, en.columns.sends],
+)}
 <h2>${en.overview.recent}</h2>
 ${dataTable(
   en.overview.recent,

@@ -9,13 +9,17 @@ import { page, type PageContext } from '../layout.js';
 import { oneOf, optionalText, paginate, type Query } from '../query.js';
 import { en } from '../strings.js';
 
+/** The form sends yes or no; true and false, the items' own values, are read too. */
+const ACTIVE_VALUES = ['yes', 'no', 'true', 'false'] as const;
+
 function readFilter(query: Query): ProblemFilter {
-  const active = oneOf(query, 'active', ['yes', 'no'] as const);
+  const active = oneOf(query, 'active', ACTIVE_VALUES);
   return {
     gymId: optionalText(query, 'gym'),
-    climbType: optionalText(query, 'type')?.toUpperCase(),
+    // `climbType`, the items' own name for it, as well as the form's `type`.
+    climbType: (optionalText(query, 'type') ?? optionalText(query, 'climbType'))?.toUpperCase(),
     grade: optionalText(query, 'grade'),
-    active: active === undefined ? undefined : active === 'yes',
+    active: active === undefined ? undefined : active === 'yes' || active === 'true',
     tag: optionalText(query, 'tag'),
   };
 }
