@@ -157,8 +157,8 @@ function checkImagesDir(config: Config): void {
   if (within(images, realPath(thumbnailsDirOf(config.dataDir)))) {
     throw new ConfigError(`IMAGES_DIR (--images-dir) is inside DATA_DIR/thumbnails, where the dashboard keeps its thumbnails: give images a folder of their own.`);
   }
-  if (within(realPath(config.dataFile), images)) {
-    throw new ConfigError('DATA_FILE (--data-file) is inside IMAGES_DIR, where devices could download or replace it by name: keep it outside.');
+  for (const [setting, file] of [['DATA_FILE (--data-file)', config.dataFile], ['AUTH_TOKEN_FILE (--auth-token-file)', config.authTokenFile]] as const) {
+    if (file !== undefined && within(realPath(file), images)) throw new ConfigError(`${setting} is inside IMAGES_DIR, where devices could download or replace it by name: keep it outside.`);
   }
 }
 
@@ -250,14 +250,20 @@ function parseDatabaseUrl(raw: string, name: string): string {
   return value;
 }
 
-function parseCount(raw: string, name: string): number {
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name}: "${raw}" is not a whole number >= 0.`);
-  return Number(raw);
+/**
+ * Counts of snapshots and of days stop at 100,000: more means nothing here, and a
+ * day count past it, as milliseconds, would no longer be an exact number.
+ */
+const MAX_COUNT = 100_000;
+
+function parseCount(raw: string, name: string, min = 0): number {
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || value < min || value > MAX_COUNT) throw new ConfigError(`${name}: "${raw}" is not a whole number from ${min} to ${MAX_COUNT.toLocaleString('en-US')}.`);
+  return value;
 }
 
 function parsePositiveCount(raw: string, name: string): number {
-  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1) throw new ConfigError(`${name}: "${raw}" is not a whole number >= 1.`);
-  return Number(raw);
+  return parseCount(raw, name, 1);
 }
 
 function parseBoolean(raw: string, name: string): boolean {

@@ -54,7 +54,12 @@ export async function startServer(config: Config, token: string | undefined, log
     const app = await buildApp(config, { store, token, logger });
     // Before listening: the first answers already leave old deletions out.
     const stopPruning = await pruneTombstonesDaily(store, config, logger);
-    await app.listen({ port: config.port, host: config.host });
+    await app.listen({ port: config.port, host: config.host }).catch((err: unknown) => {
+      // A HOST that does not resolve fails in getaddrinfo, as an unreachable PostgreSQL host would: said as what it is.
+      const lookup = err as NodeJS.ErrnoException & { hostname?: string };
+      if (lookup.syscall === 'getaddrinfo') throw new ConfigError(`HOST ${JSON.stringify(config.host)} is not an address of this machine or a name it resolves (${lookup.code}); set HOST to an IP address, localhost, or 0.0.0.0`);
+      throw err;
+    });
     await logStartup(app, store, config, logger);
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> => {

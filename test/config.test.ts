@@ -72,5 +72,10 @@ test('account settings: new accounts unlimited by default, web sessions 30 days;
   assert.deepEqual([fractions.defaultMaxBytes, fractions.defaultMaxImageBytes], [1100, 1536]);
   assert.equal(resolveConfig(rawFromEnv({ DEFAULT_MAX_BYTES: '0' })).defaultMaxBytes, null);
   assert.throws(() => resolveConfig(rawFromEnv({ DEFAULT_MAX_BYTES: '12XB' })), /DEFAULT_MAX_BYTES \(--default-max-bytes\): "12XB" is not a size/);
-  assert.throws(() => resolveConfig(rawFromEnv({ WEB_SESSION_DAYS: '0' })), /WEB_SESSION_DAYS \(--web-session-days\): "0" is not a whole number >= 1/);
+  assert.throws(() => resolveConfig(rawFromEnv({ WEB_SESSION_DAYS: '0' })), /WEB_SESSION_DAYS \(--web-session-days\): "0" is not a whole number from 1 to 100,000/);
+  // Past what a count can mean, and past what a day count in milliseconds holds exactly: refused, not broken later.
+  for (const env of ['HISTORY_KEEP', 'TOMBSTONE_RETENTION_DAYS', 'WEB_SESSION_DAYS']) {
+    assert.throws(() => resolveConfig(rawFromEnv({ [env]: '99999999999999999999' })), new RegExp(`${env} .*is not a whole number from [01] to 100,000`));
+  }
+  assert.equal(resolveConfig(rawFromEnv({ HISTORY_KEEP: '100000' })).historyKeep, 100_000);
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -21,6 +21,8 @@ const startErrors: [string, Record<string, string>, RegExp][] = [
   ['a bad PORT', { PORT: 'http', AUTH_TOKEN: 'x' }, /PORT \(--port\): "http" is not a port; use a whole number from 0 to 65535/],
   ['no token and no device', {}, /no token and no device: .*`ascently-sync accounts add NAME`.*AUTH_TOKEN.*--generate-token/],
   ['an unreadable token file', { AUTH_TOKEN_FILE: '/nonexistent/token' }, /AUTH_TOKEN_FILE: cannot read \/nonexistent\/token \(ENOENT\)/],
+  // Not "cannot reach PostgreSQL": the name lookup that fails is the listener's.
+  ['a HOST that does not resolve', { HOST: 'no-such-host.invalid', AUTH_TOKEN: 'x'.repeat(32) }, /HOST "no-such-host\.invalid" is not an address of this machine or a name it resolves/],
 ];
 for (const [name, env, message] of startErrors) {
   test(`the server refuses to start with ${name}, saying why in one line`, async (t) => {
@@ -105,6 +107,13 @@ test('IMAGES_DIR that is DATA_DIR (or holds it) is refused at start: devices cou
   const dataFile = await cli(['serve'], { DATA_DIR: dataDir, DATA_FILE: path.join(linked, 'images', 'ascently.json'), AUTH_TOKEN: TEST_TOKEN });
   assert.equal(dataFile.code, 2);
   assert.match(dataFile.stderr, /^ascently-sync: DATA_FILE \(--data-file\) is inside IMAGES_DIR/);
+  // The token file too: any device of the account could download the AUTH_TOKEN device's token.
+  const images = path.join(dataDir, 'images');
+  mkdirSync(images, { recursive: true });
+  writeFileSync(path.join(images, 'token.txt'), `${TEST_TOKEN}\n`);
+  const tokenFile = await cli(['serve'], { DATA_DIR: dataDir, AUTH_TOKEN: '', AUTH_TOKEN_FILE: path.join(images, 'token.txt') });
+  assert.equal(tokenFile.code, 2);
+  assert.match(tokenFile.stderr, /^ascently-sync: AUTH_TOKEN_FILE \(--auth-token-file\) is inside IMAGES_DIR/);
 });
 
 test('a database left readable by an earlier version is made private at start', { skip: SQLITE_FILES }, async (t) => {
