@@ -66,8 +66,9 @@ export async function writeFullUpload(db: pg.PoolClient, datasetId: number, data
         rawBytes,
         gzip,
       ]);
-      await db.query('DELETE FROM history WHERE dataset_id = $1 AND id NOT IN (SELECT id FROM history WHERE dataset_id = $1 ORDER BY id DESC LIMIT $2)', [datasetId, upload.historyKeep]);
     }
+    // Down to HISTORY_KEEP with or without a new snapshot: 0 keeps none, earlier ones included.
+    await db.query('DELETE FROM history WHERE dataset_id = $1 AND id NOT IN (SELECT id FROM history WHERE dataset_id = $1 ORDER BY id DESC LIMIT $2)', [datasetId, upload.historyKeep]);
   }
   await db.query('UPDATE datasets SET last_stamp = $2, written = true, extra_json = $3, json_bytes = $4 WHERE id = $1', [datasetId, stamp, extraFieldsJson, bytes]);
   return { stamp };

@@ -171,8 +171,9 @@ export class SqliteStore implements Store {
         if (snapshot) {
           const { reason, items: count, tombstones: tombstoneCount, rawBytes, gzip } = snapshot;
           s.insertHistory.run(datasetId, now, reason, count, tombstoneCount, rawBytes, gzip);
-          s.pruneHistory.run(datasetId, datasetId, upload.historyKeep);
         }
+        // Down to HISTORY_KEEP with or without a new snapshot: 0 keeps none, earlier ones included.
+        if (diff.changes) s.pruneHistory.run(datasetId, datasetId, upload.historyKeep);
         let itemBytes = diff.unchangedBytes;
         let itemsWritten = 0;
         for (let position = 0; position < items.length; position++) {

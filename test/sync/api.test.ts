@@ -162,6 +162,17 @@ test('a tombstone with no type, or one that is not a string, is of another type:
   assert.deepEqual(body['deletedItems'], [typeless[0], typeless[2], { id: 'g3' }]);
 });
 
+test('HISTORY_KEEP is how many snapshots there are after a replacing upload: lowered to 0, none, the earlier ones included', async (t) => {
+  const first = await startTestServer(t, { historyKeep: '2' });
+  const upload = (server: TestServer, name: string) => postJson(server, '/sync', { gyms: [{ id: 'g1', name }] });
+  for (const name of ['a', 'b', 'c', 'd']) assert.equal((await upload(first, name)).status, 200);
+  const account = await first.store.datasetId('default');
+  assert.equal((await first.store.listHistory(account)).length, 2);
+  const second = await startTestServer(t, { historyKeep: '0' }, { dataDir: first.dataDir });
+  assert.equal((await upload(second, 'e')).status, 200);
+  assert.deepEqual(await second.store.listHistory(account), []);
+});
+
 test('one bad item among 50 good ones: 400 naming it, and nothing stored', async (t) => {
   const server = await startTestServer(t);
   await postJson(server, '/sync/delta', { gyms: [{ id: 'keep' }] });
