@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { ConfigError, type Config } from '../config.js';
 import { ApiError } from '../errors.js';
+import { PRIVATE_FILE_MODE } from '../private-files.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { importDocumentText, NOT_UTF8 } from '../sync/legacy-import.js';
@@ -151,7 +152,8 @@ async function writeExport(chunks: AsyncIterable<string>, file: string | undefin
   // Written beside the target and renamed, so a failed export never leaves half a file.
   const temporary = `${file}.partial`;
   try {
-    await pipeline(counted, createWriteStream(temporary));
+    // Private, as the data folder and backups are: it holds the same data.
+    await pipeline(counted, createWriteStream(temporary, { mode: PRIVATE_FILE_MODE }));
     renameSync(temporary, file);
   } catch (err) {
     rmSync(temporary, { force: true });

@@ -54,6 +54,7 @@ export function describeFailure(err: unknown): Failure {
   const system = err as NodeJS.ErrnoException & { address?: string; port?: number };
   if (code !== undefined && system.syscall === 'listen') return failure('listen', listenMessage(system));
   if (code === 'EPIPE') return failure('file', 'the program reading the output closed it before the end (EPIPE): what it got is incomplete');
+  if (err instanceof Error && POSTGRES_CONNECTION_LOST.test(err.message)) return failure('database', `PostgreSQL: ${err.message.split('\n')[0]}; check DATABASE_URL (its host, and sslmode if you set one)`);
   if (isPostgresRefusal(err)) return failure('database', `PostgreSQL refused: ${(err as Error).message} (${code}); check DATABASE_URL`);
   if (isPostgres(err) && (code === INSUFFICIENT_PRIVILEGE || code === NO_SCHEMA_TO_CREATE_IN)) {
     return failure('database', `PostgreSQL refused: ${(err as Error).message} (${code}); the DATABASE_URL user must own its database, or may create tables in it`);
@@ -64,7 +65,7 @@ export function describeFailure(err: unknown): Failure {
   if (code !== undefined && code in FILE_ERRORS) return failure('file', `${system.path ?? 'a file'}: ${FILE_ERRORS[code]}`);
   if (code === 'SQLITE_FULL') return failure('file', 'the disk or the database is full (SQLITE_FULL); nothing was written; free some space and try again');
   if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') return failure('file', `the database in DATA_DIR is not a readable SQLite file (${code}); restore it from a backup`);
-  if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY') return failure('file', `the database in DATA_DIR cannot be opened for writing (${code}); check the folder's owner and permissions`);
+  if (code === 'SQLITE_CANTOPEN' || code?.startsWith('SQLITE_READONLY')) return failure('file', `the database in DATA_DIR cannot be opened for writing (${code}); check the folder's owner and permissions`);
   const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
   return failure('internal', `unexpected error: ${reason} (run with LOG_LEVEL=debug for the stack, and please report it)`);
 }
@@ -95,6 +96,9 @@ function listenMessage(err: NodeJS.ErrnoException & { address?: string; port?: n
 function firstSentence(message: string): string {
   return message.split(/\.\s|\n/)[0]!.replace(/\.$/, '');
 }
+
+/** node-postgres's words for a connection that never got going: no SSL where sslmode asks for it, a host that stopped answering. */
+const POSTGRES_CONNECTION_LOST = /^(?:The server does not support SSL connections|Connection terminated unexpectedly|Connection terminated due to connection timeout)/;
 
 const POSTGRES_UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET']);
 

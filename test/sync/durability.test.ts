@@ -204,6 +204,7 @@ test('ascently-sync import then export round-trips a document, and a server star
   await cli(first, 'import', source);
   const exported = path.join(work, 'out.json');
   await cli(first, 'export', exported);
+  assert.equal(statSync(exported).mode & 0o777, 0o600, 'private, as the data it holds');
   const out = JSON.parse(readFileSync(exported, 'utf8')) as Doc;
   assertSameData(out, legacyDocument);
   assert.match(out['exportedAt'] as string, ISO_MS);
