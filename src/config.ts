@@ -1,4 +1,4 @@
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { thumbnailsDirOf } from './images/thumbnail-files.js';
 
@@ -137,8 +137,23 @@ export function resolveConfig(raw: RawSettings): Config {
     metricsToken: parsed.metricsToken as string | undefined,
     logFormat: (parsed.logFormat as LogFormat | undefined) ?? DEFAULTS.logFormat,
   };
-  if (config.databaseUrl === undefined) checkImagesDir(config);
+  checkFolder(config.dataDir, 'DATA_DIR (--data-dir)');
+  if (config.databaseUrl === undefined) {
+    checkFolder(config.imagesDir, 'IMAGES_DIR (--images-dir)');
+    checkImagesDir(config);
+  }
   return Object.freeze(config);
+}
+
+/** A folder setting that names a file: said as such, not as whatever making the folder inside it fails with. */
+function checkFolder(dir: string, setting: string): void {
+  let stats;
+  try {
+    stats = statSync(dir);
+  } catch {
+    return; // Missing (made at start) or unreadable (reported with its path when used).
+  }
+  if (!stats.isDirectory()) throw new ConfigError(`${setting} is ${dir}, which is a file: give a folder (it is made if missing).`);
 }
 
 /**
@@ -208,7 +223,7 @@ export function postgresLabel(databaseUrl: string): string {
 
 /** The token the server checks, from AUTH_TOKEN or AUTH_TOKEN_FILE; undefined when neither is set. */
 export function readConfiguredToken(config: Config): string | undefined {
-  if (config.authToken !== undefined) return config.authToken;
+  if (config.authToken !== undefined) return sendable(config.authToken, 'AUTH_TOKEN');
   if (config.authTokenFile === undefined) return undefined;
   let text: string;
   try {
@@ -219,6 +234,16 @@ export function readConfiguredToken(config: Config): string | undefined {
   }
   const token = text.trim();
   if (token === '') throw new ConfigError(`AUTH_TOKEN_FILE: ${config.authTokenFile} is empty.`);
+  return sendable(token, `AUTH_TOKEN_FILE (${config.authTokenFile})`);
+}
+
+/**
+ * A token goes in an `Authorization: Bearer` header: one word of printable ASCII.
+ * One with a space, a line break or a letter like é could never be sent, and the
+ * server would start only to refuse every device.
+ */
+function sendable(token: string, setting: string): string {
+  if (!/^[\x21-\x7e]+$/.test(token)) throw new ConfigError(`${setting}: the token must be printable ASCII without spaces or line breaks (it is sent in an HTTP header).`);
   return token;
 }
 

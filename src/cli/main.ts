@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { ConfigError, rawFromEnv, resolveConfig, SETTINGS, type RawSettings } from '../config.js';
+import { ConfigError, rawFromEnv, resolveConfig, SETTINGS, type Config, type RawSettings } from '../config.js';
 import { COMMANDS, RUNNING } from './commands.js';
 import { describeFailure } from './exit-codes.js';
 
@@ -39,9 +39,17 @@ async function main(argv: string[]): Promise<number | typeof RUNNING> {
     const value = values[s.flag];
     if (typeof value === 'string' && !own(s.flag)) raw[s.key] = value;
   }
-  const config = resolveConfig(raw);
-  logLevel = config.logLevel;
-  return command.run({ config, args, flags });
+  // Read when a command asks for them: `help` and `token` run whatever the environment holds, so help can explain a bad setting.
+  let config: Config | undefined;
+  return command.run({
+    args,
+    flags,
+    get config(): Config {
+      config ??= resolveConfig(raw);
+      logLevel = config.logLevel;
+      return config;
+    },
+  });
 }
 
 /**

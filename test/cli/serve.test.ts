@@ -17,10 +17,21 @@ test('`token` prints a new random 256-bit token', async () => {
   assert.notEqual(first.stdout, second.stdout);
 });
 
+test('help and token run whatever the environment holds: help is where a bad setting is explained', async () => {
+  const bad = { PORT: 'abc', AUTH_TOKEN: 'x', AUTH_TOKEN_FILE: '/nonexistent' };
+  for (const args of [['help'], ['--help'], ['token']]) {
+    const result = await cli(args, bad);
+    assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
+    assert.ok(result.stdout.length > 0);
+  }
+  assert.equal((await cli(['accounts', 'list'], bad)).code, 2, 'a command that reads the settings still refuses them');
+});
+
 const startErrors: [string, Record<string, string>, RegExp][] = [
   ['a bad PORT', { PORT: 'http', AUTH_TOKEN: 'x' }, /PORT \(--port\): "http" is not a port; use a whole number from 0 to 65535/],
   ['no token and no device', {}, /no token and no device: .*`ascently-sync accounts add NAME`.*AUTH_TOKEN.*--generate-token/],
   ['an unreadable token file', { AUTH_TOKEN_FILE: '/nonexistent/token' }, /AUTH_TOKEN_FILE: cannot read \/nonexistent\/token \(ENOENT\)/],
+  ['a token no HTTP header can carry', { AUTH_TOKEN: 'tökén with spaces and more than 32 characters' }, /AUTH_TOKEN: the token must be printable ASCII without spaces/],
   // Not "cannot reach PostgreSQL": the name lookup that fails is the listener's.
   ['a HOST that does not resolve', { HOST: 'no-such-host.invalid', AUTH_TOKEN: 'x'.repeat(32) }, /HOST "no-such-host\.invalid" is not an address of this machine or a name it resolves/],
 ];
@@ -32,6 +43,29 @@ for (const [name, env, message] of startErrors) {
     assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
   });
 }
+
+test('DATA_DIR or IMAGES_DIR naming a file is refused, naming the setting', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'a-file');
+  writeFileSync(file, 'not a folder');
+  const cases: [Record<string, string>, string][] = [[{ DATA_DIR: file }, 'DATA_DIR']];
+  // With DATABASE_URL images are kept in the database, and IMAGES_DIR is not read.
+  if (!ON_POSTGRES) cases.push([{ DATA_DIR: path.join(dir, 'data'), IMAGES_DIR: file }, 'IMAGES_DIR']);
+  for (const [env, setting] of cases) {
+    const result = await cli(['serve'], { ...env, AUTH_TOKEN: TEST_TOKEN });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, new RegExp(`^ascently-sync: ${setting} \\(--[a-z-]+\\) is .*a-file, which is a file: give a folder`));
+  }
+});
+
+test('a token file of two lines is refused: no header can carry the token it makes', async (t) => {
+  const dir = tempDir(t);
+  const tokenFile = path.join(dir, 'secret');
+  writeFileSync(tokenFile, `${TEST_TOKEN}\n${TEST_TOKEN}\n`);
+  const result = await cli(['serve'], { DATA_DIR: path.join(dir, 'data'), AUTH_TOKEN_FILE: tokenFile });
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /^ascently-sync: AUTH_TOKEN_FILE \(.*secret\): the token must be printable ASCII without spaces or line breaks/);
+});
 
 test('a token file is read and trimmed (Docker secrets)', async (t) => {
   const dir = tempDir(t);
