@@ -137,15 +137,20 @@ export function resolveConfig(raw: RawSettings): Config {
     metricsToken: parsed.metricsToken as string | undefined,
     logFormat: (parsed.logFormat as LogFormat | undefined) ?? DEFAULTS.logFormat,
   };
-  checkFolder(config.dataDir, 'DATA_DIR (--data-dir)');
-  if (config.databaseUrl === undefined) {
-    checkFolder(config.imagesDir, 'IMAGES_DIR (--images-dir)');
-    checkImagesDir(config);
-  }
+  if (config.databaseUrl === undefined) checkImagesDir(config);
   return Object.freeze(config);
 }
 
-/** A folder setting that names a file: said as such, not as whatever making the folder inside it fails with. */
+/**
+ * Before the server starts: a folder setting that names a file is said as such,
+ * not as whatever making a folder in it fails with. (The CLI's commands meet the
+ * same file with its path in their one line.)
+ */
+export function checkFolders(config: Config): void {
+  checkFolder(config.dataDir, 'DATA_DIR (--data-dir)');
+  if (config.databaseUrl === undefined) checkFolder(config.imagesDir, 'IMAGES_DIR (--images-dir)');
+}
+
 function checkFolder(dir: string, setting: string): void {
   let stats;
   try {

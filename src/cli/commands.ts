@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import { checkFolders, type Config } from '../config.js';
 import { createLogger } from '../logger.js';
 import { DEFAULT_ACCOUNT } from '../store/account-store.js';
 import { closeOnSignals, startServer } from '../server.js';
@@ -45,6 +45,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     help: [['[serve]', 'run the server (the default)']],
     flags: { 'generate-token': { doc: 'make a token and keep it in DATA_DIR when none is set or kept' } },
     async run({ config, flags }) {
+      checkFolders(config);
       const token = resolveToken(config, flags['generate-token'] === true, (message) => process.stderr.write(`${message}\n`));
       const logger = createLogger(config.logLevel, undefined, config.logFormat);
       const starting = startServer(config, token, logger);
