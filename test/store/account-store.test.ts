@@ -16,6 +16,11 @@ const TINY_PNG = TINY_IMAGES['image/png'];
  * The account part of the Store, through the interface only, so that another
  * backend can run the same file with its own factory.
  */
+/** A delta from scratch straight to the store, as SyncService makes it: its streamed answer's share reserved first, where the store has such shares. */
+async function deltaFromScratch(store: Store, accountId: number, text: string, now: number): ReturnType<Store['applyDelta']> {
+  return store.applyDelta(accountId, validateDelta(parseDocument(text), text), now, await store.reserveStreamedAnswer?.(accountId));
+}
+
 async function openStore(t: TestContext): Promise<Store> {
   const dataDir = tempDir(t);
   const store = await openTestStore(dataDir);
@@ -125,7 +130,7 @@ test('removing an account removes all it holds and nothing of the others; its id
   for (const account of [anna, ben]) {
     const text = '{"gyms":[{"id":"g1","updatedAt":"2024-01-01T00:00:00Z"}]}';
     // From scratch, the answer is an open read of the store: closed, as the sync service closes it once sent.
-    (await store.applyDelta(account.id, validateDelta(parseDocument(text), text), 10)).close();
+    (await deltaFromScratch(store, account.id, text, 10)).close();
     await (await store.images(imagesDir).account(account, { maxBytes: 1000, removeLeftovers: true })).save('a.png', Readable.from([TINY_PNG]));
   }
   await store.accounts.createWebSession({ id: 'w1', idHash: secretHash('c'), accountId: anna.id, deviceId: 'd1', from: 'a' }, 0);
@@ -146,7 +151,7 @@ test('removing an account removes all it holds and nothing of the others; its id
   assert.equal((await store.stats(anna.id).catch(() => undefined))?.items.gyms ?? 0, 0);
   // A request that was let in before the removal and reaches the store after it: refused as its token now is, not a 500.
   const text = '{"gyms":[{"id":"g2"}]}';
-  for (const late of [store.applyDelta(anna.id, validateDelta(parseDocument(text), text), 22), store.lastStamp(anna.id)]) {
+  for (const late of [() => deltaFromScratch(store, anna.id, text, 22), () => store.lastStamp(anna.id)]) {
     await assert.rejects(late, (err: { status?: number; code?: string }) => err.status === 401 && err.code === 'unauthorized');
   }
 
@@ -159,7 +164,7 @@ test('forgetting old deletions keeps the byte figure exact, and only for that ac
   const anna = (await store.accounts.create('anna', device('d1'), NO_QUOTAS, 1))!;
   const ben = (await store.accounts.create('ben', device('d2'), NO_QUOTAS, 1))!;
   const text = '{"gyms":[{"id":"g1","updatedAt":"2024-01-01T00:00:00Z"}],"deletedItems":[{"id":"p1","type":"problem","deletedAt":"2024-01-01T00:00:00Z"}]}';
-  for (const account of [anna, ben]) (await store.applyDelta(account.id, validateDelta(parseDocument(text), text), 1_000)).close();
+  for (const account of [anna, ben]) (await deltaFromScratch(store, account.id, text, 1_000)).close();
   const bytes = async (id: number) => (await store.accounts.list()).find((a) => a.id === id)!.bytes;
   const before = await bytes(anna.id);
   assert.equal(await store.pruneTombstones(anna.id, 2_000), 1);
