@@ -213,15 +213,26 @@ export class PgStore implements Store {
     return { main: rows[0]!.size, wal: 0 };
   }
 
-  async pruneTombstones(datasetId: number, stampedBefore: number): Promise<number> {
-    // The forgotten deletions leave the account's byte count too.
-    const { rows } = await this.pool.query<{ n: number; bytes: string | null }>(
-      `WITH gone AS (DELETE FROM tombstones WHERE dataset_id = $1 AND stamp < $2 RETURNING octet_length(json) AS bytes),
-         shrunk AS (UPDATE datasets SET json_bytes = json_bytes - (SELECT coalesce(sum(bytes), 0) FROM gone) WHERE id = $1)
-       SELECT count(*) AS n FROM gone`,
-      [datasetId, stampedBefore],
-    );
-    return rows[0]!.n;
+  /**
+   * Under the dataset's row lock, taken first as every write takes it: deleting
+   * the tombstones first and locking the row second deadlocked with a full upload
+   * of another process that re-sent those deletions (it holds the row and waits
+   * for the tombstones), and PostgreSQL failed the upload. An account removed
+   * meanwhile has nothing left to prune.
+   */
+  pruneTombstones(datasetId: number, stampedBefore: number): Promise<number> {
+    return this.transaction(async (db) => {
+      const locked = await db.query('SELECT 1 FROM datasets WHERE id = $1 FOR UPDATE', [datasetId]);
+      if (locked.rows.length === 0) return 0;
+      // The forgotten deletions leave the account's byte count too.
+      const { rows } = await db.query<{ n: number; bytes: string | null }>(
+        `WITH gone AS (DELETE FROM tombstones WHERE dataset_id = $1 AND stamp < $2 RETURNING octet_length(json) AS bytes),
+           shrunk AS (UPDATE datasets SET json_bytes = json_bytes - (SELECT coalesce(sum(bytes), 0) FROM gone) WHERE id = $1)
+         SELECT count(*) AS n FROM gone`,
+        [datasetId, stampedBefore],
+      );
+      return rows[0]!.n;
+    });
   }
 
   async holdsData(): Promise<boolean> {
