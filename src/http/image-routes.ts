@@ -51,7 +51,12 @@ export async function imageRoutes(app: FastifyInstance, options: ImageRouteOptio
     if (declared > options.maxImageBytes) throw tooLarge(options.maxImageBytes);
     const body = request.body instanceof Readable ? request.body : request.raw;
     const account = accountOf(request);
-    const saved = await (await imagesOf(account)).save(name, body, account.maxImageBytes);
+    const saved = await (await imagesOf(account)).save(name, body, account.maxImageBytes).catch(async (err: unknown) => {
+      // The account removed (by the CLI, perhaps in another process) while the bytes
+      // arrived fails the write in the store's own way: refused as its token now is.
+      if (!(err instanceof ApiError) && (await options.store.accounts.find(account.accountName))?.id !== account.accountId) throw ApiError.accountRemoved();
+      throw err;
+    });
     options.metrics?.imageUploaded(saved.size);
     return reply
       .header('etag', saved.etag)

@@ -68,10 +68,13 @@ export async function receiveImage(
   }
 }
 
-/** A body cut short by the client is its fault (400), not the server's. */
+/**
+ * A body cut short by the client is its fault (400), not the server's. One that
+ * ended is destroyed too once read: what failed after it is the server's.
+ */
 export function interrupted(err: unknown, source: Readable): ApiError | undefined {
   if (err instanceof ApiError) return undefined;
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ERR_STREAM_PREMATURE_CLOSE' || source.destroyed) return ApiError.badRequest('the upload was interrupted before the body ended');
+  if (code === 'ERR_STREAM_PREMATURE_CLOSE' || (source.destroyed && !source.readableEnded)) return ApiError.badRequest('the upload was interrupted before the body ended');
   return undefined;
 }
