@@ -68,9 +68,13 @@ export class PgAccountStore implements AccountStore {
       const { rows } = await db.query<{ name: string }>('SELECT name FROM datasets WHERE id = $1 FOR UPDATE', [accountId]);
       if (!rows[0]) return false;
       // Its images go in the same transaction: with PostgreSQL nothing is left for afterwards.
-      await db.query('DELETE FROM image_chunks WHERE blob_id IN (SELECT blob_id FROM images WHERE dataset_id = $1)', [accountId]);
+      // Their rows first, then the chunks of the blobs they named, in a statement of its
+      // own: an upload (of another process) that replaced one meanwhile is waited for and
+      // its blob taken. Chunks deleted by the names read first left that blob's for good.
+      const { rows: blobs } = await db.query<{ blob_id: number }>('DELETE FROM images WHERE dataset_id = $1 RETURNING blob_id', [accountId]);
+      await db.query('DELETE FROM image_chunks WHERE blob_id = ANY($1::bigint[])', [blobs.map((b) => b.blob_id)]);
       // Children first: the foreign keys hold at every step.
-      for (const table of ['web_sessions', 'devices', 'history', 'tombstones', 'items', 'images']) {
+      for (const table of ['web_sessions', 'devices', 'history', 'tombstones', 'items']) {
         await db.query(`DELETE FROM ${table} WHERE dataset_id = $1`, [accountId]);
       }
       await db.query('DELETE FROM datasets WHERE id = $1', [accountId]);
