@@ -77,8 +77,10 @@ export async function readForDelta(db: pg.PoolClient, datasetId: number, request
  * is unchanged (sync-semantics.md, section 5). The rows as they were before the
  * write come back from the same statement, a WITH's parts sharing one snapshot,
  * for the rows it replaced alone (xmax is set on a row ON CONFLICT updated, not
- * on one it inserted): a first upload reads nothing back. OFFSET 0 keeps each a
- * lookup by key, not a join over the dataset.
+ * on one it inserted): a first upload reads nothing back. A join, not a lookup
+ * per row: before PostgreSQL has statistics on the items (a new database, a bulk
+ * load) it took the index by collection for that lookup, one pass over the
+ * collection per item, and a re-upload of a few thousand went from 1 s to minutes.
  * Returns how many rows the batch changed.
  */
 export async function upsertItems(
@@ -100,7 +102,7 @@ export async function upsertItems(
      SELECT count(*)::text AS written, NULL AS collection, NULL AS id, NULL AS json, NULL AS stamp, NULL AS time FROM written
      UNION ALL
      SELECT NULL, i.collection, i.id, i.json, i.stamp, i.updated_ms FROM written w
-     CROSS JOIN LATERAL (SELECT collection, id, json, stamp, updated_ms FROM items WHERE dataset_id = $1 AND collection = w.collection AND id = w.id OFFSET 0) AS i
+     JOIN items i ON i.dataset_id = $1 AND i.collection = w.collection AND i.id = w.id
      WHERE w.replaced`,
     [datasetId, stamp, items.map((i) => i.collection), items.map((i) => key(i.id)), items.map((i) => i.time), items.map((i) => i.json)],
   );
