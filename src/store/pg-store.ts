@@ -183,6 +183,8 @@ export class PgStore implements Store {
   }
 
   async readHistory(datasetId: number, historyId: number): Promise<Buffer | undefined> {
+    // The column is an integer: an id past it names no entry, as on SQLite, rather than failing the query.
+    if (!Number.isInteger(historyId) || historyId < 1 || historyId > PG_INT_MAX) return undefined;
     const { rows } = await this.pool.query<{ gzip: Buffer }>('SELECT gzip FROM history WHERE dataset_id = $1 AND id = $2', [datasetId, historyId]);
     return rows[0]?.gzip;
   }
@@ -316,6 +318,8 @@ export interface LockedDataset {
  */
 const STREAMED_PER_ACCOUNT = 3;
 const READ_CONNECTIONS = 10;
+/** The largest value of an integer column (history ids). */
+const PG_INT_MAX = 2_147_483_647;
 
 function openPool(databaseUrl: string, max: number): pg.Pool {
   const pool = new pg.Pool({ connectionString: databaseUrl, max, types: TYPES });

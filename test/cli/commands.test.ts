@@ -93,6 +93,11 @@ test('history restore takes the id as `history list` prints it, and sizes read a
   const restored = await cli(['history', 'restore', id], env);
   assert.equal(restored.code, 0, restored.stderr);
   assert.match(restored.stdout, new RegExp(`^Restored ${id} at `));
+  // Past what PostgreSQL's integer ids hold, an id names no entry there either (it was exit 70, "out of range").
+  for (const unknown of ['2147483648', '99999999999999999999']) {
+    const refused = await cli(['history', 'restore', unknown], env);
+    assert.deepEqual([refused.code, oneLine(refused)], [1, `ascently-sync: no history entry #${unknown}; see \`ascently-sync history list\``]);
+  }
 });
 
 test('`help` and --help print aligned columns; every setting and command has its row', async () => {
