@@ -113,6 +113,8 @@ export class PgAccountStore implements AccountStore {
   }
 
   revoke(accountId: number, id: string): Promise<'revoked' | 'not_found' | 'from_environment'> {
+    // No id holds U+0000, which PostgreSQL text cannot: unknown, as on SQLite, not a failed query.
+    if (id.includes('\u0000')) return Promise.resolve('not_found');
     return this.transaction(async (db) => {
       const { rows } = await db.query<{ from_env: boolean }>('SELECT from_env FROM devices WHERE id = $1 AND dataset_id = $2 FOR UPDATE', [id, accountId]);
       if (rows[0]?.from_env) return 'from_environment' as const;

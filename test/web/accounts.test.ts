@@ -47,6 +47,8 @@ test('each account sees only its own data, photos and devices on the dashboard',
   // Ben cannot revoke anna's device, even with his own valid form.
   const benCsrf = csrfFrom(await (await webFetch(server, benWeb, '/web/devices')).text());
   assert.equal((await form(server, benWeb, '/web/devices/revoke', { csrf: benCsrf, id: anna.deviceId })).status, 404);
+  // No id holds U+0000 (PostgreSQL text cannot): a 404 as for any unknown id, on either store (it was a 500 there).
+  assert.equal((await form(server, benWeb, '/web/devices/revoke', { csrf: benCsrf, id: `${anna.deviceId}\u0000` })).status, 404);
   assert.equal((await webFetch(server, annaWeb, '/web/')).status, 200);
 });
 
