@@ -1,16 +1,13 @@
 import { checkFolders, type Config } from '../config.js';
-import { createLogger } from '../logger.js';
 import { DEFAULT_ACCOUNT } from '../store/account-store.js';
-import { closeOnSignals, startServer } from '../server.js';
-import { accountsCommand, devicesCommand, type AccountOptions } from './accounts-command.js';
-import { backupCommand, restoreCommand } from './backup-command.js';
-import { copyStoreCommand } from './copy-store-command.js';
-import { exportCommand, historyCommand, importCommand } from './data-commands.js';
+import type { AccountOptions } from './accounts-command.js';
 import { EXIT_CODES } from './exit-codes.js';
-import { healthcheck } from './healthcheck.js';
 import { renderHelp } from './help.js';
-import { imagesCommand } from './images-command.js';
 import { newToken, resolveToken } from './token.js';
+
+// Each command's module is loaded when that command runs: loading them all (the
+// server's Fastify, pino and prom-client among them) took about 0.3 s of every
+// run, the Docker HEALTHCHECK's every 30 s too, for code a command never calls.
 
 /** What a command resolves to when it keeps the process alive (the server). */
 export const RUNNING = 'running';
@@ -47,6 +44,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     async run({ config, flags }) {
       checkFolders(config);
       const token = resolveToken(config, flags['generate-token'] === true, (message) => process.stderr.write(`${message}\n`));
+      const [{ createLogger }, { closeOnSignals, startServer }] = await Promise.all([import('../logger.js'), import('../server.js')]);
       const logger = createLogger(config.logLevel, undefined, config.logFormat);
       const starting = startServer(config, token, logger);
       closeOnSignals(starting, logger);
@@ -67,17 +65,17 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
       ['history restore <id>', 'put a snapshot back (itself a new write)'],
     ],
     flags: { account: ACCOUNT },
-    run: ({ config, args, flags }) => historyCommand(config, args, account(flags)),
+    run: async ({ config, args, flags }) => (await import('./data-commands.js')).historyCommand(config, args, account(flags)),
   },
   import: {
     help: [['import <file>', 'replace the data with an ascently.json']],
     flags: { account: ACCOUNT },
-    run: ({ config, args, flags }) => importCommand(config, args, account(flags)),
+    run: async ({ config, args, flags }) => (await import('./data-commands.js')).importCommand(config, args, account(flags)),
   },
   export: {
     help: [['export [file]', 'write the GET /sync document (stdout by default)']],
     flags: { account: ACCOUNT },
-    run: ({ config, args, flags }) => exportCommand(config, args, account(flags)),
+    run: async ({ config, args, flags }) => (await import('./data-commands.js')).exportCommand(config, args, account(flags)),
   },
   images: {
     help: [['images check', 'missing and orphan images; exit 1 if any need action']],
@@ -87,8 +85,8 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
       json: JSON_OUTPUT,
       account: ACCOUNT,
     },
-    run: ({ config, args, flags }) =>
-      imagesCommand(config, args, {
+    run: async ({ config, args, flags }) =>
+      (await import('./images-command.js')).imagesCommand(config, args, {
         deleteOrphans: flags['delete-orphans'] === true,
         all: flags['all'] === true,
         json: flags['json'] === true,
@@ -110,7 +108,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
       yes: { doc: 'confirm a removal' },
       json: JSON_OUTPUT,
     },
-    run: ({ config, args, flags }) => accountsCommand(config, args, accountOptions(flags)),
+    run: async ({ config, args, flags }) => (await import('./accounts-command.js')).accountsCommand(config, args, accountOptions(flags)),
   },
   devices: {
     help: [
@@ -119,16 +117,16 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
       ['devices revoke <account> <id>', 'revoke a device or web session, from its next request on'],
     ],
     flags: { json: JSON_OUTPUT },
-    run: ({ config, args, flags }) => devicesCommand(config, args, accountOptions(flags)),
+    run: async ({ config, args, flags }) => (await import('./accounts-command.js')).devicesCommand(config, args, accountOptions(flags)),
   },
   backup: {
     help: [['backup <file>', 'write a .tar.gz of the database and images (SQLite or PostgreSQL), while the server runs']],
-    run: ({ config, args }) => backupCommand(config, args),
+    run: async ({ config, args }) => (await import('./backup-command.js')).backupCommand(config, args),
   },
   restore: {
     help: [['restore <file>', 'check a backup, then restore it into DATA_DIR, or DATABASE_URL when set (stop the server first)']],
     flags: { force: { doc: 'keep the data already there aside first (a folder in DATA_DIR; with DATABASE_URL, an archive beside the file)' } },
-    run: ({ config, args, flags }) => restoreCommand(config, args, { force: flags['force'] === true }),
+    run: async ({ config, args, flags }) => (await import('./backup-command.js')).restoreCommand(config, args, { force: flags['force'] === true }),
   },
   'copy-store': {
     help: [['copy-store --from <a> --to <b>', 'copy everything between SQLite (sqlite:DIR) and PostgreSQL (postgres://…), into an empty store']],
@@ -136,11 +134,11 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
       from: { doc: 'the store to copy from, sqlite:DIR or postgres://…', value: '<store>' },
       to: { doc: 'the empty store to copy into', value: '<store>' },
     },
-    run: ({ config, flags }) => copyStoreCommand(config, text(flags, 'from'), text(flags, 'to')),
+    run: async ({ config, flags }) => (await import('./copy-store-command.js')).copyStoreCommand(config, text(flags, 'from'), text(flags, 'to')),
   },
   healthcheck: {
     help: [['healthcheck', 'ask the local server for /health; exit 0 if healthy']],
-    run: ({ config }) => healthcheck(config),
+    run: async ({ config }) => (await import('./healthcheck.js')).healthcheck(config),
   },
   help: {
     help: [['help', 'this text (also -h, --help)']],
