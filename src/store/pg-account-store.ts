@@ -116,6 +116,11 @@ export class PgAccountStore implements AccountStore {
     // No id holds U+0000, which PostgreSQL text cannot: unknown, as on SQLite, not a failed query.
     if (id.includes('\u0000')) return Promise.resolve('not_found');
     return this.transaction(async (db) => {
+      // The account's row first, as every write and `accounts remove` take it: a
+      // revoke that locked the device first deadlocked with a removal holding the
+      // account and deleting its web sessions, and PostgreSQL failed one of them.
+      const account = await db.query('SELECT 1 FROM datasets WHERE id = $1 FOR SHARE', [accountId]);
+      if (account.rows.length === 0) return 'not_found' as const;
       const { rows } = await db.query<{ from_env: boolean }>('SELECT from_env FROM devices WHERE id = $1 AND dataset_id = $2 FOR UPDATE', [id, accountId]);
       if (rows[0]?.from_env) return 'from_environment' as const;
       if (rows[0]) {
