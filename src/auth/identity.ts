@@ -80,11 +80,11 @@ export class TokenResolver {
   }
 }
 
-/** Opens a web session for the device a token resolved to; returns the secret for the cookie (only its hash is kept). */
-export async function startWebSession(store: AccountStore, identity: Identity, from: string, now: number): Promise<string> {
+/** Opens a web session for the device a token resolved to; returns the secret for the cookie (only its hash is kept), or undefined if the device is gone by now. */
+export async function startWebSession(store: AccountStore, identity: Identity, from: string, now: number): Promise<string | undefined> {
   const secret = newSessionSecret();
-  await store.createWebSession({ id: newShortId(), idHash: secretHash(secret), accountId: identity.accountId, deviceId: identity.deviceId, from }, now);
-  return secret;
+  const started = await store.createWebSession({ id: newShortId(), idHash: secretHash(secret), accountId: identity.accountId, deviceId: identity.deviceId, from }, now);
+  return started ? secret : undefined;
 }
 
 /** The session a cookie's secret names, if live (WEB_SESSION_DAYS idle ends it). */

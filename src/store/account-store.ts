@@ -68,7 +68,11 @@ export interface AccountStore {
   /** How many devices exist in all, the AUTH_TOKEN one included. */
   countDevices(): Promise<number>;
 
-  createWebSession(session: NewWebSession, now: number): Promise<void>;
+  /**
+   * false, keeping nothing, when the session's device is gone: revoked, or its
+   * account removed, since its token was checked (another request, another process).
+   */
+  createWebSession(session: NewWebSession, now: number): Promise<boolean>;
   /**
    * The live web session with this SHA-256, touched as used now; undefined (and
    * deleted) once idle longer than `idleMs`, or when its device is gone.

@@ -175,11 +175,22 @@ export class PgAccountStore implements AccountStore {
     return (await this.pool.query<{ n: number }>('SELECT count(*) AS n FROM devices')).rows[0]!.n;
   }
 
-  async createWebSession(session: NewWebSession, now: number): Promise<void> {
-    await this.pool.query(
-      'INSERT INTO web_sessions (id, id_sha256, dataset_id, device_id, created_at, last_used_at, last_used_from) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [session.id, session.idHash, session.accountId, session.deviceId, now, now, session.from],
-    );
+  createWebSession(session: NewWebSession, now: number): Promise<boolean> {
+    return this.transaction(async (db) => {
+      // The account's row, then the device's, in the order a removal and a revoke take
+      // them: either is waited for and then found gone, where the insert's foreign key
+      // failed (a 500 for a login whose device was revoked meanwhile). Held, neither
+      // can be deleted until the session is in, for them to delete with it.
+      const account = await db.query('SELECT 1 FROM datasets WHERE id = $1 FOR KEY SHARE', [session.accountId]);
+      if (account.rows.length === 0) return false;
+      const device = await db.query('SELECT 1 FROM devices WHERE id = $1 AND dataset_id = $2 FOR KEY SHARE', [session.deviceId, session.accountId]);
+      if (device.rows.length === 0) return false;
+      await db.query(
+        'INSERT INTO web_sessions (id, id_sha256, dataset_id, device_id, created_at, last_used_at, last_used_from) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+        [session.id, session.idHash, session.accountId, session.deviceId, now, now, session.from],
+      );
+      return true;
+    });
   }
 
   async findWebSession(idHash: Buffer, now: number, idleMs: number, from: string): Promise<WebSessionOwner | undefined> {

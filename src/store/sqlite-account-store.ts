@@ -141,8 +141,8 @@ export class SqliteAccountStore implements AccountStore {
     return this.s.countDevices.get() as number;
   }
 
-  async createWebSession(session: NewWebSession, now: number): Promise<void> {
-    this.s.insertWebSession.run(session.id, session.idHash, session.accountId, session.deviceId, now, now, session.from);
+  async createWebSession(session: NewWebSession, now: number): Promise<boolean> {
+    return this.s.insertWebSession.run(session.id, session.idHash, session.accountId, session.deviceId, now, now, session.from, session.deviceId, session.accountId).changes === 1;
   }
 
   async findWebSession(idHash: Buffer, now: number, idleMs: number, from: string): Promise<WebSessionOwner | undefined> {
@@ -207,8 +207,10 @@ function prepareStatements(db: Database) {
     markSeen: db.prepare('UPDATE devices SET last_seen_at = ?, last_seen_from = ? WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at <= ?)'),
     environmentDevice: db.prepare('SELECT token_sha256 AS tokenHash, dataset_id AS accountId FROM devices WHERE id = ?'),
     countDevices: db.prepare('SELECT count(*) FROM devices').pluck(),
+    // Only for a device still there: one revoked (or its account removed) since its token was checked fails no foreign key.
     insertWebSession: db.prepare(
-      'INSERT INTO web_sessions (id, id_sha256, dataset_id, device_id, created_at, last_used_at, last_used_from) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      `INSERT INTO web_sessions (id, id_sha256, dataset_id, device_id, created_at, last_used_at, last_used_from)
+       SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM devices WHERE id = ? AND dataset_id = ?)`,
     ),
     webSessionByHash: db.prepare(
       `SELECT w.id AS sessionId, w.dataset_id AS accountId, a.name AS accountName, w.device_id AS deviceId, w.last_used_at AS lastUsedAt

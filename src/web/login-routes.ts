@@ -33,8 +33,10 @@ export async function loginRoutes(app: FastifyInstance, options: LoginOptions): 
     checkSameOrigin(request);
     const token = formToken(request.body);
     const principal = token ? await backend.authenticateToken(token, request.ip) : undefined;
-    if (principal) {
-      const secret = await backend.startSession(principal, request.ip);
+    // A device revoked (or its account removed) since its token was checked opens no
+    // session: the token is wrong by now, and answered and counted as any wrong one.
+    const secret = principal && (await backend.startSession(principal, request.ip));
+    if (secret !== undefined) {
       setSessionCookie(request, reply, secret, cookie);
       return reply.code(303).header('location', '/web/').send();
     }

@@ -33,8 +33,8 @@ export class StoreWebAuth {
     return identity && principalOf(identity);
   }
 
-  /** Opens a web session for the principal's device; returns the cookie's secret (the store keeps its hash). */
-  startSession(principal: Principal, from: string): Promise<string> {
+  /** Opens a web session for the principal's device; returns the cookie's secret (the store keeps its hash), or undefined if the device is gone by now. */
+  startSession(principal: Principal, from: string): Promise<string | undefined> {
     const identity: Identity = { accountId: principal.datasetId, accountName: principal.account, deviceId: principal.deviceId, maxImageBytes: null };
     return startWebSession(this.accounts, identity, from, this.now());
   }

@@ -108,6 +108,21 @@ test('revoking a device ends its web sessions; the AUTH_TOKEN device is not revo
   assert.equal(await store.accounts.findByTokenHash(secretHash('env-token')), undefined, 'gone from the environment, gone');
 });
 
+test('a web session for a device revoked, or an account removed, since its token was checked is not opened, and fails nothing', async (t) => {
+  const store = await openStore(t);
+  const anna = (await store.accounts.create('anna', device('d1'), NO_QUOTAS, 1))!;
+  await store.accounts.addDevice(anna.id, device('d2'), 2);
+  const session = (id: string, deviceId: string) => ({ id, idHash: secretHash(`cookie-${id}`), accountId: anna.id, deviceId, from: 'a' });
+  await store.accounts.createWebSession(session('w1', 'd1'), 3);
+  assert.equal((await store.accounts.findWebSession(secretHash('cookie-w1'), 3, 1e9, 'x'))?.sessionId, 'w1');
+  assert.equal(await store.accounts.revoke(anna.id, 'd1'), 'revoked');
+  assert.equal(await store.accounts.createWebSession(session('w2', 'd1'), 4), false, 'its device was revoked');
+  assert.equal(await store.accounts.createWebSession({ ...session('w3', 'd2'), accountId: await store.datasetId('default') }, 4), false, "another account's device");
+  assert.equal(await store.accounts.remove(anna.id, 5), true);
+  assert.equal(await store.accounts.createWebSession(session('w4', 'd2'), 6), false, 'its account was removed');
+  for (const id of ['w1', 'w2', 'w3', 'w4']) assert.equal(await store.accounts.findWebSession(secretHash(`cookie-${id}`), 7, 1e9, 'x'), undefined, id);
+});
+
 test('a web session ends after the idle time, and is touched at most once a minute', async (t) => {
   const store = await openStore(t);
   const anna = (await store.accounts.create('anna', device('d1'), NO_QUOTAS, 0))!;
