@@ -4,7 +4,7 @@ import { nextStamp } from '../sync/stamps.js';
 import type { LockedDataset } from './pg-store.js';
 import { insertTombstones, key, upsertItems, WRITE_ROWS } from './pg-rows.js';
 import { checkQuota } from './quota.js';
-import type { FullUploadWrite } from './store.js';
+import { DatasetWritten, type FullUploadWrite } from './store.js';
 
 /**
  * PgStore's full upload, inside the transaction that holds the dataset's row
@@ -14,6 +14,11 @@ import type { FullUploadWrite } from './store.js';
  * transaction, on a connection of its own.
  */
 export async function writeFullUpload(db: pg.PoolClient, datasetId: number, dataset: LockedDataset, upload: FullUploadWrite, now: number): Promise<{ stamp: number }> {
+  if (upload.onlyIfNeverWritten) {
+    // Read under the row lock: a write another process committed before it was taken is seen.
+    const { rows } = await db.query<{ written: boolean }>('SELECT written FROM datasets WHERE id = $1', [datasetId]);
+    if (rows[0]!.written) throw new DatasetWritten();
+  }
   const stamp = nextStamp(dataset.last_stamp, now);
   const { items, tombstones, extraFieldsJson } = upload.plan;
   let changed = 0;

@@ -24,6 +24,7 @@ import { SqliteImageIndex } from './sqlite-image-index.js';
 import { HOLDS_DATA, type CopyBatch } from './store-copy.js';
 import {
   type ChangeSnapshot,
+  DatasetWritten,
   type DatasetStats,
   type DeltaOutcome,
   type ExportSnapshot,
@@ -165,6 +166,8 @@ export class SqliteStore implements Store {
     return this.db
       .transaction(() => {
         const dataset = this.dataset(datasetId);
+        // In the immediate transaction: no other process can write it from here on.
+        if (upload.onlyIfNeverWritten && dataset.written) throw new DatasetWritten();
         // The caller holds the dataset's write lock; this guards against another process.
         if (dataset.last_stamp !== lastStamp) throw new Error('the dataset changed while a full upload was being prepared');
         const stamp = nextStamp(dataset.last_stamp, now);

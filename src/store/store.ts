@@ -80,6 +80,12 @@ export interface FullUploadWrite {
    */
   readonly snapshot?: () => Promise<HistorySnapshot | undefined>;
   readonly historyKeep: number;
+  /**
+   * The one-time import of a reference server's file: refused with DatasetWritten,
+   * nothing stored, when the dataset has been written, by any process. Decided in
+   * the write's transaction, since another process may write it up to then.
+   */
+  readonly onlyIfNeverWritten?: boolean;
 }
 
 export interface HistorySnapshot {
@@ -185,4 +191,9 @@ export interface ChangeSnapshot {
  */
 export class UnreservedStreamedAnswer extends Error {
   override name = 'UnreservedStreamedAnswer';
+}
+
+/** A full upload made only if the dataset was never written (onlyIfNeverWritten), found written in its transaction. */
+export class DatasetWritten extends Error {
+  override name = 'DatasetWritten';
 }

@@ -117,9 +117,9 @@ export class SyncService {
    * POST /sync, from the request body's bytes (in memory, or a file it was
    * received into): the upload becomes the dataset, after a snapshot of what it
    * replaces. The body is checked before the write lock is taken, so a slow or
-   * invalid upload never holds up other writes.
+   * invalid upload never holds up other writes. `onlyIfNeverWritten`: see FullUploadWrite.
    */
-  async fullUpload(datasetId: number, body: Buffer | UploadSource, reason = 'full upload'): Promise<{ stamp: number }> {
+  async fullUpload(datasetId: number, body: Buffer | UploadSource, reason = 'full upload', onlyIfNeverWritten = false): Promise<{ stamp: number }> {
     // The plan binds the body's bytes as text: UTF-8 is checked once here (a file source was checked as it was received).
     if (Buffer.isBuffer(body) && !isUtf8(body)) throw ApiError.badRequest(NOT_UTF8_BODY);
     // The stored items spare the scan parsing what the device sends again unchanged;
@@ -141,7 +141,7 @@ export class SyncService {
       };
       const written = await this.store.applyFullUpload(
         datasetId,
-        { plan, snapshot: this.options.historyKeep > 0 ? snapshot : undefined, historyKeep: this.options.historyKeep },
+        { plan, snapshot: this.options.historyKeep > 0 ? snapshot : undefined, historyKeep: this.options.historyKeep, onlyIfNeverWritten },
         this.now(),
       );
       this.options.onSync?.({ datasetId, kind: 'full_upload', received: plan.items.length + plan.tombstones.length, sent: 0, writeSeconds: secondsSince(started) });
