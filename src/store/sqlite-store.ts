@@ -140,7 +140,24 @@ export class SqliteStore implements Store {
     return streamedDelta(this.file, datasetId, outcome.stamp, outcome.echoItems, outcome.echoTombstones);
   }
 
+  /**
+   * The upload is compared with the stored data before its transaction (the
+   * history snapshot is read and compressed in between, without holding SQLite's
+   * write lock). The caller holds the dataset's lock in this process, but another
+   * process (the CLI's import or history restore, a second server) may write in
+   * between: the comparison is then made again against what it wrote.
+   */
   async applyFullUpload(datasetId: number, upload: FullUploadWrite, now: number): Promise<{ stamp: number }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.compareAndWrite(datasetId, upload, now);
+      } catch (err) {
+        if (!(err instanceof ChangedMeanwhile) || attempt === FULL_UPLOAD_ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  private async compareAndWrite(datasetId: number, upload: FullUploadWrite, now: number): Promise<{ stamp: number }> {
     const before = this.dataset(datasetId);
     const diff = compareUpload(this.compareStatements, datasetId, upload.plan, before.extra_json, before.last_stamp);
     const snapshot = diff.changes && upload.snapshot ? await upload.snapshot() : undefined;
@@ -169,7 +186,7 @@ export class SqliteStore implements Store {
         // In the immediate transaction: no other process can write it from here on.
         if (upload.onlyIfNeverWritten && dataset.written) throw new DatasetWritten();
         // The caller holds the dataset's write lock; this guards against another process.
-        if (dataset.last_stamp !== lastStamp) throw new Error('the dataset changed while a full upload was being prepared');
+        if (dataset.last_stamp !== lastStamp) throw new ChangedMeanwhile('the dataset changed while a full upload was being prepared');
         const stamp = nextStamp(dataset.last_stamp, now);
         if (snapshot) {
           const { reason, items: count, tombstones: tombstoneCount, rawBytes, gzip } = snapshot;
@@ -302,6 +319,12 @@ export class SqliteStore implements Store {
     };
   }
 }
+
+/** Written by another process between a full upload's comparison and its transaction. */
+class ChangedMeanwhile extends Error {}
+
+/** How many times a full upload is compared and written before another process's writes make it give up. */
+const FULL_UPLOAD_ATTEMPTS = 5;
 
 function openDatabase(file: string): Database {
   const db = new Database(file);

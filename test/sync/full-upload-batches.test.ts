@@ -4,6 +4,8 @@ import { text as readAll } from 'node:stream/consumers';
 import { test, type TestContext } from 'node:test';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { SyncService } from '../../src/sync/sync-service.js';
+import { planScannedUpload } from '../../src/sync/upload-plan.js';
+import { scanFullUpload } from '../../src/sync/upload-scan.js';
 import { tempDir } from '../helpers/server.js';
 
 /**
@@ -105,6 +107,43 @@ test('large re-uploads keep unchanged items and change the rest, across batches'
   assert.deepEqual(answer.attempts[exported.attempts.findIndex((json) => idOf(json) === 'a2000')], { id: 'a2000', updatedAt: '2025-01-01T00:00:00.000Z', notes: 'newer' });
   assert.ok(position > 0);
   assert.equal(answer.attempts.length, shuffled.attempts.length);
+});
+
+test('a full upload that another process wrote under, between its comparison and its write, is compared again and stored', async (t) => {
+  // The comparison is made before the transaction, while the history snapshot is
+  // read: the CLI's import, or another server on the same file, may write then.
+  const dir = tempDir(t);
+  const store = new SqliteStore(dir);
+  const other = new SqliteStore(dir);
+  t.after(() => Promise.all([store.close(), other.close()]));
+  const datasetId = await store.datasetId('default');
+  await new SyncService(store, { historyKeep: 5 }).fullUpload(datasetId, body(baseDoc()));
+
+  const uploaded = baseDoc();
+  uploaded.attempts[0] = attempt(0, ' edited');
+  let snapshots = 0;
+  const { stamp } = await store.applyFullUpload(
+    datasetId,
+    {
+      plan: planScannedUpload(scanFullUpload(body(uploaded))),
+      historyKeep: 5,
+      snapshot: async () => {
+        // The first time only: another connection edits one item and adds one.
+        if (snapshots++ === 0) {
+          const meanwhile = { lastSyncTime: '2000-01-01T00:00:00.000Z', attempts: [JSON.parse(attempt(1, ' meanwhile')), JSON.parse(attempt(9999))] };
+          await text(await new SyncService(other, { historyKeep: 5 }).delta(datasetId, JSON.stringify(meanwhile)));
+        }
+        return undefined;
+      },
+    },
+    Date.now() + 60_000,
+  );
+  assert.equal(snapshots, 2, 'compared again, with a snapshot of what the other process wrote');
+  const service = new SyncService(store, { historyKeep: 5 });
+  const answer = JSON.parse(await text((await service.openExport(datasetId))!)) as Doc;
+  // The upload is the data: what the other process wrote is replaced by it, as by any later full upload.
+  assert.deepEqual(answer.attempts.map((item) => JSON.stringify(item)), uploaded.attempts);
+  assert.equal(await store.lastStamp(datasetId), stamp);
 });
 
 /** A store of its own, with full uploads one second apart, and its gyms' rows in the export's order. */
