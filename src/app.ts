@@ -13,6 +13,7 @@ import { installErrorHandling, sendError } from './http/error-handler.js';
 import { FailureThrottle } from './http/failure-throttle.js';
 import { healthRoutes } from './http/health-routes.js';
 import { imageRoutes } from './http/image-routes.js';
+import { installExpectContinue } from './http/expect-continue.js';
 import { installLingeringClose, type LingerBound } from './http/lingering-close.js';
 import { installRequestLog } from './http/request-log.js';
 import { syncRoutes } from './http/sync-routes.js';
@@ -89,6 +90,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   // stored unanswered. Each is answered, and the connection closed after that answer.
   (app.server as typeof app.server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   installLingeringClose(app, config.maxJsonBytes, deps.linger);
+  installExpectContinue(app);
 
   // Once shutting down, answers in flight close their connection, so the server
   // can finish as soon as they are sent instead of waiting on idle keep-alives.

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { declineBody, hasBody } from './expect-continue.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -32,26 +33,21 @@ export const LINGER: LingerBound = { maxMs: 30_000, minBytes: 64 * 1024 * 1024 }
 export function installLingeringClose(app: FastifyInstance, jsonLimit: number, bound: LingerBound = LINGER): void {
   app.addHook('onSend', (request, reply, payload, done) => {
     const raw = request.raw;
+    // A request without a body is not complete either while it is answered within the parser's
+    // own callback (an authenticated GET): there is nothing to read, and no timer to spend on it.
     const unread = hasBody(raw) && !raw.complete && !raw.destroyed;
+    // A client still waiting for `100 Continue` is not asked for the body: Node closes after this answer (expect-continue.ts).
+    const declined = unread && declineBody(raw);
     if (unread) discardRest(raw, Math.max(2 * (request.routeOptions.config?.bodyLimitBytes ?? jsonLimit), bound.minBytes), bound.maxMs);
     // Fastify asks to close after refusing a body too large to read (413). Once the
     // body is read, here or already by the parser, the connection is as good as any
     // other, and the answer says what any kept connection's does.
-    if ((unread || (reply.statusCode === 413 && raw.complete && !raw.destroyed)) && reply.hasHeader('connection') && keepsAlive(raw)) {
+    if (!declined && (unread || (reply.statusCode === 413 && raw.complete && !raw.destroyed)) && reply.hasHeader('connection') && keepsAlive(raw)) {
       reply.header('connection', 'keep-alive');
       reply.header('keep-alive', `timeout=${Math.floor(request.server.server.keepAliveTimeout / 1000)}`);
     }
     done(null, payload);
   });
-}
-
-/**
- * Whether the request declared a body. One without is not complete either while
- * it is answered within the parser's own callback (an authenticated GET needs no
- * wait): there is nothing to read, and discarding would cost a timer a request.
- */
-function hasBody(request: IncomingMessage): boolean {
-  return request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
 }
 
 /** Whether the client means to keep the connection: HTTP/1.1 and no `Connection: close`. */
