@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'range_not_satisfiable'
   | 'too_many_requests'
   | 'insufficient_storage'
+  | 'not_implemented'
   | 'internal';
 
 export class ApiError extends Error {

@@ -66,6 +66,7 @@ export function installErrorHandling(app: FastifyInstance, limits: { maxJsonByte
   });
 
   replaceClientErrorHandler(app);
+  refuseTunnels(app);
 }
 
 /**
@@ -134,6 +135,23 @@ function replaceClientErrorHandler(app: FastifyInstance): void {
       );
     }
     socket.destroy();
+  });
+}
+
+/**
+ * CONNECT asks for a tunnel, and this server is no proxy. Node hands such a
+ * request to a 'connect' listener and, with none, closes the connection without
+ * a word: a client given the server's address as its proxy saw only an empty
+ * reply. It is told so, the way a request Node cannot parse is (Fastify never
+ * sees either).
+ */
+function refuseTunnels(app: FastifyInstance): void {
+  app.server.on('connect', (_request: unknown, socket: Socket) => {
+    app.log.debug({ method: 'CONNECT', status: 501 }, 'tunnel request refused');
+    const body = JSON.stringify({ error: 'CONNECT is not supported: this server is not a proxy', code: 'not_implemented' satisfies ErrorCode });
+    socket.on('error', () => undefined);
+    socket.write(`HTTP/1.1 501 ${STATUS_CODES[501]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    socket.destroySoon();
   });
 }
 

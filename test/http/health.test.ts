@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startTestServer } from '../helpers/server.js';
+import { startTestServer, TEST_TOKEN } from '../helpers/server.js';
+import { rawRequest } from '../hostile/raw-http.js';
 
 test('GET /health answers exactly {"status":"ok","version":"2.0.0"}', async (t) => {
   const server = await startTestServer(t);
@@ -52,4 +53,15 @@ test('a 5xx hides its cause from the client and is logged once with the request 
   assert.equal(errors.length, 1, JSON.stringify(errors));
   assert.match(errors[0].reqId, /\S/);
   assert.match(body.error, new RegExp(errors[0].reqId), 'the client can quote the request id');
+});
+
+test('CONNECT, which asks for a tunnel, is told with a JSON 501 that this is no proxy, not closed without a word', async (t) => {
+  const server = await startTestServer(t);
+  for (const target of ['climb.example.org:443', '/sync']) {
+    const answer = await rawRequest(server.url, `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\nAuthorization: Bearer ${TEST_TOKEN}\r\n\r\n`);
+    assert.equal(answer.status, 501, target);
+    assert.equal(answer.headers['connection'], 'close', target);
+    assert.deepEqual(JSON.parse(answer.body.toString('utf8')), { error: 'CONNECT is not supported: this server is not a proxy', code: 'not_implemented' }, target);
+  }
+  assert.equal((await server.fetch('/health')).status, 200);
 });
