@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'quota_exceeded'
   | 'unsupported_media_type'
   | 'range_not_satisfiable'
+  | 'expectation_failed'
   | 'too_many_requests'
   | 'insufficient_storage'
   | 'not_implemented'

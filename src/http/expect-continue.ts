@@ -1,8 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import { ApiError } from '../errors.js';
 
 /** Requests that sent `Expect: 100-continue` and whose body nothing has asked for yet. */
 const awaitingContinue = new WeakSet<IncomingMessage>();
+/** Requests whose Expect asks for something else, which no server of ours can meet. */
+const unmetExpectation = new WeakSet<IncomingMessage>();
 
 /**
  * `Expect: 100-continue` (curl sends it for bodies over 1 MiB, OkHttp when the
@@ -29,6 +32,17 @@ export function installExpectContinue(app: FastifyInstance): void {
       };
     }
     app.server.emit('request', request, response);
+  });
+  // Any other expectation is refused with 417 (RFC 9110 §10.1.1). Node answered it
+  // itself with an empty body, unlogged; now as any refusal is, through Fastify.
+  app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+    unmetExpectation.add(request);
+    app.server.emit('request', request, response);
+  });
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (!unmetExpectation.has(request.raw)) return done();
+    const named = JSON.stringify(String(request.headers.expect).replace(/[^\x20-\x7e]/g, '?').slice(0, 60));
+    done(new ApiError(417, 'expectation_failed', `Expect ${named} cannot be met: the only expectation this server knows is "100-continue"`));
   });
 }
 

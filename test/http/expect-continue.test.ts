@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
 import { startTestServer, TEST_TOKEN } from '../helpers/server.js';
-import { syncState } from '../hostile/raw-http.js';
+import { rawRequest, syncState } from '../hostile/raw-http.js';
 
 const AUTH = `Authorization: Bearer ${TEST_TOKEN}\r\n`;
 const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(3000, 7)]);
@@ -113,4 +113,16 @@ test('a body the server must look at to refuse (not an image) is asked for', asy
   await client.waitFor(ANSWER);
   assert.match(client.received(), /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 415 /);
   assert.match(client.received(), /^connection: keep-alive$/im);
+});
+
+test('any other expectation is refused with a JSON 417, and nothing is stored', async (t) => {
+  const server = await startTestServer(t);
+  const body = JSON.stringify({ gyms: [{ id: 'g1', updatedAt: '2024-01-01T00:00:00.000Z' }] });
+  for (const path of ['/sync', '/sync/delta']) {
+    const head = `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${AUTH}Expect: 200-ok\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+    const answer = await rawRequest(server.url, head + body);
+    assert.equal(answer.status, 417, path);
+    assert.equal((JSON.parse(answer.body.toString('utf8')) as { code: string }).code, 'expectation_failed', path);
+  }
+  assert.equal(await syncState(server.url), '(never written)');
 });
