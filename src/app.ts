@@ -14,6 +14,7 @@ import { FailureThrottle } from './http/failure-throttle.js';
 import { healthRoutes } from './http/health-routes.js';
 import { imageRoutes } from './http/image-routes.js';
 import { installExpectContinue } from './http/expect-continue.js';
+import { requireHostHeader } from './http/host-header.js';
 import { installLingeringClose, type LingerBound } from './http/lingering-close.js';
 import { installRequestLog } from './http/request-log.js';
 import { syncRoutes } from './http/sync-routes.js';
@@ -71,7 +72,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     // dropped (a stalled upload), yet a large upload on a slow phone may take minutes.
     // requestTimeout is Fastify's own option: Fastify sets it on the server after
     // creating it, so inside `http` it was overwritten with 0 (no limit at all).
-    http: { headersTimeout: 20_000 },
+    // A missing Host is refused by requireHostHeader (host-header.ts), as JSON.
+    http: { headersTimeout: 20_000, requireHostHeader: false },
     requestTimeout: 10 * 60_000,
     connectionTimeout: deps.idleTimeoutMs ?? 60_000,
     keepAliveTimeout: 30_000,
@@ -91,6 +93,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   (app.server as typeof app.server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   installLingeringClose(app, config.maxJsonBytes, deps.linger);
   installExpectContinue(app);
+  requireHostHeader(app);
 
   // Once shutting down, answers in flight close their connection, so the server
   // can finish as soon as they are sent instead of waiting on idle keep-alives.

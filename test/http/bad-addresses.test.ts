@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { test } from 'node:test';
 import { startTestServer, TEST_TOKEN } from '../helpers/server.js';
+import { rawRequest, syncState } from '../hostile/raw-http.js';
 
 /** Paths with a malformed %-escape cannot be routed at all; they are still answered in the server's own words. */
 
@@ -53,4 +54,18 @@ test('an unparsable request pipelined behind an answer under way never writes in
   const refusal = received.indexOf('HTTP/1.1 400');
   const firstEnds = received.indexOf('\r\n0\r\n\r\n');
   assert.ok(refusal === -1 || (firstEnds !== -1 && refusal === firstEnds + 7), `a status line at ${refusal}, inside the first answer (it ends at ${firstEnds})`);
+});
+
+test('an HTTP/1.1 request without a Host header: 400 with a JSON error saying so, and nothing written; HTTP/1.0 needs none', async (t) => {
+  const server = await startTestServer(t);
+  const auth = `Authorization: Bearer ${TEST_TOKEN}\r\nConnection: close\r\n`;
+  const body = JSON.stringify({ gyms: [{ id: 'g1', updatedAt: '2024-01-01T00:00:00.000Z' }] });
+  for (const request of [`GET /health HTTP/1.1\r\n${auth}\r\n`, `POST /sync/delta HTTP/1.1\r\n${auth}Content-Length: ${body.length}\r\n\r\n${body}`]) {
+    const answer = await rawRequest(server.url, request);
+    assert.equal(answer.status, 400, request);
+    assert.match(answer.headers['content-type'] ?? '', /^application\/json/);
+    assert.deepEqual(JSON.parse(answer.body.toString('utf8')), { error: 'the Host header is missing: an HTTP/1.1 request must send one', code: 'bad_request' });
+  }
+  assert.equal(await syncState(server.url), '(never written)');
+  assert.equal((await rawRequest(server.url, `GET /health HTTP/1.0\r\n${auth}\r\n`)).status, 200);
 });
