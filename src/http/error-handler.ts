@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { ApiError, type ErrorCode } from '../errors.js';
@@ -112,6 +112,9 @@ class StorageFullLog {
 
 type FastifyBaseLoggerLike = Pick<FastifyInstance['log'], 'warn' | 'info' | 'debug'>;
 
+/** What Node keeps on a connection's socket: the answer it is writing, if any. */
+type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
+
 /**
  * Fastify's default handler for requests Node cannot parse logs the error at
  * trace level with its `rawPacket`: the raw request bytes, Authorization header
@@ -120,22 +123,45 @@ type FastifyBaseLoggerLike = Pick<FastifyInstance['log'], 'warn' | 'info' | 'deb
 function replaceClientErrorHandler(app: FastifyInstance): void {
   const server = app.server;
   server.removeAllListeners('clientError');
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: HttpSocket) => {
+    if (err.code === 'ECONNRESET' || socket.destroyed || refusingAfterAnswer.has(socket)) return;
     const [status, code]: [number, ErrorCode] =
       err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'bad_request'] : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'bad_request'] : [400, 'bad_request'];
     app.log.debug({ code: err.code, status }, 'unparsable request dropped');
-    // As Node's own handler: no answer of ours once an earlier (pipelined) answer on
-    // this socket has begun, or it would land in the middle of that answer's body.
-    const inFlight = (socket as Socket & { _httpMessage?: { headersSent: boolean } | null })._httpMessage;
-    if (socket.writable && !inFlight?.headersSent) {
-      const body = JSON.stringify({ error: status === 408 ? 'request timed out' : status === 431 ? 'request headers are too large' : 'malformed HTTP request', code });
-      socket.write(
-        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-      );
+    const body = JSON.stringify({ error: status === 408 ? 'request timed out' : status === 431 ? 'request headers are too large' : 'malformed HTTP request', code });
+    const refusal = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    const inFlight = socket._httpMessage;
+    // An earlier request on this connection, received whole, is still being
+    // answered (the bad bytes came after its body, or pipelined behind it). Its
+    // answer goes out first, then this refusal, in the order of the requests.
+    // Written at once, the 400 was read as the earlier request's answer: a delta
+    // stored, and answered "malformed HTTP request".
+    if (inFlight?.req?.complete) {
+      refusingAfterAnswer.add(socket);
+      refuseOnceAnswered(socket, refusal);
+      return;
     }
+    // The bad bytes are the answered request's own (its body): as Node's own
+    // handler, no answer of ours once that answer has begun, or it would land in
+    // the middle of its body.
+    if (socket.writable && !inFlight?.headersSent) socket.write(refusal);
     socket.destroy();
   });
+}
+
+/** Connections whose unparsable request is refused once the answers before it are out; what else they send is not read. */
+const refusingAfterAnswer = new WeakSet<Socket>();
+
+function refuseOnceAnswered(socket: HttpSocket, refusal: string): void {
+  if (socket.destroyed) return;
+  // Node hands the socket to the next pipelined answer, if any, as one finishes.
+  const inFlight = socket._httpMessage;
+  if (inFlight) {
+    inFlight.once('finish', () => refuseOnceAnswered(socket, refusal));
+    return;
+  }
+  if (socket.writable) socket.write(refusal);
+  socket.destroySoon();
 }
 
 /**
