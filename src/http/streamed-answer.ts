@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { finished, Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
@@ -24,18 +25,56 @@ export function sendStreamed(request: FastifyRequest, reply: FastifyReply, docum
   let failure: unknown;
   source.once('error', (err) => (failure = err));
   const stopWatching = dropWhenUntaken(reply, request.server.initialConfig.connectionTimeout ?? 60_000);
-  // finished(), not a 'close' listener: a client that hung up while the read was
-  // being opened had closed the answer already, and a listener added now would
-  // never run, leaving the read (on PostgreSQL, a connection) open for good.
-  finished(reply.raw, () => {
+  // An answer queued behind another on a pipelining connection has no socket yet,
+  // and Node neither closes nor finishes it when that connection goes: finished()
+  // below never ran for it, and its read (on PostgreSQL, a connection and one of
+  // the account's streamed answers) stayed open for good. The connection's end ends it.
+  let ended = false;
+  let forgetConnection = (): void => undefined;
+  const end = (): void => {
+    if (ended) return;
+    ended = true;
+    forgetConnection();
     stopWatching();
     document.close();
     if (reply.raw.writableFinished) return;
     const line = { method: request.method, route: request.routeOptions.url, ms: Math.round(reply.elapsedTime) };
     if (failure === undefined) request.log.info(line, 'client hung up before the answer ended');
     else request.log.error({ ...line, err: failure }, 'the answer was cut short: reading it from the store failed');
-  });
+  };
+  // finished(), not a 'close' listener: a client that hung up while the read was
+  // being opened had closed the answer already, and a listener added now would
+  // never run, leaving the read open for good. So for the connection too.
+  finished(reply.raw, end);
+  forgetConnection = whenConnectionEnds(request.raw.socket, end);
   return reply.send(source);
+}
+
+const connectionEnds = new WeakMap<Socket, Set<() => void>>();
+
+/**
+ * Runs `then` when the connection closes (at once if it has); returns what forgets
+ * it. One listener a connection, however many answers are queued on it.
+ */
+function whenConnectionEnds(socket: Socket | null, then: () => void): () => void {
+  if (!socket) return () => undefined;
+  if (socket.destroyed) {
+    setImmediate(then);
+    return () => undefined;
+  }
+  let waiting = connectionEnds.get(socket);
+  if (!waiting) {
+    const callbacks = new Set<() => void>();
+    connectionEnds.set(socket, callbacks);
+    socket.once('close', () => {
+      for (const callback of callbacks) callback();
+      callbacks.clear();
+    });
+    waiting = callbacks;
+  }
+  const callbacks = waiting;
+  callbacks.add(then);
+  return () => callbacks.delete(then);
 }
 
 /**

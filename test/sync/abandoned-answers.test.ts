@@ -151,3 +151,36 @@ test('an answer its client stops taking, without hanging up, is dropped after th
   if (pg) assert.equal(await transactionsLeftOpen(pg), 0);
   assert.equal((await server.fetch('/health')).status, 200);
 });
+
+test('streamed answers queued behind another on a pipelining connection are ended when it goes: no read left open, no error logged', async (t) => {
+  const server = await startTestServer(t);
+  // About 10 MiB: the first answer is still being written when the client hangs up, the ones behind it not yet begun.
+  const problems = Array.from({ length: 40_000 }, (_, i) => ({ id: `p${i}`, name: `Problem ${i}`, notes: randomBytes(160).toString('base64') }));
+  for (let from = 0; from < problems.length; from += 10_000) assert.equal((await postJson(server, '/sync/delta', { problems: problems.slice(from, from + 10_000) })).status, 200);
+  const auth = 'Authorization: Bearer test-token-0123456789abcdef\r\nAccept-Encoding: identity\r\n';
+  const body = '{"lastSyncTime":null}';
+  const delta = `POST /sync/delta HTTP/1.1\r\nHost: x\r\n${auth}Content-Length: ${body.length}\r\n\r\n${body}`;
+  const download = `GET /sync HTTP/1.1\r\nHost: x\r\n${auth}\r\n`;
+  // Four connections of three: more queued answers than PostgreSQL lets one account stream at once (three).
+  for (let i = 0; i < 4; i++) {
+    const socket = net.connect(Number(new URL(server.url).port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.pause();
+    socket.write(download + delta + download);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    socket.destroy();
+  }
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  // Each needs a streamed answer of the account's, and a write the lock no open read may hold up.
+  assert.equal((await postJson(server, '/sync/delta', { lastSyncTime: null, problems: [{ id: 'new' }] })).status, 200);
+  for (let i = 0; i < 4; i++) assert.equal(((await (await server.fetch('/sync', { signal: AbortSignal.timeout(10_000) })).json()) as { problems: unknown[] }).problems.length, 40_001);
+  const sqlite = sqliteOf(server);
+  if (sqlite) assert.deepEqual(sqlite.database.pragma('wal_checkpoint(TRUNCATE)'), [{ busy: 0, log: 0, checkpointed: 0 }]);
+  const pg = pgOf(server);
+  if (pg) {
+    const { rows } = await pg.pool.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'FETCH%' AND state <> 'active'");
+    assert.equal(Number(rows[0]!.n), 0, 'no held delta answer is left with its connection');
+    assert.equal(await transactionsLeftOpen(pg), 0);
+  }
+  assert.deepEqual(errorLines(server), []);
+});
