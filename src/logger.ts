@@ -22,7 +22,12 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
         // A phone that leaves Wi-Fi in the middle of a compressed answer is no server
         // error, but @fastify/compress reports its stream's early end as one, with a
         // stack; the route logs the hang-up itself (sync-routes.ts).
-        if (levelValue >= ERROR_LEVEL && isHangUp(args[0])) return void this.debug(...(args as [object, string]));
+        // The same end reaches the error handler as `{ err }` when it comes before the
+        // answer's headers went out: an answer queued behind another on a pipelining
+        // connection that the client closed.
+        if (levelValue >= ERROR_LEVEL && (isHangUp(args[0]) || isHangUp((args[0] as { err?: unknown } | undefined)?.err))) {
+          return void this.debug(...(args as [object, string]));
+        }
         write.apply(this, args);
       },
     },
