@@ -81,7 +81,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     forceCloseConnections: 'idle',
     // Item ids go in dashboard addresses, and the sync API takes ids of any length:
     // as long as the request line Node itself accepts (its 16 KiB header limit).
-    routerOptions: { maxParamLength: 16 * 1024 },
+    // A server address typed with a slash at its end ("https://climb.example.org/")
+    // makes the apps ask for //sync, and a script may ask for /sync/: both are
+    // the route they name, not a 404 that reads as "no sync server here".
+    routerOptions: { maxParamLength: 16 * 1024, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     frameworkErrors: unroutable,
   });
 

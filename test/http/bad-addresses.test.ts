@@ -99,3 +99,22 @@ async function exchange(url: string, bytes: string): Promise<string> {
   await once(socket, 'close');
   return Buffer.concat(chunks).toString('latin1');
 }
+
+test('a slash too many (an address typed with a slash at its end, a path with one at its end) reaches the route it names', async (t) => {
+  const server = await startTestServer(t);
+  const authorization = `Bearer ${TEST_TOKEN}`;
+  for (const path of ['//health', '/health/']) assert.equal((await fetch(`${server.url}${path}`, { headers: { authorization } })).status, 200, path);
+  const delta = await fetch(`${server.url}//sync/delta`, {
+    method: 'POST',
+    headers: { authorization, 'content-type': 'application/json' },
+    body: '{"gyms":[{"id":"g1","updatedAt":"2024-01-15T10:00:00.000Z"}]}',
+  });
+  assert.equal(delta.status, 200);
+  // What the doubled path wrote is there, as through the plain one.
+  const stored = await fetch(`${server.url}/sync/`, { headers: { authorization } });
+  assert.equal(stored.status, 200);
+  assert.deepEqual(((await stored.json()) as { gyms: { id: string }[] }).gyms.map((g) => g.id), ['g1']);
+  // Still refused without a token, and an unknown route is still one.
+  assert.equal((await fetch(`${server.url}//sync`)).status, 401);
+  assert.equal((await fetch(`${server.url}/syncs/`, { headers: { authorization } })).status, 404);
+});
