@@ -1,9 +1,14 @@
+import { randomBytes } from 'node:crypto';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { ApiError } from '../errors.js';
 import { etagOf, overQuota, type ImageStorage, type OpenedImage, type SavedImage, type SaveOptions, type StoredImage } from '../images/image-storage.js';
 import type { ImageType } from '../images/image-type.js';
-import { interrupted, receiveImage } from '../images/image-upload.js';
+import { interrupted, receiveImage, type ReceivedImage } from '../images/image-upload.js';
+import { PRIVATE_FILE_MODE } from '../private-files.js';
 
 /** Rows of image_chunks hold this many bytes (the last one fewer): one insert per chunk, so memory stays at about one chunk per upload. */
 export const CHUNK_BYTES = 256 * 1024;
@@ -28,12 +33,15 @@ interface ImageRow {
 
 /**
  * Images in PostgreSQL, so that server processes share nothing but the database.
- * One account's images. An upload runs in one transaction: its chunks go in under
- * a fresh blob id as they arrive, and the name is pointed at that blob (the old
- * one retired) just before COMMIT, under a lock on the account's images, where
- * the quota is checked against the sum of their sizes. A crash or a refused body
- * rolls everything back, so a name holds a whole image, old or new. An upload
- * holds a connection while its bytes arrive, from a pool of its own (PgStore).
+ * One account's images. An upload's bytes are received first, into a private
+ * file unlinked as soon as it is opened, holding no connection: twelve phones
+ * trickling their photos in on a bad network (or a hostile client) held every
+ * connection of the image pool for up to the request timeout, and with it every
+ * other account's uploads. Then one short transaction copies the file into chunks
+ * under a fresh blob id and points the name at that blob (the old one retired)
+ * just before COMMIT, under a lock on the account's images, where the quota is
+ * checked against the sum of their sizes. A crash or a refused body rolls
+ * everything back, so a name holds a whole image, old or new.
  *
  * A download reads the blob its name pointed at, a few chunks per short query on
  * the shared pool: a client that reads slowly, or not at all, holds no connection
@@ -45,7 +53,7 @@ export class PgImageStorage implements ImageStorage {
   readonly location = 'PostgreSQL (DATABASE_URL)';
 
   constructor(
-    /** Uploads' connections, each held while its bytes arrive. */
+    /** Uploads' connections, each held for the transaction that writes a received image. */
     private readonly pool: pg.Pool,
     /** Short reads: downloads, listings, sums. */
     private readonly reads: pg.Pool,
@@ -54,69 +62,71 @@ export class PgImageStorage implements ImageStorage {
   ) {}
 
   async save(name: string, source: Readable, quota: number | null = null, options: SaveOptions = {}): Promise<SavedImage> {
-    let db: pg.PoolClient | undefined;
-    let blobId = 0;
-    let chunkNo = 0;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    const insertChunk = async (bytes: Buffer): Promise<void> => {
-      await db!.query('INSERT INTO image_chunks (blob_id, chunk_no, bytes) VALUES ($1, $2, $3)', [blobId, chunkNo++, bytes]);
-    };
-    const flush = async (all: boolean): Promise<void> => {
-      while (pendingBytes >= CHUNK_BYTES || (all && pendingBytes > 0)) {
-        const joined = Buffer.concat(pending, pendingBytes);
-        const chunk = joined.subarray(0, Math.min(CHUNK_BYTES, joined.length));
-        pending = chunk.length < joined.length ? [joined.subarray(chunk.length)] : [];
-        pendingBytes = joined.length - chunk.length;
-        await insertChunk(chunk);
-      }
-    };
-    let committed = false;
+    let file: FileHandle | undefined;
     try {
       // A first count stops an upload that cannot fit early, before it is all read.
       const room = quota === null ? Infinity : await this.roomFor(this.pool, name, quota);
-      const received = await receiveImage(source, this.maxBytes, async (chunk) => {
-        if (db === undefined) {
-          // Only once the first bytes show an image: a refused body costs no connection.
-          db = await this.pool.connect();
-          await db.query('BEGIN');
-          blobId = (await db.query<{ id: number }>("SELECT nextval('image_blob_ids') AS id")).rows[0]!.id;
-        }
-        pending.push(chunk);
-        pendingBytes += chunk.length;
-        await flush(false);
-      }, { bytes: room, error: () => overQuota(quota!) });
-      await flush(true);
-      const modified = options.modified?.getTime() ?? Date.now();
-      // The account's uploads finish one after the other: each checks the quota
-      // against what the others committed and deletes the blob it replaces.
-      await db!.query('SELECT pg_advisory_xact_lock($1, $2)', [IMAGE_LOCK, this.datasetId]);
-      if (quota !== null && received.size > (await this.roomFor(db!, name, quota))) throw overQuota(quota);
-      // Retired, not deleted: a download may be reading it (see RETIRED_BLOB_GRACE_MS).
-      await db!.query('INSERT INTO retired_image_blobs (blob_id, retired_ms) SELECT blob_id, $3 FROM images WHERE dataset_id = $1 AND name = $2 ON CONFLICT DO NOTHING', [
-        this.datasetId,
-        name,
-        Date.now(),
-      ]);
-      await db!.query(
-        `INSERT INTO images (dataset_id, name, blob_id, size, type, sha256, modified_ms, chunk_bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (dataset_id, name) DO UPDATE SET blob_id = excluded.blob_id, size = excluded.size, type = excluded.type,
-           sha256 = excluded.sha256, modified_ms = excluded.modified_ms, chunk_bytes = excluded.chunk_bytes`,
-        [this.datasetId, name, blobId, received.size, received.type, received.sha256, modified, CHUNK_BYTES],
+      const received = await receiveImage(
+        source,
+        this.maxBytes,
+        async (chunk) => {
+          // Only once the first bytes show an image: a refused body costs no file.
+          file ??= await openUnlinked(tmpdir());
+          await file.write(chunk);
+        },
+        { bytes: room, error: () => overQuota(quota!) },
       );
-      await db!.query('COMMIT');
-      committed = true;
+      await this.store(name, file!, received, quota, options.modified?.getTime() ?? Date.now());
       // Best effort: what no download can still be reading goes. A failure leaves it for the next upload.
       await deleteRetiredBlobs(this.reads, Date.now() - RETIRED_BLOB_GRACE_MS).catch(() => undefined);
       return { size: received.size, type: received.type, etag: etagOf(received.sha256) };
     } catch (err) {
       throw translate(err, source);
     } finally {
-      if (db !== undefined) {
-        const client = db;
-        if (committed) client.release();
-        else await client.query('ROLLBACK').then(() => client.release(), (rollbackError: Error) => client.release(rollbackError));
+      await file?.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Copies a received upload from its file into chunks under a fresh blob id and
+   * points the name at it, in one transaction on one connection held only for as
+   * long as that takes.
+   */
+  private async store(name: string, file: FileHandle, received: ReceivedImage, quota: number | null, modified: number): Promise<void> {
+    const db = await this.pool.connect();
+    let committed = false;
+    try {
+      await db.query('BEGIN');
+      const blobId = (await db.query<{ id: number }>("SELECT nextval('image_blob_ids') AS id")).rows[0]!.id;
+      // One buffer for every chunk: each insert has been sent before the next read.
+      const buffer = Buffer.alloc(Math.min(CHUNK_BYTES, received.size));
+      for (let chunkNo = 0, position = 0; position < received.size; chunkNo++, position += CHUNK_BYTES) {
+        const length = Math.min(CHUNK_BYTES, received.size - position);
+        const { bytesRead } = await file.read(buffer, 0, length, position);
+        if (bytesRead !== length) throw new Error(`the received image's file ended at ${position + bytesRead} of ${received.size} bytes`);
+        await db.query('INSERT INTO image_chunks (blob_id, chunk_no, bytes) VALUES ($1, $2, $3)', [blobId, chunkNo, buffer.subarray(0, length)]);
       }
+      // The account's uploads finish one after the other: each checks the quota
+      // against what the others committed and deletes the blob it replaces.
+      await db.query('SELECT pg_advisory_xact_lock($1, $2)', [IMAGE_LOCK, this.datasetId]);
+      if (quota !== null && received.size > (await this.roomFor(db, name, quota))) throw overQuota(quota);
+      // Retired, not deleted: a download may be reading it (see RETIRED_BLOB_GRACE_MS).
+      await db.query('INSERT INTO retired_image_blobs (blob_id, retired_ms) SELECT blob_id, $3 FROM images WHERE dataset_id = $1 AND name = $2 ON CONFLICT DO NOTHING', [
+        this.datasetId,
+        name,
+        Date.now(),
+      ]);
+      await db.query(
+        `INSERT INTO images (dataset_id, name, blob_id, size, type, sha256, modified_ms, chunk_bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (dataset_id, name) DO UPDATE SET blob_id = excluded.blob_id, size = excluded.size, type = excluded.type,
+           sha256 = excluded.sha256, modified_ms = excluded.modified_ms, chunk_bytes = excluded.chunk_bytes`,
+        [this.datasetId, name, blobId, received.size, received.type, received.sha256, modified, CHUNK_BYTES],
+      );
+      await db.query('COMMIT');
+      committed = true;
+    } finally {
+      if (committed) db.release();
+      else await db.query('ROLLBACK').then(() => db.release(), (rollbackError: Error) => db.release(rollbackError));
     }
   }
 
@@ -209,9 +219,27 @@ async function* readRange(db: pg.Pool, image: ImageRow, start: number, end: numb
   }
 }
 
+/**
+ * A new private file in `dir` (os.tmpdir()), opened for reading and writing and
+ * already unlinked: it goes with its last handle, whatever ends the upload, a
+ * crash included.
+ */
+async function openUnlinked(dir: string): Promise<FileHandle> {
+  const file = path.join(dir, `ascently-sync-image-${randomBytes(12).toString('hex')}`);
+  const handle = await open(file, 'wx+', PRIVATE_FILE_MODE);
+  try {
+    await unlink(file);
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+  return handle;
+}
+
 function translate(err: unknown, source: Readable): unknown {
   if (err instanceof ApiError) return err;
-  // disk_full: the database's disk, 507 as for the file store.
-  if ((err as { code?: string }).code === '53100') return ApiError.insufficientStorage('not enough disk space to store the image');
+  // disk_full: the database's disk (53100) or the temporary file's, 507 as for the file store.
+  const code = (err as { code?: string }).code;
+  if (code === '53100' || code === 'ENOSPC' || code === 'EDQUOT') return ApiError.insufficientStorage('not enough disk space to store the image');
   return interrupted(err, source) ?? err;
 }

@@ -31,7 +31,11 @@ const TYPES = {
  */
 export class PgStore implements Store {
   readonly accounts: PgAccountStore;
-  /** Image uploads hold a connection while their bytes arrive: a pool of their own, so slow image clients never keep a sync waiting. */
+  /**
+   * Image uploads write a received image in one transaction each (its bytes arrive
+   * before, holding none): a pool of their own, so that a burst of large images
+   * never keeps a sync or a token check waiting.
+   */
   private readonly imagePool: pg.Pool;
   /**
    * Streamed answers (GET /sync, from-scratch deltas, the dashboard's read) hold a
