@@ -5,7 +5,7 @@ import { ApiError } from '../errors.js';
 import { makePrivateDir, makePrivateFile } from '../private-files.js';
 import { Database } from './sqlite-driver.js';
 import { readAllRows, writeAllRows } from './sqlite-copy.js';
-import { compareStatements, compareUpload, type FullUploadDiff } from './sqlite-compare.js';
+import { MAIN_CACHE_KIB, SqliteFullUploads } from './sqlite-full-upload.js';
 import { countsOf, prepareStatements } from './sqlite-statements.js';
 import { openChanges, openExport, openKnownItems, streamedDelta } from './sqlite-reads.js';
 import { planDelta, type StoredItem, type StoredState, type StoredTombstone } from '../sync/merge.js';
@@ -24,19 +24,17 @@ import { SqliteImageIndex } from './sqlite-image-index.js';
 import { HOLDS_DATA, type CopyBatch } from './store-copy.js';
 import {
   type ChangeSnapshot,
-  DatasetWritten,
   type DatasetStats,
   type DeltaOutcome,
   type ExportSnapshot,
   type FullUploadWrite,
   type HistoryEntry,
-  type HistorySnapshot,
   type Store,
 } from './store.js';
 
 export const DATABASE_FILE = 'ascently.db';
 
-interface DatasetRow {
+export interface DatasetRow {
   last_stamp: number;
   written: number;
   extra_json: string;
@@ -56,7 +54,7 @@ export class SqliteStore implements Store {
   readonly accounts: SqliteAccountStore;
   private readonly db: Database;
   private readonly statements;
-  private readonly compareStatements;
+  private readonly fullUploads: SqliteFullUploads;
   private checkpointPending = false;
 
   constructor(dataDir: string) {
@@ -67,7 +65,7 @@ export class SqliteStore implements Store {
     this.db = openDatabase(this.file);
     migrate(this.db);
     this.statements = prepareStatements(this.db);
-    this.compareStatements = compareStatements(this.db);
+    this.fullUploads = new SqliteFullUploads(this.db, this.statements, (id) => this.dataset(id), () => this.checkpointSoon());
     this.imageIndex = new SqliteImageIndex(this.db);
     this.accounts = new SqliteAccountStore(this.db);
   }
@@ -140,84 +138,8 @@ export class SqliteStore implements Store {
     return streamedDelta(this.file, datasetId, outcome.stamp, outcome.echoItems, outcome.echoTombstones);
   }
 
-  /**
-   * The upload is compared with the stored data before its transaction (the
-   * history snapshot is read and compressed in between, without holding SQLite's
-   * write lock). The caller holds the dataset's lock in this process, but another
-   * process (the CLI's import or history restore, a second server) may write in
-   * between: the comparison is then made again against what it wrote.
-   */
-  async applyFullUpload(datasetId: number, upload: FullUploadWrite, now: number): Promise<{ stamp: number }> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.compareAndWrite(datasetId, upload, now);
-      } catch (err) {
-        if (!(err instanceof ChangedMeanwhile) || attempt === FULL_UPLOAD_ATTEMPTS) throw err;
-      }
-    }
-  }
-
-  private async compareAndWrite(datasetId: number, upload: FullUploadWrite, now: number): Promise<{ stamp: number }> {
-    const before = this.dataset(datasetId);
-    const diff = compareUpload(this.compareStatements, datasetId, upload.plan, before.extra_json, before.last_stamp);
-    const snapshot = diff.changes && upload.snapshot ? await upload.snapshot() : undefined;
-    // A large upload fills the WAL past the point where its commit would copy it
-    // into the database file: that is done just after the answer instead, not
-    // inside the commit the device waits for (the commit is fsynced in the WAL
-    // either way). Small ones leave the usual checkpoints as they are.
-    if (upload.plan.bytes < DEFERRED_CHECKPOINT_BYTES) return this.writeFullUpload(datasetId, upload, diff, snapshot, before.last_stamp, now);
-    this.db.pragma('wal_autocheckpoint = 0');
-    this.db.pragma(`cache_size = -${writeCacheKib(upload.plan.bytes)}`);
-    try {
-      return this.writeFullUpload(datasetId, upload, diff, snapshot, before.last_stamp, now);
-    } finally {
-      this.db.pragma(`cache_size = -${MAIN_CACHE_KIB}`);
-      this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
-      this.checkpointSoon();
-    }
-  }
-
-  private writeFullUpload(datasetId: number, upload: FullUploadWrite, diff: FullUploadDiff, snapshot: HistorySnapshot | undefined, lastStamp: number, now: number): { stamp: number } {
-    const s = this.statements;
-    const { items, tombstones } = upload.plan;
-    return this.db
-      .transaction(() => {
-        const dataset = this.dataset(datasetId);
-        // In the immediate transaction: no other process can write it from here on.
-        if (upload.onlyIfNeverWritten && dataset.written) throw new DatasetWritten();
-        // The caller holds the dataset's write lock; this guards against another process.
-        if (dataset.last_stamp !== lastStamp) throw new ChangedMeanwhile('the dataset changed while a full upload was being prepared');
-        const stamp = nextStamp(dataset.last_stamp, now);
-        if (snapshot) {
-          const { reason, items: count, tombstones: tombstoneCount, rawBytes, gzip } = snapshot;
-          s.insertHistory.run(datasetId, now, reason, count, tombstoneCount, rawBytes, gzip);
-        }
-        // Down to HISTORY_KEEP with or without a new snapshot: 0 keeps none, earlier ones included.
-        if (diff.changes) s.pruneHistory.run(datasetId, datasetId, upload.historyKeep);
-        let itemBytes = diff.unchangedBytes;
-        let itemsWritten = 0;
-        for (let position = 0; position < items.length; position++) {
-          if (diff.unchanged[position] === 1) continue;
-          itemsWritten++;
-          // Its time first: it may be read from the item's text, and the view below lasts only until the next read.
-          const time = items.time(position);
-          // The body's own bytes, bound as text: no string is made of an item that is only written.
-          const json = items.utf8(position);
-          itemBytes += json.length;
-          s.upsertItemUtf8.run(datasetId, items.collection(position), items.id(position), time, stamp, json);
-        }
-        for (const { typeKey, id } of diff.revivedTombstones) s.deleteTombstone.run(datasetId, typeKey, id);
-        // What the upload left out goes, without tombstones: other devices keep their own data.
-        for (const rowid of diff.leftOut) s.deleteItemRow.run(rowid);
-        for (const t of tombstones) s.insertTombstone.run(datasetId, t.typeKey, t.id, stamp, t.json);
-        // Items counted as they are compared and written; tombstones (few) by the table.
-        const bytes = itemBytes + (s.tombstoneBytes.get(datasetId) as number);
-        // An upload that writes no new or changed item only deletes: it passes, whatever its tombstones weigh (as a delta does).
-        if (itemsWritten > 0) checkQuota(dataset, bytes);
-        s.updateDataset.run(stamp, upload.plan.extraFieldsJson, bytes, datasetId);
-        return { stamp };
-      })
-      .immediate();
+  applyFullUpload(datasetId: number, upload: FullUploadWrite, now: number): Promise<{ stamp: number }> {
+    return this.fullUploads.apply(datasetId, upload, now);
   }
 
   /** A passive checkpoint once the current turn (and the answer it sends) is done; one pending at a time. */
@@ -320,12 +242,6 @@ export class SqliteStore implements Store {
   }
 }
 
-/** Written by another process between a full upload's comparison and its transaction. */
-class ChangedMeanwhile extends Error {}
-
-/** How many times a full upload is compared and written before another process's writes make it give up. */
-const FULL_UPLOAD_ATTEMPTS = 5;
-
 function openDatabase(file: string): Database {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
@@ -337,27 +253,3 @@ function openDatabase(file: string): Database {
   db.pragma(`cache_size = -${MAIN_CACHE_KIB}`);
   return db;
 }
-
-/**
- * The writing connection's page cache. better-sqlite3's default, 16 MiB, filled
- * up with the pages a full upload wrote, which SQLite holds until the connection
- * closes: 16 MiB more resident for good after the first large upload, on a
- * server meant to fit a 1 GB Raspberry Pi. 4 MiB holds the indexes' upper levels
- * and the pages at hand; the rest is one read away in the OS's own cache.
- */
-const MAIN_CACHE_KIB = 4096;
-
-/**
- * The page cache while a large upload is written, handed back after: its rows go
- * into indexes keyed by random ids, and a 200 MiB upload took 8% longer with
- * 4 MiB (the upper levels of three indexes no longer stayed in it). A sixteenth
- * of the upload's size, up to better-sqlite3's default.
- */
-function writeCacheKib(uploadBytes: number): number {
-  return Math.min(16 * 1024, Math.max(MAIN_CACHE_KIB, Math.round(uploadBytes / 16 / 1024)));
-}
-
-/** SQLite's default: the WAL is copied into the database file at the commit that takes it past this many pages. */
-const WAL_AUTOCHECKPOINT_PAGES = 1000;
-/** About that many pages of items: an upload this large checkpoints after its answer. */
-const DEFERRED_CHECKPOINT_BYTES = 4 * 1024 * 1024;
