@@ -1,4 +1,6 @@
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import path from 'node:path';
 
 /**
  * The data folder holds the token and every climber's data: folders the server
@@ -27,4 +29,26 @@ export function makePrivateFile(file: string): void {
   } catch {
     // Not our file to change (another owner): leave it as it is.
   }
+}
+
+/**
+ * A new private file in `dir`, named `prefix` and random hex, opened for reading
+ * and writing and already unlinked: it goes with its descriptor, whatever ends
+ * the process, so a body received into it leaves nothing behind.
+ */
+export function openUnlinked(dir: string, prefix: string): number {
+  const file = path.join(dir, `${prefix}${randomBytes(12).toString('hex')}`);
+  const fd = openSync(file, 'wx+', PRIVATE_FILE_MODE);
+  try {
+    unlinkSync(file);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  return fd;
+}
+
+/** Writes all of `chunk` at `position`; it goes to the page cache, so a synchronous call is short. */
+export function writeAllAt(fd: number, chunk: Buffer, position: number): void {
+  for (let written = 0; written < chunk.length; ) written += writeSync(fd, chunk, written, chunk.length - written, position + written);
 }

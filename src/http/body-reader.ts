@@ -1,10 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import path from 'node:path';
 import { errorCodes, type FastifyRequest } from 'fastify';
 import { GarbageMeter } from '../garbage.js';
-import { PRIVATE_FILE_MODE } from '../private-files.js';
+import { openUnlinked, writeAllAt } from '../private-files.js';
 import { ApiError } from '../errors.js';
 import { FileSource } from '../sync/upload-source.js';
 import { NOT_UTF8_BODY, Utf8Check } from '../sync/utf8-check.js';
@@ -36,7 +34,7 @@ export function bodyReader(limit: number, fileDir: FileDir = () => undefined) {
     const dir = fileDir(request);
     let fd: number | undefined;
     try {
-      fd = dir === undefined ? undefined : openUnlinked(dir);
+      fd = dir === undefined ? undefined : openUnlinked(dir, '.upload-');
     } catch {
       // A folder the server cannot write to (a read-only DATA_DIR next to PostgreSQL): in memory, as before.
       fd = undefined;
@@ -62,7 +60,7 @@ export function bodyReader(limit: number, fileDir: FileDir = () => undefined) {
       }
       if (fd !== undefined) {
         try {
-          writeAll(fd, chunk, received);
+          writeAllAt(fd, chunk, received);
         } catch (err) {
           finish(err as Error);
           return;
@@ -90,22 +88,4 @@ export function bodyReader(limit: number, fileDir: FileDir = () => undefined) {
     payload.on('error', onError);
     payload.resume();
   };
-}
-
-/** A new private file in `dir`, opened for reading and writing and already unlinked. */
-function openUnlinked(dir: string): number {
-  const file = path.join(dir, `.upload-${randomBytes(12).toString('hex')}`);
-  const fd = openSync(file, 'wx+', PRIVATE_FILE_MODE);
-  try {
-    unlinkSync(file);
-  } catch (err) {
-    closeSync(fd);
-    throw err;
-  }
-  return fd;
-}
-
-/** Writes the chunk at `position`; writes to the page cache, so a synchronous call is short. */
-function writeAll(fd: number, chunk: Buffer, position: number): void {
-  for (let written = 0; written < chunk.length; ) written += writeSync(fd, chunk, written, chunk.length - written, position + written);
 }

@@ -129,7 +129,7 @@ function replaceClientErrorHandler(app: FastifyInstance): void {
       err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'bad_request'] : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'bad_request'] : [400, 'bad_request'];
     app.log.debug({ code: err.code, status }, 'unparsable request dropped');
     const body = JSON.stringify({ error: status === 408 ? 'request timed out' : status === 431 ? 'request headers are too large' : 'malformed HTTP request', code });
-    const refusal = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    const refusal = rawAnswer(status, body);
     const inFlight = socket._httpMessage;
     // An earlier request on this connection, received whole, is still being
     // answered (the bad bytes came after its body, or pipelined behind it). Its
@@ -176,9 +176,14 @@ function refuseTunnels(app: FastifyInstance): void {
     app.log.debug({ method: 'CONNECT', status: 501 }, 'tunnel request refused');
     const body = JSON.stringify({ error: 'CONNECT is not supported: this server is not a proxy', code: 'not_implemented' satisfies ErrorCode });
     socket.on('error', () => undefined);
-    socket.write(`HTTP/1.1 501 ${STATUS_CODES[501]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    socket.write(rawAnswer(501, body));
     socket.destroySoon();
   });
+}
+
+/** A whole JSON answer written on the socket itself, for what Fastify never sees; the connection closes after it. */
+function rawAnswer(status: number, body: string): string {
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
 
 export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {

@@ -1,14 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { closeSync, readSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { ApiError } from '../errors.js';
 import { etagOf, overQuota, type ImageStorage, type OpenedImage, type SavedImage, type SaveOptions, type StoredImage } from '../images/image-storage.js';
 import type { ImageType } from '../images/image-type.js';
 import { interrupted, receiveImage, type ReceivedImage } from '../images/image-upload.js';
-import { PRIVATE_FILE_MODE } from '../private-files.js';
+import { openUnlinked, writeAllAt } from '../private-files.js';
 
 /** Rows of image_chunks hold this many bytes (the last one fewer): one insert per chunk, so memory stays at about one chunk per upload. */
 export const CHUNK_BYTES = 256 * 1024;
@@ -62,7 +60,8 @@ export class PgImageStorage implements ImageStorage {
   ) {}
 
   async save(name: string, source: Readable, quota: number | null = null, options: SaveOptions = {}): Promise<SavedImage> {
-    let file: FileHandle | undefined;
+    let fd: number | undefined;
+    let written = 0;
     try {
       // A first count stops an upload that cannot fit early, before it is all read.
       const room = quota === null ? Infinity : await this.roomFor(this.pool, name, quota);
@@ -71,19 +70,20 @@ export class PgImageStorage implements ImageStorage {
         this.maxBytes,
         async (chunk) => {
           // Only once the first bytes show an image: a refused body costs no file.
-          file ??= await openUnlinked(tmpdir());
-          await file.write(chunk);
+          fd ??= openUnlinked(tmpdir(), 'ascently-sync-image-');
+          writeAllAt(fd, chunk, written);
+          written += chunk.length;
         },
         { bytes: room, error: () => overQuota(quota!) },
       );
-      await this.store(name, file!, received, quota, options.modified?.getTime() ?? Date.now());
+      await this.store(name, fd!, received, quota, options.modified?.getTime() ?? Date.now());
       // Best effort: what no download can still be reading goes. A failure leaves it for the next upload.
       await deleteRetiredBlobs(this.reads, Date.now() - RETIRED_BLOB_GRACE_MS).catch(() => undefined);
       return { size: received.size, type: received.type, etag: etagOf(received.sha256) };
     } catch (err) {
       throw translate(err, source);
     } finally {
-      await file?.close().catch(() => undefined);
+      if (fd !== undefined) closeSync(fd);
     }
   }
 
@@ -92,7 +92,7 @@ export class PgImageStorage implements ImageStorage {
    * points the name at it, in one transaction on one connection held only for as
    * long as that takes.
    */
-  private async store(name: string, file: FileHandle, received: ReceivedImage, quota: number | null, modified: number): Promise<void> {
+  private async store(name: string, fd: number, received: ReceivedImage, quota: number | null, modified: number): Promise<void> {
     const db = await this.pool.connect();
     let committed = false;
     try {
@@ -102,7 +102,7 @@ export class PgImageStorage implements ImageStorage {
       const buffer = Buffer.alloc(Math.min(CHUNK_BYTES, received.size));
       for (let chunkNo = 0, position = 0; position < received.size; chunkNo++, position += CHUNK_BYTES) {
         const length = Math.min(CHUNK_BYTES, received.size - position);
-        const { bytesRead } = await file.read(buffer, 0, length, position);
+        const bytesRead = readSync(fd, buffer, 0, length, position);
         if (bytesRead !== length) throw new Error(`the received image's file ended at ${position + bytesRead} of ${received.size} bytes`);
         await db.query('INSERT INTO image_chunks (blob_id, chunk_no, bytes) VALUES ($1, $2, $3)', [blobId, chunkNo, buffer.subarray(0, length)]);
       }
@@ -217,23 +217,6 @@ async function* readRange(db: pg.Pool, image: ImageRow, start: number, end: numb
       yield row.bytes.subarray(Math.max(0, start - offset), Math.min(row.bytes.length, end - offset + 1));
     }
   }
-}
-
-/**
- * A new private file in `dir` (os.tmpdir()), opened for reading and writing and
- * already unlinked: it goes with its last handle, whatever ends the upload, a
- * crash included.
- */
-async function openUnlinked(dir: string): Promise<FileHandle> {
-  const file = path.join(dir, `ascently-sync-image-${randomBytes(12).toString('hex')}`);
-  const handle = await open(file, 'wx+', PRIVATE_FILE_MODE);
-  try {
-    await unlink(file);
-  } catch (err) {
-    await handle.close();
-    throw err;
-  }
-  return handle;
 }
 
 function translate(err: unknown, source: Readable): unknown {
